@@ -1,0 +1,95 @@
+//! One module per subcommand. Each holds a clap `Args` struct (its doc comments are the help text)
+//! and a `run` method that calls one library function and prints the result.
+
+mod build;
+mod new;
+mod validate;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes shared by every command (documented in docs/cli.md).
+pub mod exit {
+    /// The command failed: bad input, a failed check, an I/O error.
+    pub const FAILURE: i32 = 1;
+}
+
+#[derive(Parser)]
+#[command(
+    name = "faas",
+    version,
+    about = "Turn business logic into a sandboxed, policy-wrapped WebAssembly component",
+    long_about = "Turn business logic into a sandboxed, policy-wrapped WebAssembly component.\n\n\
+        A function exports the faas:function/handler contract; faas builds it, checks it, and \
+        (in later stages) wraps it in a security decorator and platform adapters.",
+    after_help = "Example:\n  faas new hello && cd hello && faas build\n\n\
+        Exit codes: 0 success, 1 failure, 2 usage error; `faas build` passes on cargo's status \
+        when compilation fails."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    New(new::NewArgs),
+    Build(build::BuildArgs),
+    Validate(validate::ValidateArgs),
+}
+
+impl Command {
+    pub fn run(self) -> anyhow::Result<()> {
+        match self {
+            Command::New(args) => args.run(),
+            Command::Build(args) => args.run(),
+            Command::Validate(args) => args.run(),
+        }
+    }
+}
+
+/// The process exit status for an error: a library error may carry its own (cargo's status).
+pub fn exit_code(err: &anyhow::Error) -> i32 {
+    for cause in err.chain() {
+        if let Some(build) = cause.downcast_ref::<faas::compile::BuildError>() {
+            return build.exit_code();
+        }
+        if let Some(code) = cause.downcast_ref::<ExitWith>() {
+            return code.0;
+        }
+    }
+    exit::FAILURE
+}
+
+/// An error whose message has already been printed, ending the process with a given status.
+#[derive(Debug)]
+pub struct ExitWith(pub i32);
+
+impl std::fmt::Display for ExitWith {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit status {}", self.0)
+    }
+}
+
+impl std::error::Error for ExitWith {}
+
+/// A cargo-style status line for people, on stderr.
+pub fn status(verb: &str, message: impl std::fmt::Display) {
+    eprintln!("{verb:>12} {message}");
+}
+
+/// Prints one JSON document on stdout, for machines.
+pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// A size in bytes, for people.
+pub fn human_size(bytes: u64) -> String {
+    if bytes < 1024 {
+        format!("{bytes} B")
+    } else if bytes < 1024 * 1024 {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    } else {
+        format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+    }
+}

@@ -1,0 +1,295 @@
+//! `faas build`: compile a function into a component and check it against the contract.
+//!
+//! Rust functions are compiled by cargo for `wasm32-wasip2`, whose linker emits a component
+//! directly. Components from other toolchains enter through [`accept_component`]; both paths end in
+//! the same checks ([`crate::component`]) and the same output file.
+
+use crate::component::{self, CheckError, HandlerExport, Origin};
+use crate::digest;
+use crate::fsutil;
+use crate::project::{Language, Project};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The Rust target faas compiles functions for.
+pub const RUST_TARGET: &str = "wasm32-wasip2";
+
+/// Which cargo profile to build with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// `--release`: small and fast, the default.
+    Release,
+    /// The dev profile: faster to compile, larger and slower to run.
+    Debug,
+}
+
+/// Why a build failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The Rust target is not installed in the toolchain the project uses.
+    #[error(
+        "the Rust target {RUST_TARGET} is not installed (toolchain sysroot {}); install it with `rustup target add {RUST_TARGET}`",
+        .sysroot.display()
+    )]
+    TargetMissing {
+        /// The sysroot that lacks the target.
+        sysroot: PathBuf,
+    },
+    /// A tool could not be started.
+    #[error("cannot run `{tool}`; is the Rust toolchain installed (https://rustup.rs)?")]
+    ToolMissing {
+        /// The program.
+        tool: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// cargo reported a failure (its own output has already been shown).
+    #[error("cargo build failed with {status} (see cargo's output above)")]
+    Cargo {
+        /// cargo's exit status, passed on as faas's own.
+        status: std::process::ExitStatus,
+    },
+    /// cargo succeeded but named no `.wasm` output.
+    #[error(
+        "cargo built no .wasm file for {package}; does Cargo.toml have `[lib] crate-type = [\"cdylib\"]`?"
+    )]
+    NoArtifact {
+        /// The package built.
+        package: String,
+    },
+    /// The input file could not be read.
+    #[error("cannot read {}", .path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The output could not be written.
+    #[error("cannot write {}", .path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The compiled or supplied file is not a function component.
+    #[error("{}: {source}", .path.display())]
+    Check {
+        /// The file checked.
+        path: PathBuf,
+        /// What is wrong with it.
+        #[source]
+        source: CheckError,
+    },
+}
+
+impl BuildError {
+    /// The exit status faas should end with: cargo's own for a compile failure, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            BuildError::Cargo { status } => status.code().unwrap_or(1),
+            _ => 1,
+        }
+    }
+}
+
+/// The result of a build.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BuildOutput {
+    /// The function's name.
+    pub name: String,
+    /// The component written.
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its `sha256:` digest.
+    pub digest: String,
+    /// What the input was (a component, or a core module made into one).
+    pub origin: Origin,
+    /// The contract export found.
+    pub handler: HandlerExport,
+    /// The component's imports, for the capability review.
+    pub imports: Vec<String>,
+}
+
+/// Compiles the project's function and writes it to `output` (normally
+/// [`Project::function_output`], `target/faas/NAME.function.wasm`).
+pub fn build_project(
+    project: &Project,
+    profile: Profile,
+    output: &Path,
+) -> Result<BuildOutput, BuildError> {
+    // A failed build must not leave the previous component looking like this build's result.
+    fsutil::remove_stale(output).map_err(|source| BuildError::Write {
+        path: output.to_path_buf(),
+        source,
+    })?;
+    let wasm = match project.file.function.language {
+        Language::Rust => cargo_build(&project.root, profile)?,
+    };
+    let bytes = std::fs::read(&wasm).map_err(|source| BuildError::Read {
+        path: wasm.clone(),
+        source,
+    })?;
+    check_and_write(project.name().as_str(), &wasm, &bytes, output)
+}
+
+/// Checks a component made by another toolchain (or a core module with component-type metadata,
+/// which is encoded into a component) and writes it to `output`.
+pub fn accept_component(
+    name: &str,
+    input: &Path,
+    output: &Path,
+) -> Result<BuildOutput, BuildError> {
+    fsutil::remove_stale(output).map_err(|source| BuildError::Write {
+        path: output.to_path_buf(),
+        source,
+    })?;
+    let bytes = std::fs::read(input).map_err(|source| BuildError::Read {
+        path: input.to_path_buf(),
+        source,
+    })?;
+    check_and_write(name, input, &bytes, output)
+}
+
+fn check_and_write(
+    name: &str,
+    input: &Path,
+    bytes: &[u8],
+    output: &Path,
+) -> Result<BuildOutput, BuildError> {
+    let check_err = |source| BuildError::Check {
+        path: input.to_path_buf(),
+        source,
+    };
+    let inspection = component::inspect(bytes).map_err(check_err)?;
+    let handler = inspection.check_function().map_err(check_err)?;
+    fsutil::write_atomic(output, &inspection.component).map_err(|source| BuildError::Write {
+        path: output.to_path_buf(),
+        source,
+    })?;
+    Ok(BuildOutput {
+        name: name.to_string(),
+        path: output.to_path_buf(),
+        size: inspection.component.len() as u64,
+        digest: digest::sha256(&inspection.component),
+        origin: inspection.origin,
+        handler,
+        imports: inspection.imports,
+    })
+}
+
+/// Runs cargo for the wasm32-wasip2 target in `root` and returns the `.wasm` it produced.
+fn cargo_build(root: &Path, profile: Profile) -> Result<PathBuf, BuildError> {
+    ensure_target_installed(root)?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let mut command = Command::new(&cargo);
+    command
+        .current_dir(root)
+        .args(["build", "--target", RUST_TARGET])
+        // Machine-readable messages on stdout tell us the output file; diagnostics are rendered by
+        // cargo on stderr, which the user sees unchanged.
+        .arg("--message-format=json-render-diagnostics")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if profile == Profile::Release {
+        command.arg("--release");
+    }
+    let output = command.output().map_err(|source| BuildError::ToolMissing {
+        tool: cargo.clone(),
+        source,
+    })?;
+    if !output.status.success() {
+        return Err(BuildError::Cargo {
+            status: output.status,
+        });
+    }
+    let manifest = std::fs::canonicalize(root.join("Cargo.toml")).unwrap_or_default();
+    wasm_artifact(&output.stdout, &manifest).ok_or_else(|| BuildError::NoArtifact {
+        package: root.display().to_string(),
+    })
+}
+
+/// Finds, among cargo's JSON messages, the `.wasm` file of the package whose manifest is `manifest`.
+fn wasm_artifact(messages: &[u8], manifest: &Path) -> Option<PathBuf> {
+    let mut found = None;
+    for line in messages.split(|b| *b == b'\n') {
+        let Ok(message) = serde_json::from_slice::<serde_json::Value>(line) else {
+            continue;
+        };
+        if message["reason"] != "compiler-artifact" {
+            continue;
+        }
+        let from_this_package = message["manifest_path"]
+            .as_str()
+            .is_some_and(|p| Path::new(p) == manifest);
+        if !from_this_package {
+            continue;
+        }
+        let files = message["filenames"].as_array().into_iter().flatten();
+        for file in files.filter_map(|f| f.as_str()) {
+            if file.ends_with(".wasm") {
+                found = Some(PathBuf::from(file));
+            }
+        }
+    }
+    found
+}
+
+/// Checks that the toolchain cargo will use in `root` has the wasm32-wasip2 standard library.
+fn ensure_target_installed(root: &Path) -> Result<(), BuildError> {
+    // Ask rustc from the project folder so a rust-toolchain.toml there is honoured, as cargo will.
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
+    let output = Command::new(&rustc)
+        .current_dir(root)
+        .args(["--print", "sysroot"])
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|source| BuildError::ToolMissing {
+            tool: rustc.clone(),
+            source,
+        })?;
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+    if sysroot_has_target(&sysroot) {
+        Ok(())
+    } else {
+        Err(BuildError::TargetMissing { sysroot })
+    }
+}
+
+fn sysroot_has_target(sysroot: &Path) -> bool {
+    sysroot.join("lib/rustlib").join(RUST_TARGET).is_dir()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_artifact_of_the_right_package_is_chosen() {
+        let messages = br#"{"reason":"compiler-artifact","manifest_path":"/dep/Cargo.toml","filenames":["/t/dep.wasm"]}
+{"reason":"compiler-artifact","manifest_path":"/fn/Cargo.toml","filenames":["/t/libfn.rlib","/t/fn.wasm"]}
+not json
+{"reason":"build-finished","success":true}"#;
+        assert_eq!(
+            wasm_artifact(messages, Path::new("/fn/Cargo.toml")),
+            Some(PathBuf::from("/t/fn.wasm"))
+        );
+        assert_eq!(
+            wasm_artifact(messages, Path::new("/other/Cargo.toml")),
+            None
+        );
+    }
+
+    #[test]
+    fn an_empty_sysroot_lacks_the_target() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(!sysroot_has_target(dir.path()));
+        std::fs::create_dir_all(dir.path().join("lib/rustlib/wasm32-wasip2")).unwrap();
+        assert!(sysroot_has_target(dir.path()));
+    }
+}

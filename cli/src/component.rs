@@ -1,0 +1,247 @@
+//! The checks every stage applies to a Wasm file: is it Wasm at all, is it a valid component (or a
+//! core module we can turn into one), what does it import and export, and does it implement the
+//! function contract.
+//!
+//! Everything here uses the crates (wasmparser, wit-component, wit-parser) in-process: shelling out
+//! to a tool would cost far more than the checks themselves.
+
+use crate::contract;
+use wasmparser::{Parser, Payload, Validator, WasmFeatures};
+use wit_component::DecodedWasm;
+use wit_parser::{Resolve, WorldId, WorldItem, WorldKey};
+
+/// Why a file is not a usable component.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// The bytes do not start with the Wasm magic number.
+    #[error("not a WebAssembly file (it does not start with the `\\0asm` magic number)")]
+    NotWasm,
+    /// The binary is malformed or truncated.
+    #[error("invalid WebAssembly: {0}")]
+    Invalid(String),
+    /// A core module with no WIT world embedded, so nothing says what its imports and exports mean.
+    #[error(
+        "this is a core Wasm module without component-type metadata, so it cannot be made into a \
+         component; build for wasm32-wasip2 or generate bindings with wit-bindgen"
+    )]
+    CoreModuleWithoutMetadata,
+    /// wit-component refused to turn a core module into a component.
+    #[error("cannot turn this core module into a component: {0}")]
+    Componentize(String),
+    /// The component's types could not be read as WIT.
+    #[error("cannot read this component's WIT: {0}")]
+    Decode(String),
+    /// No export of the handler interface at all.
+    #[error("the component does not export {expected}; it exports {}", list_or_nothing(.exports))]
+    MissingHandler {
+        /// The interface we looked for.
+        expected: String,
+        /// What the component does export.
+        exports: Vec<String>,
+    },
+    /// The handler is exported, but at a version this binary cannot call.
+    #[error(
+        "the component exports {found}, which is not compatible with {expected}: rebuild the \
+         function against the WIT of this faas version (faas new writes it into wit/)"
+    )]
+    IncompatibleContract {
+        /// The export found.
+        found: String,
+        /// The export expected.
+        expected: String,
+    },
+    /// The handler is exported with the right name but a different `handle` type.
+    #[error("{interface}#handle has the type {found}, but the contract says {expected}")]
+    WrongSignature {
+        /// The exported interface.
+        interface: String,
+        /// Its `handle` type, rendered structurally.
+        found: String,
+        /// The contract's `handle` type.
+        expected: String,
+    },
+}
+
+fn list_or_nothing(items: &[String]) -> String {
+    if items.is_empty() {
+        "nothing".to_string()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// What kind of input a component came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Origin {
+    /// The input was already a component.
+    Component,
+    /// The input was a core module with component-type metadata, encoded into a component here.
+    CoreModule,
+}
+
+/// A decoded component: its bytes and its WIT-level imports and exports.
+pub struct Inspection {
+    /// What the input was.
+    pub origin: Origin,
+    /// The component's bytes (the input itself, or the encoding of a core module).
+    pub component: Vec<u8>,
+    /// Import names (`wasi:cli/environment@0.2.6`, or a plain name for unversioned items).
+    pub imports: Vec<String>,
+    /// Export names, as for imports.
+    pub exports: Vec<String>,
+    resolve: Resolve,
+    world: WorldId,
+}
+
+/// The contract export a function was found to have.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HandlerExport {
+    /// The full interface name, e.g. `faas:function/handler@0.1.0`.
+    pub interface: String,
+    /// Its version.
+    pub version: String,
+}
+
+/// Reads `bytes` as a component (or a core module with metadata) and lists its imports and exports.
+pub fn inspect(bytes: &[u8]) -> Result<Inspection, CheckError> {
+    if !bytes.starts_with(b"\0asm") {
+        return Err(CheckError::NotWasm);
+    }
+    validate(bytes)?;
+    let (origin, component) = if Parser::is_component(bytes) {
+        (Origin::Component, bytes.to_vec())
+    } else {
+        (Origin::CoreModule, componentize(bytes)?)
+    };
+    let (resolve, world) = match wit_component::decode(&component) {
+        Ok(DecodedWasm::Component(resolve, world)) => (resolve, world),
+        Ok(DecodedWasm::WitPackage(..)) => {
+            return Err(CheckError::Decode(
+                "it is a WIT package (types only), not a component with code".into(),
+            ));
+        }
+        Err(e) => return Err(CheckError::Decode(format!("{e:#}"))),
+    };
+    let names = |items: &wit_parser::IndexMap<WorldKey, WorldItem>| {
+        items
+            .iter()
+            .filter(|(_, item)| !matches!(item, WorldItem::Type { .. }))
+            .map(|(key, _)| resolve.name_world_key(key))
+            .collect::<Vec<_>>()
+    };
+    let w = &resolve.worlds[world];
+    let imports = names(&w.imports);
+    let exports = names(&w.exports);
+    Ok(Inspection {
+        origin,
+        component,
+        imports,
+        exports,
+        resolve,
+        world,
+    })
+}
+
+fn validate(bytes: &[u8]) -> Result<(), CheckError> {
+    let mut validator = Validator::new_with_features(WasmFeatures::all());
+    validator.validate_all(bytes).map_err(|e| {
+        let message = e.to_string();
+        if message.contains("end-of-file") || message.contains("unexpected end") {
+            CheckError::Invalid(format!("{message} (the file looks truncated)"))
+        } else {
+            CheckError::Invalid(message)
+        }
+    })?;
+    Ok(())
+}
+
+fn componentize(module: &[u8]) -> Result<Vec<u8>, CheckError> {
+    let has_metadata = Parser::new(0).parse_all(module).any(|payload| {
+        matches!(payload, Ok(Payload::CustomSection(s)) if s.name().starts_with("component-type"))
+    });
+    if !has_metadata {
+        return Err(CheckError::CoreModuleWithoutMetadata);
+    }
+    wit_component::ComponentEncoder::default()
+        .validate(true)
+        .module(module)
+        .and_then(|encoder| encoder.encode())
+        .map_err(|e| CheckError::Componentize(format!("{e:#}")))
+}
+
+impl Inspection {
+    /// Checks that the component exports a compatible `faas:function/handler` with the contract's
+    /// `handle` type.
+    pub fn check_function(&self) -> Result<HandlerExport, CheckError> {
+        let expected = contract::handler_export_name();
+        let world = &self.resolve.worlds[self.world];
+        let handler = world.exports.iter().find_map(|(key, item)| {
+            let (WorldKey::Interface(id), WorldItem::Interface { .. }) = (key, item) else {
+                return None;
+            };
+            let iface = &self.resolve.interfaces[*id];
+            let package = &self.resolve.packages[iface.package?].name;
+            let is_handler = format!("{}:{}", package.namespace, package.name) == contract::PACKAGE
+                && iface.name.as_deref() == Some(contract::HANDLER_INTERFACE);
+            is_handler.then_some((*id, package.version.clone()))
+        });
+        let Some((id, version)) = handler else {
+            return Err(CheckError::MissingHandler {
+                expected,
+                exports: self.exports.clone(),
+            });
+        };
+        let interface = self.resolve.id_of(id).unwrap_or_default();
+        let compatible = version.as_ref().is_some_and(contract::is_compatible);
+        if !compatible {
+            return Err(CheckError::IncompatibleContract {
+                found: interface,
+                expected,
+            });
+        }
+        let expected_sig = contract::expected_handle_signature();
+        let found_sig = match self.resolve.interfaces[id].functions.get("handle") {
+            Some(func) => contract::signature(&self.resolve, func),
+            None => "nothing (no `handle` function)".to_string(),
+        };
+        if found_sig != expected_sig {
+            return Err(CheckError::WrongSignature {
+                interface,
+                found: found_sig,
+                expected: expected_sig,
+            });
+        }
+        Ok(HandlerExport {
+            interface,
+            version: version.map(|v| v.to_string()).unwrap_or_default(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_is_not_wasm() {
+        assert!(matches!(inspect(b"hello"), Err(CheckError::NotWasm)));
+    }
+
+    #[test]
+    fn truncated_module_is_reported_as_truncated() {
+        // A valid header followed by a type section that claims more bytes than there are.
+        let bytes = b"\0asm\x01\0\0\0\x01\x10\x01";
+        let err = inspect(bytes).err().unwrap().to_string();
+        assert!(err.contains("truncated"), "{err}");
+    }
+
+    #[test]
+    fn core_module_without_metadata_is_refused() {
+        let empty_module = b"\0asm\x01\0\0\0";
+        assert!(matches!(
+            inspect(empty_module),
+            Err(CheckError::CoreModuleWithoutMetadata)
+        ));
+    }
+}

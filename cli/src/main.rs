@@ -1,0 +1,16 @@
+//! The `faas` command line: parses flags and dispatches to one file per subcommand.
+
+mod commands;
+
+use clap::Parser;
+
+fn main() {
+    let cli = commands::Cli::parse();
+    if let Err(err) = cli.command.run() {
+        // One line: the error and its causes, outermost first (unless the command has reported it).
+        if err.downcast_ref::<commands::ExitWith>().is_none() {
+            eprintln!("error: {err:#}");
+        }
+        std::process::exit(commands::exit_code(&err));
+    }
+}

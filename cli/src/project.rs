@@ -1,0 +1,282 @@
+//! The project file, `faas.toml`, and finding the function folder it marks.
+//!
+//! Format (documented in `docs/faas-toml.md`):
+//!
+//! ```toml
+//! [function]
+//! name = "hello"          # lower-case letters, digits and '-'
+//! version = "0.1.0"       # semver
+//! language = "rust"
+//! triggers = ["http"]     # http, messaging, cli
+//! policy = "auth.toml"    # relative to faas.toml
+//! ```
+
+use crate::source::{SourceFile, TextError};
+use serde::Deserialize;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The project file's name.
+pub const PROJECT_FILE: &str = "faas.toml";
+
+/// Why a project could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectError {
+    /// No `faas.toml` in the folder or any parent.
+    #[error(
+        "no {PROJECT_FILE} found in {} or any parent folder; run this in a function folder, or create one with `faas new NAME`",
+        .start.display()
+    )]
+    NotFound {
+        /// Where the search started.
+        start: PathBuf,
+    },
+    /// The file exists but cannot be read.
+    #[error("cannot read {}", .path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a valid project file.
+    #[error(transparent)]
+    Invalid(#[from] TextError),
+}
+
+/// A function's name: also the name of its outputs, so it is kept to characters that are safe in
+/// file names, OCI repository names and Cargo package names.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(into = "String")]
+pub struct FunctionName(String);
+
+impl FunctionName {
+    /// The name as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for FunctionName {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, String> {
+        let valid_start = name.starts_with(|c: char| c.is_ascii_lowercase());
+        let valid_chars = name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if name.is_empty() || name.len() > 64 || !valid_start || !valid_chars || name.ends_with('-')
+        {
+            return Err(format!(
+                "invalid function name `{name}`: use 1 to 64 lower-case letters, digits and '-', \
+                 starting with a letter and not ending with '-'"
+            ));
+        }
+        Ok(Self(name))
+    }
+}
+
+impl<'de> Deserialize<'de> for FunctionName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Self::try_from(String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl From<FunctionName> for String {
+    fn from(name: FunctionName) -> String {
+        name.0
+    }
+}
+
+impl fmt::Display for FunctionName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The language a function is written in, which decides how `faas build` compiles it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Language {
+    /// Rust, compiled with cargo for wasm32-wasip2.
+    Rust,
+}
+
+/// A platform interface that can invoke the function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Trigger {
+    /// HTTP requests (`wasi:http/incoming-handler`).
+    Http,
+    /// Broker messages (`wasmcloud:messaging/handler`).
+    Messaging,
+    /// One JSON request on standard input (`wasi:cli/run`).
+    Cli,
+}
+
+/// The `[function]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FunctionSection {
+    /// The function's name.
+    pub name: FunctionName,
+    /// The function's version (semver).
+    pub version: semver::Version,
+    /// Its source language.
+    #[serde(default = "default_language")]
+    pub language: Language,
+    /// The triggers that may invoke it.
+    #[serde(default = "default_triggers")]
+    pub triggers: Vec<Trigger>,
+    /// The policy file, relative to `faas.toml`.
+    #[serde(default = "default_policy")]
+    pub policy: PathBuf,
+}
+
+fn default_language() -> Language {
+    Language::Rust
+}
+
+fn default_triggers() -> Vec<Trigger> {
+    vec![Trigger::Http]
+}
+
+fn default_policy() -> PathBuf {
+    PathBuf::from("auth.toml")
+}
+
+/// The whole project file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectFile {
+    /// The `[function]` table.
+    pub function: FunctionSection,
+}
+
+/// A function folder: where `faas.toml` is, and what it says.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// The folder holding `faas.toml`.
+    pub root: PathBuf,
+    /// The parsed project file.
+    pub file: ProjectFile,
+}
+
+impl Project {
+    /// Finds `faas.toml` in `start` or the nearest parent folder and loads it.
+    pub fn find(start: &Path) -> Result<Self, ProjectError> {
+        let start = std::path::absolute(start).unwrap_or_else(|_| start.to_path_buf());
+        let root = start
+            .ancestors()
+            .find(|dir| dir.join(PROJECT_FILE).is_file())
+            .ok_or_else(|| ProjectError::NotFound {
+                start: start.clone(),
+            })?;
+        Self::load(root)
+    }
+
+    /// Loads `root/faas.toml`.
+    pub fn load(root: &Path) -> Result<Self, ProjectError> {
+        let path = root.join(PROJECT_FILE);
+        let source = SourceFile::read(&path).map_err(|source| ProjectError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let file = source.parse_toml::<ProjectFile>()?;
+        if file.function.triggers.is_empty() {
+            return Err(source
+                .error_at(
+                    source.text.find("triggers").map(|i| i..i),
+                    "`triggers` is empty: a function needs at least one trigger (http, messaging, cli)",
+                )
+                .into());
+        }
+        Ok(Self {
+            root: root.to_path_buf(),
+            file,
+        })
+    }
+
+    /// The function's name.
+    pub fn name(&self) -> &FunctionName {
+        &self.file.function.name
+    }
+
+    /// `target/faas` inside the project: where faas writes its outputs.
+    pub fn output_dir(&self) -> PathBuf {
+        self.root.join("target").join("faas")
+    }
+
+    /// Where `faas build` writes the function component.
+    pub fn function_output(&self) -> PathBuf {
+        self.output_dir()
+            .join(format!("{}.function.wasm", self.name()))
+    }
+
+    /// The policy file named by the project.
+    pub fn policy_path(&self) -> PathBuf {
+        self.root.join(&self.file.function.policy)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project_with(text: &str) -> Result<Project, ProjectError> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(PROJECT_FILE), text).unwrap();
+        Project::load(dir.path())
+    }
+
+    #[test]
+    fn minimal_project_gets_defaults() {
+        let p = project_with("[function]\nname = \"hi\"\nversion = \"1.0.0\"\n").unwrap();
+        assert_eq!(p.name().as_str(), "hi");
+        assert_eq!(p.file.function.triggers, vec![Trigger::Http]);
+        assert_eq!(p.file.function.language, Language::Rust);
+        assert!(
+            p.function_output()
+                .ends_with("target/faas/hi.function.wasm")
+        );
+    }
+
+    #[test]
+    fn invalid_name_is_located() {
+        let err = project_with("[function]\nname = \"Hi There\"\nversion = \"1.0.0\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("faas.toml:2:8: invalid function name"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_trigger_and_unknown_key_are_errors() {
+        let err =
+            project_with("[function]\nname = \"a\"\nversion = \"1.0.0\"\ntriggers = [\"smtp\"]\n")
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains(":4:"), "{err}");
+        let err = project_with("[function]\nname = \"a\"\nversion = \"1.0.0\"\nnmae = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(":4:1: unknown field `nmae`"), "{err}");
+    }
+
+    #[test]
+    fn search_walks_up_to_the_project_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(PROJECT_FILE),
+            "[function]\nname = \"up\"\nversion = \"0.1.0\"\n",
+        )
+        .unwrap();
+        let nested = dir.path().join("src/deep");
+        std::fs::create_dir_all(&nested).unwrap();
+        let p = Project::find(&nested).unwrap();
+        assert_eq!(p.name().as_str(), "up");
+    }
+}

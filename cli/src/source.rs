@@ -1,0 +1,122 @@
+//! Errors in a user's text files, reported as `file:line:column: message`.
+//!
+//! Every text input of faas (`faas.toml`, `auth.toml`) is parsed through [`parse_toml`], so a typo is
+//! reported where it is, and checks made after parsing keep the byte span of the value they reject
+//! (`toml::Spanned`) to do the same.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// A position-carrying error in a text file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextError {
+    /// The file, as the user named it.
+    pub path: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, counted in characters.
+    pub column: usize,
+    /// What is wrong, in one line.
+    pub message: String,
+}
+
+impl fmt::Display for TextError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.path.display(),
+            self.line,
+            self.column,
+            self.message
+        )
+    }
+}
+
+impl std::error::Error for TextError {}
+
+/// A text file read into memory, able to turn byte offsets into line and column.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The path the text was read from (shown in errors).
+    pub path: PathBuf,
+    /// The whole text.
+    pub text: String,
+}
+
+impl SourceFile {
+    /// Reads a UTF-8 text file.
+    pub fn read(path: &Path) -> std::io::Result<Self> {
+        let text = std::fs::read_to_string(path)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            text,
+        })
+    }
+
+    /// 1-based line and column of the byte `offset`.
+    pub fn line_column(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let before = &self.text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before[line_start..].chars().count() + 1;
+        (line, column)
+    }
+
+    /// An error located at the start of `span`.
+    pub fn error_at(&self, span: Option<Range<usize>>, message: impl Into<String>) -> TextError {
+        let (line, column) = self.line_column(span.map_or(0, |s| s.start));
+        TextError {
+            path: self.path.clone(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+
+    /// Deserializes the text as TOML, turning parse and validation errors into a [`TextError`].
+    pub fn parse_toml<T: serde::de::DeserializeOwned>(&self) -> Result<T, TextError> {
+        toml::from_str(&self.text).map_err(|e| {
+            // toml's message is multi-line only when it quotes the source; we print our own position.
+            let message = e.message().trim().replace('\n', " ");
+            self.error_at(e.span(), message)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> SourceFile {
+        SourceFile {
+            path: "x.toml".into(),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn line_and_column_are_one_based_and_count_characters() {
+        let f = file("ab\nçd = 1\n");
+        assert_eq!(f.line_column(0), (1, 1));
+        assert_eq!(f.line_column(3), (2, 1));
+        // 'ç' is two bytes: the byte after it is the second character.
+        assert_eq!(f.line_column(5), (2, 2));
+    }
+
+    #[test]
+    fn toml_errors_carry_the_position_of_the_bad_key() {
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct T {
+            a: u32,
+        }
+        let err = file("a = 1\nb = 2\n").parse_toml::<T>().unwrap_err();
+        assert_eq!((err.line, err.column), (2, 1));
+        assert!(err.message.contains("unknown field `b`"), "{}", err.message);
+        assert!(err.to_string().starts_with("x.toml:2:1: "));
+    }
+}

@@ -1,0 +1,6 @@
+//! End-to-end tests: they run the real `faas` binary in temporary folders, on real components.
+
+mod build;
+mod common;
+mod new;
+mod validate;
