@@ -9,8 +9,7 @@ wit_bindgen::generate!({
     world: "faas:function/function",
 });
 
-use exports::faas::function::handler::Guest;
-use faas::function::types::{Error, Request, Response};
+use exports::faas::function::handler::{Error, Guest, Request, Response};
 use serde::Serialize;
 
 /// The JSON document this function answers with.
