@@ -1,0 +1,269 @@
+//! The binary policy document: a magic number, the version, then the policy's fields in a fixed
+//! order (little-endian integers, length-prefixed strings and lists). Small and free of parsing
+//! dependencies, so the decorator stays lean.
+
+use crate::{Access, ApiKey, Cors, DOCUMENT_VERSION, Filters, Policy, Rule};
+
+const MAGIC: &[u8; 8] = b"faaspol\0";
+
+/// Why a policy document could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    /// Not a policy document.
+    BadMagic,
+    /// A document of another version.
+    Version(u16),
+    /// The document ends early or has bytes left over.
+    Truncated,
+    /// A field holds an impossible value.
+    Invalid(&'static str),
+}
+
+impl core::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            DecodeError::BadMagic => f.write_str("not a faas policy document"),
+            DecodeError::Version(v) => write!(
+                f,
+                "policy document version {v}, expected {DOCUMENT_VERSION}"
+            ),
+            DecodeError::Truncated => f.write_str("policy document is truncated or has trailing bytes"),
+            DecodeError::Invalid(what) => write!(f, "policy document has an invalid {what}"),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+impl Policy {
+    /// The document's bytes. The same policy always gives the same bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer(Vec::with_capacity(256));
+        w.0.extend_from_slice(MAGIC);
+        w.u16(DOCUMENT_VERSION);
+        w.str(&self.api_key_header);
+        w.u32(self.api_keys.len() as u32);
+        for key in &self.api_keys {
+            w.str(&key.id);
+            w.0.extend_from_slice(&key.digest);
+            w.strs(&key.scopes);
+        }
+        w.strs(&self.filters.methods);
+        w.u64(self.filters.max_body_bytes);
+        w.strs(&self.filters.required_headers);
+        w.strs(&self.filters.content_types);
+        match &self.cors {
+            None => w.u8(0),
+            Some(cors) => {
+                w.u8(1);
+                w.strs(&cors.origins);
+                w.strs(&cors.methods);
+                w.strs(&cors.headers);
+                w.u32(cors.max_age);
+            }
+        }
+        w.u32(self.rules.len() as u32);
+        for rule in &self.rules {
+            w.strs(&rule.methods);
+            w.str(&rule.path);
+            match &rule.access {
+                Access::Public => w.u8(0),
+                Access::Scopes(scopes) => {
+                    w.u8(1);
+                    w.strs(scopes);
+                }
+            }
+        }
+        w.0
+    }
+
+    /// Reads a document written by [`Policy::encode`].
+    pub fn decode(bytes: &[u8]) -> Result<Policy, DecodeError> {
+        let mut r = Reader(bytes);
+        if r.take(MAGIC.len())? != MAGIC {
+            return Err(DecodeError::BadMagic);
+        }
+        let version = r.u16()?;
+        if version != DOCUMENT_VERSION {
+            return Err(DecodeError::Version(version));
+        }
+        let api_key_header = r.str()?;
+        let mut api_keys = Vec::new();
+        for _ in 0..r.count()? {
+            let id = r.str()?;
+            let digest = r.take(32)?.try_into().map_err(|_| DecodeError::Truncated)?;
+            let scopes = r.strs()?;
+            api_keys.push(ApiKey { id, digest, scopes });
+        }
+        let filters = Filters {
+            methods: r.strs()?,
+            max_body_bytes: r.u64()?,
+            required_headers: r.strs()?,
+            content_types: r.strs()?,
+        };
+        let cors = match r.u8()? {
+            0 => None,
+            1 => Some(Cors {
+                origins: r.strs()?,
+                methods: r.strs()?,
+                headers: r.strs()?,
+                max_age: r.u32()?,
+            }),
+            _ => return Err(DecodeError::Invalid("cors flag")),
+        };
+        let mut rules = Vec::new();
+        for _ in 0..r.count()? {
+            let methods = r.strs()?;
+            let path = r.str()?;
+            let access = match r.u8()? {
+                0 => Access::Public,
+                1 => Access::Scopes(r.strs()?),
+                _ => return Err(DecodeError::Invalid("rule access")),
+            };
+            rules.push(Rule { methods, path, access });
+        }
+        if !r.0.is_empty() {
+            return Err(DecodeError::Truncated);
+        }
+        Ok(Policy {
+            api_key_header,
+            api_keys,
+            filters,
+            cors,
+            rules,
+        })
+    }
+}
+
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    fn u16(&mut self, v: u16) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn str(&mut self, s: &str) {
+        self.u32(s.len() as u32);
+        self.0.extend_from_slice(s.as_bytes());
+    }
+    fn strs(&mut self, items: &[String]) {
+        self.u32(items.len() as u32);
+        for s in items {
+            self.str(s);
+        }
+    }
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        if self.0.len() < n {
+            return Err(DecodeError::Truncated);
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+    fn u8(&mut self) -> Result<u8, DecodeError> {
+        Ok(self.take(1)?[0])
+    }
+    fn u16(&mut self) -> Result<u16, DecodeError> {
+        Ok(u16::from_le_bytes(self.take(2)?.try_into().unwrap()))
+    }
+    fn u32(&mut self) -> Result<u32, DecodeError> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().unwrap()))
+    }
+    fn u64(&mut self) -> Result<u64, DecodeError> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().unwrap()))
+    }
+    /// A list length, bounded by the bytes left so a corrupt count cannot make us allocate wildly.
+    fn count(&mut self) -> Result<usize, DecodeError> {
+        let n = self.u32()? as usize;
+        if n > self.0.len() {
+            return Err(DecodeError::Truncated);
+        }
+        Ok(n)
+    }
+    fn str(&mut self) -> Result<String, DecodeError> {
+        let n = self.u32()? as usize;
+        let bytes = self.take(n)?;
+        String::from_utf8(bytes.to_vec()).map_err(|_| DecodeError::Invalid("string"))
+    }
+    fn strs(&mut self) -> Result<Vec<String>, DecodeError> {
+        let n = self.count()?;
+        (0..n).map(|_| self.str()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Policy {
+        Policy {
+            api_key_header: "authorization".into(),
+            api_keys: vec![ApiKey {
+                id: "ci".into(),
+                digest: [7; 32],
+                scopes: vec!["read".into(), "write".into()],
+            }],
+            filters: Filters {
+                methods: vec!["GET".into()],
+                max_body_bytes: 10,
+                required_headers: vec!["x-request-id".into()],
+                content_types: vec!["application/json".into()],
+            },
+            cors: Some(Cors {
+                origins: vec!["https://a.example".into()],
+                methods: vec!["GET".into()],
+                headers: vec!["authorization".into()],
+                max_age: 60,
+            }),
+            rules: vec![
+                Rule {
+                    methods: vec![],
+                    path: "/health".into(),
+                    access: Access::Public,
+                },
+                Rule {
+                    methods: vec!["GET".into()],
+                    path: "/**".into(),
+                    access: Access::Scopes(vec!["read".into()]),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn round_trip_preserves_every_field() {
+        let policy = sample();
+        assert_eq!(Policy::decode(&policy.encode()).unwrap(), policy);
+    }
+
+    #[test]
+    fn every_truncation_is_an_error_not_a_panic() {
+        let bytes = sample().encode();
+        for len in 0..bytes.len() {
+            assert!(Policy::decode(&bytes[..len]).is_err(), "prefix of {len} bytes accepted");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert_eq!(Policy::decode(&longer), Err(DecodeError::Truncated));
+    }
+
+    #[test]
+    fn other_versions_are_refused() {
+        let mut bytes = sample().encode();
+        bytes[8] = 2;
+        assert_eq!(Policy::decode(&bytes), Err(DecodeError::Version(2)));
+    }
+}

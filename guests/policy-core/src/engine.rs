@@ -1,0 +1,507 @@
+//! The decision engine: filters, then authentication, then authorization, in that order, for one
+//! request. It never calls the function itself; it says whether to answer now or to forward, and
+//! with which caller. Anything it cannot establish is a denial.
+
+use crate::{Access, Policy};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// The parts of a request the policy looks at.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestView<'a> {
+    /// The method, as received (methods are case-sensitive).
+    pub method: &'a str,
+    /// Path with query.
+    pub path: &'a str,
+    /// Header fields, names lower-case.
+    pub headers: &'a [(String, String)],
+    /// The body's length in bytes.
+    pub body_len: u64,
+}
+
+/// An answer given by the decorator itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// Header fields.
+    pub headers: Vec<(String, String)>,
+    /// A short JSON body naming the kind of denial, never internal detail.
+    pub body: Vec<u8>,
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The API key's id.
+    pub subject: String,
+    /// The key's scopes.
+    pub scopes: Vec<String>,
+    /// How the caller authenticated.
+    pub scheme: &'static str,
+}
+
+/// What to do with a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Answer now; the function is not called.
+    Respond(Answer),
+    /// Call the function.
+    Forward {
+        /// The authenticated caller, `None` on a public route.
+        caller: Option<Caller>,
+        /// A header holding a credential, to remove before the function sees the request.
+        strip_header: Option<String>,
+    },
+}
+
+/// Decides what to do with `req` under `policy`.
+pub fn decide(policy: &Policy, req: &RequestView<'_>) -> Decision {
+    if !path_is_canonical(req.path) {
+        return deny(400, "bad request", vec![]);
+    }
+    if let Some(answer) = preflight(policy, req) {
+        return Decision::Respond(answer);
+    }
+    if let Some(answer) = filter(policy, req) {
+        return Decision::Respond(answer);
+    }
+
+    // Routing: the first rule matching path and method decides; a path matched only by rules for
+    // other methods is a 405 naming the methods that would be accepted.
+    let path_rules: Vec<_> = policy
+        .rules
+        .iter()
+        .filter(|rule| path_matches(&rule.path, req.path))
+        .collect();
+    let Some(rule) = path_rules
+        .iter()
+        .find(|rule| rule.methods.is_empty() || rule.methods.iter().any(|m| m == req.method))
+    else {
+        if path_rules.is_empty() {
+            return deny(403, "forbidden", vec![]);
+        }
+        let mut allowed: Vec<&str> = path_rules
+            .iter()
+            .flat_map(|r| r.methods.iter().map(String::as_str))
+            .collect();
+        allowed.sort_unstable();
+        allowed.dedup();
+        return deny(405, "method not allowed", vec![("allow", allowed.join(", "))]);
+    };
+    let required = match &rule.access {
+        Access::Public => {
+            return Decision::Forward {
+                caller: None,
+                strip_header: None,
+            };
+        }
+        Access::Scopes(scopes) => scopes,
+    };
+
+    let challenge = challenge(policy);
+    let credential = match credential(policy, req) {
+        Ok(Some(credential)) => credential,
+        Ok(None) => return deny(401, "unauthorized", vec![("www-authenticate", challenge)]),
+        Err(()) => return deny(400, "bad request", vec![]),
+    };
+    let Some(key) = find_key(policy, credential) else {
+        let challenge = if policy.api_key_header == "authorization" {
+            format!("{challenge}, error=\"invalid_token\"")
+        } else {
+            challenge
+        };
+        return deny(401, "unauthorized", vec![("www-authenticate", challenge)]);
+    };
+    if !required.iter().all(|s| key.scopes.contains(s)) {
+        let mut headers = vec![];
+        if policy.api_key_header == "authorization" {
+            headers.push((
+                "www-authenticate",
+                format!(
+                    "{challenge}, error=\"insufficient_scope\", scope=\"{}\"",
+                    required.join(" ")
+                ),
+            ));
+        }
+        return deny(403, "forbidden", headers);
+    }
+    Decision::Forward {
+        caller: Some(Caller {
+            subject: key.id.clone(),
+            scopes: key.scopes.clone(),
+            scheme: "api-key",
+        }),
+        strip_header: Some(policy.api_key_header.clone()),
+    }
+}
+
+/// The request filters, in the order a client can fix them: method, headers, size, media type.
+fn filter(policy: &Policy, req: &RequestView<'_>) -> Option<Answer> {
+    let f = &policy.filters;
+    if !f.methods.is_empty() && !f.methods.iter().any(|m| m == req.method) {
+        return Some(answer(405, "method not allowed", vec![("allow", f.methods.join(", "))]));
+    }
+    if f.required_headers.iter().any(|name| header(req, name).is_none()) {
+        return Some(answer(400, "bad request", vec![]));
+    }
+    let declared_len = header(req, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
+    if req.body_len > f.max_body_bytes || declared_len.is_some_and(|n| n > f.max_body_bytes) {
+        return Some(answer(413, "payload too large", vec![]));
+    }
+    if !f.content_types.is_empty() {
+        let media_type = header(req, "content-type")
+            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        let acceptable = match media_type {
+            Some(t) => f.content_types.contains(&t),
+            // A request without a body needs no media type.
+            None => req.body_len == 0,
+        };
+        if !acceptable {
+            return Some(answer(415, "unsupported media type", vec![]));
+        }
+    }
+    None
+}
+
+/// A CORS preflight (`OPTIONS` with `origin` and `access-control-request-method`) is answered here,
+/// without credentials, as browsers send none with it.
+fn preflight(policy: &Policy, req: &RequestView<'_>) -> Option<Answer> {
+    let cors = policy.cors.as_ref()?;
+    if req.method != "OPTIONS" {
+        return None;
+    }
+    let origin = header(req, "origin")?;
+    let requested_method = header(req, "access-control-request-method")?;
+    let origin_ok = cors.origins.iter().any(|o| o == "*" || o == origin);
+    let method_ok = cors.methods.iter().any(|m| m == requested_method.trim());
+    let headers_ok = header(req, "access-control-request-headers").is_none_or(|list| {
+        list.split(',')
+            .map(|h| h.trim().to_ascii_lowercase())
+            .filter(|h| !h.is_empty())
+            .all(|h| cors.headers.contains(&h))
+    });
+    if !(origin_ok && method_ok && headers_ok) {
+        return Some(answer(403, "forbidden", vec![]));
+    }
+    let mut headers = vec![
+        ("access-control-allow-origin", origin.to_string()),
+        ("access-control-allow-methods", cors.methods.join(", ")),
+        ("vary", "origin".to_string()),
+    ];
+    if !cors.headers.is_empty() {
+        headers.push(("access-control-allow-headers", cors.headers.join(", ")));
+    }
+    headers.push(("access-control-max-age", cors.max_age.to_string()));
+    Some(Answer {
+        status: 204,
+        headers: headers.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        body: Vec::new(),
+    })
+}
+
+/// Headers to add to any answer to a cross-origin request from an allowed origin.
+pub fn cors_headers(policy: &Policy, request_headers: &[(String, String)]) -> Vec<(String, String)> {
+    let Some(cors) = &policy.cors else {
+        return vec![];
+    };
+    let Some(origin) = request_headers
+        .iter()
+        .find(|(k, _)| k == "origin")
+        .map(|(_, v)| v)
+    else {
+        return vec![];
+    };
+    if !cors.origins.iter().any(|o| o == "*" || o == origin) {
+        return vec![];
+    }
+    vec![
+        ("access-control-allow-origin".into(), origin.clone()),
+        ("vary".into(), "origin".into()),
+    ]
+}
+
+fn challenge(policy: &Policy) -> String {
+    if policy.api_key_header == "authorization" {
+        "Bearer realm=\"faas\"".to_string()
+    } else {
+        format!("ApiKey realm=\"faas\", header=\"{}\"", policy.api_key_header)
+    }
+}
+
+/// The credential presented, `Ok(None)` when there is none, `Err` when the header is repeated (an
+/// ambiguity an attacker could use to make two layers see different keys).
+fn credential<'a>(policy: &Policy, req: &RequestView<'a>) -> Result<Option<&'a str>, ()> {
+    let mut values = req
+        .headers
+        .iter()
+        .filter(|(k, _)| *k == policy.api_key_header);
+    let Some((_, value)) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(());
+    }
+    let value = value.trim();
+    let token = if policy.api_key_header == "authorization" {
+        match value.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+            _ => return Ok(None),
+        }
+    } else {
+        value
+    };
+    Ok((!token.is_empty()).then_some(token))
+}
+
+/// The key whose digest matches. Every key is compared, in constant time, so timing reveals
+/// neither which key nor how much of a digest matched.
+fn find_key<'p>(policy: &'p Policy, credential: &str) -> Option<&'p crate::ApiKey> {
+    let digest: [u8; 32] = Sha256::digest(credential.as_bytes()).into();
+    let mut found = None;
+    for key in &policy.api_keys {
+        if bool::from(key.digest.ct_eq(&digest)) {
+            found = Some(key);
+        }
+    }
+    found
+}
+
+fn header<'a>(req: &RequestView<'a>, name: &str) -> Option<&'a str> {
+    req.headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// A path the rules can be trusted to match: it starts with `/`, and has no empty, `.` or `..`
+/// segments and no percent-encoded `/`, `\` or `.`, any of which could make the function see a
+/// different path than the one the rules allowed.
+fn path_is_canonical(path_and_query: &str) -> bool {
+    let path = path_and_query.split('?').next().unwrap_or("");
+    if !path.starts_with('/') || path.contains('\\') {
+        return false;
+    }
+    let lower = path.to_ascii_lowercase();
+    if ["%2f", "%5c", "%2e", "%00"].iter().any(|e| lower.contains(e)) {
+        return false;
+    }
+    let segments: Vec<&str> = path[1..].split('/').collect();
+    let last = segments.len() - 1;
+    segments
+        .iter()
+        .enumerate()
+        .all(|(i, s)| *s != "." && *s != ".." && (!s.is_empty() || i == last))
+}
+
+/// Whether `path` (with or without query) matches the rule `pattern`: literal segments, `*` for one
+/// non-empty segment, and a final `**` for any rest, including none.
+pub fn path_matches(pattern: &str, path_and_query: &str) -> bool {
+    let path = path_and_query.split('?').next().unwrap_or("");
+    let mut want = pattern.trim_start_matches('/').split('/');
+    let mut have = path.trim_start_matches('/').split('/');
+    loop {
+        match (want.next(), have.next()) {
+            (Some("**"), _) => return true,
+            (None, None) => return true,
+            (Some("*"), Some(seg)) if !seg.is_empty() => continue,
+            (Some(w), Some(h)) if w == h => continue,
+            _ => return false,
+        }
+    }
+}
+
+fn answer(status: u16, kind: &str, headers: Vec<(&str, String)>) -> Answer {
+    let mut headers: Vec<(String, String)> =
+        headers.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    headers.push(("content-type".into(), "application/json".into()));
+    Answer {
+        status,
+        headers,
+        body: format!("{{\"error\":\"{kind}\"}}").into_bytes(),
+    }
+}
+
+fn deny(status: u16, kind: &str, headers: Vec<(&str, String)>) -> Decision {
+    Decision::Respond(answer(status, kind, headers))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ApiKey, Cors, Filters, Rule};
+
+    const KEY: &str = "k-123";
+
+    fn policy() -> Policy {
+        Policy {
+            api_key_header: "authorization".into(),
+            api_keys: vec![
+                ApiKey {
+                    id: "reader".into(),
+                    digest: Sha256::digest(KEY.as_bytes()).into(),
+                    scopes: vec!["read".into()],
+                },
+                ApiKey {
+                    id: "other".into(),
+                    digest: Sha256::digest(b"other-key").into(),
+                    scopes: vec![],
+                },
+            ],
+            filters: Filters {
+                methods: vec!["GET".into(), "POST".into(), "OPTIONS".into()],
+                max_body_bytes: 8,
+                required_headers: vec![],
+                content_types: vec!["application/json".into()],
+            },
+            cors: Some(Cors {
+                origins: vec!["https://app.example".into()],
+                methods: vec!["GET".into(), "POST".into()],
+                headers: vec!["authorization".into(), "content-type".into()],
+                max_age: 300,
+            }),
+            rules: vec![
+                Rule {
+                    methods: vec!["GET".into()],
+                    path: "/health".into(),
+                    access: Access::Public,
+                },
+                Rule {
+                    methods: vec!["GET".into(), "POST".into()],
+                    path: "/items/**".into(),
+                    access: Access::Scopes(vec!["read".into()]),
+                },
+            ],
+        }
+    }
+
+    fn run(method: &str, path: &str, headers: &[(&str, &str)], body_len: u64) -> Decision {
+        let headers: Vec<(String, String)> = headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        decide(
+            &policy(),
+            &RequestView {
+                method,
+                path,
+                headers: &headers,
+                body_len,
+            },
+        )
+    }
+
+    fn status(d: &Decision) -> u16 {
+        match d {
+            Decision::Respond(a) => a.status,
+            Decision::Forward { .. } => 0,
+        }
+    }
+
+    fn header_of(d: &Decision, name: &str) -> Option<String> {
+        match d {
+            Decision::Respond(a) => a.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
+            Decision::Forward { .. } => None,
+        }
+    }
+
+    #[test]
+    fn a_valid_key_with_the_scope_is_forwarded_as_its_subject() {
+        let d = run("GET", "/items/1", &[("authorization", "Bearer k-123")], 0);
+        let Decision::Forward { caller, strip_header } = d else {
+            panic!("denied: {d:?}")
+        };
+        assert_eq!(caller.unwrap().subject, "reader");
+        assert_eq!(strip_header.as_deref(), Some("authorization"));
+    }
+
+    #[test]
+    fn missing_and_wrong_keys_are_401_with_a_challenge() {
+        let d = run("GET", "/items/1", &[], 0);
+        assert_eq!(status(&d), 401);
+        assert_eq!(header_of(&d, "www-authenticate").unwrap(), "Bearer realm=\"faas\"");
+        let d = run("GET", "/items/1", &[("authorization", "Bearer nope")], 0);
+        assert_eq!(status(&d), 401);
+        assert!(header_of(&d, "www-authenticate").unwrap().contains("invalid_token"));
+        // The right key in the wrong scheme is no credential at all.
+        assert_eq!(status(&run("GET", "/items/1", &[("authorization", "Basic k-123")], 0)), 401);
+    }
+
+    #[test]
+    fn a_repeated_credential_header_is_refused() {
+        let h = [("authorization", "Bearer k-123"), ("authorization", "Bearer other-key")];
+        assert_eq!(status(&run("GET", "/items/1", &h, 0)), 400);
+    }
+
+    #[test]
+    fn a_key_without_the_scope_is_403() {
+        let d = run("GET", "/items/1", &[("authorization", "Bearer other-key")], 0);
+        assert_eq!(status(&d), 403);
+        assert!(header_of(&d, "www-authenticate").unwrap().contains("insufficient_scope"));
+    }
+
+    #[test]
+    fn public_routes_need_no_key_and_unmatched_routes_are_denied() {
+        assert_eq!(
+            run("GET", "/health", &[], 0),
+            Decision::Forward { caller: None, strip_header: None }
+        );
+        assert_eq!(status(&run("GET", "/elsewhere", &[("authorization", "Bearer k-123")], 0)), 403);
+    }
+
+    #[test]
+    fn methods_are_checked_by_filters_and_by_rules() {
+        let d = run("DELETE", "/items/1", &[], 0);
+        assert_eq!(status(&d), 405);
+        assert_eq!(header_of(&d, "allow").unwrap(), "GET, POST, OPTIONS");
+        let d = run("POST", "/health", &[], 0);
+        assert_eq!(status(&d), 405);
+        assert_eq!(header_of(&d, "allow").unwrap(), "GET");
+    }
+
+    #[test]
+    fn body_size_and_media_type_are_filtered() {
+        let json = ("content-type", "application/json; charset=utf-8");
+        assert_eq!(status(&run("POST", "/items", &[json], 9)), 413);
+        assert_eq!(status(&run("POST", "/items", &[json, ("content-length", "100")], 0)), 413);
+        assert_eq!(status(&run("POST", "/items", &[("content-type", "text/xml")], 3)), 415);
+        assert_eq!(status(&run("POST", "/items", &[], 3)), 415);
+    }
+
+    #[test]
+    fn preflight_answers_with_the_configured_headers() {
+        let h = [
+            ("origin", "https://app.example"),
+            ("access-control-request-method", "POST"),
+            ("access-control-request-headers", "Authorization, Content-Type"),
+        ];
+        let d = run("OPTIONS", "/items/1", &h, 0);
+        assert_eq!(status(&d), 204);
+        assert_eq!(header_of(&d, "access-control-allow-origin").unwrap(), "https://app.example");
+        assert_eq!(header_of(&d, "access-control-allow-methods").unwrap(), "GET, POST");
+        assert_eq!(header_of(&d, "access-control-max-age").unwrap(), "300");
+        let evil = [("origin", "https://evil.example"), ("access-control-request-method", "POST")];
+        assert_eq!(status(&run("OPTIONS", "/items/1", &evil, 0)), 403);
+    }
+
+    #[test]
+    fn paths_that_could_escape_a_rule_are_refused() {
+        for path in ["/health/../items", "/items/%2e%2e/x", "//items", "items", "/a%2Fb", "/x/./y"] {
+            assert_eq!(status(&run("GET", path, &[], 0)), 400, "{path}");
+        }
+    }
+
+    #[test]
+    fn path_patterns() {
+        assert!(path_matches("/health", "/health?x=1"));
+        assert!(!path_matches("/health", "/health/x"));
+        assert!(path_matches("/items/*", "/items/42"));
+        assert!(!path_matches("/items/*", "/items/"));
+        assert!(!path_matches("/items/*", "/items/4/2"));
+        assert!(path_matches("/items/**", "/items"));
+        assert!(path_matches("/items/**", "/items/4/2"));
+        assert!(path_matches("/**", "/"));
+        assert!(path_matches("/", "/"));
+        assert!(!path_matches("/", "/a"));
+    }
+}

@@ -1,0 +1,101 @@
+//! The compiled policy: what `faas wrap` derives from `auth.toml` and places inside the artifact, and
+//! the decision engine the security decorator runs on every request.
+//!
+//! The crate is shared by both sides so that the document's writer and reader cannot drift apart:
+//! the host builds a [`Policy`] and [`Policy::encode`]s it; the decorator [`Policy::decode`]s it and
+//! calls [`decide`]. It has no WIT or host dependencies, so the engine is tested natively.
+
+mod document;
+mod engine;
+
+pub use document::DecodeError;
+pub use engine::{Answer, Caller, Decision, RequestView, cors_headers, decide, path_matches};
+
+/// The version of the binary document. A decorator refuses documents of any other version.
+pub const DOCUMENT_VERSION: u16 = 1;
+
+/// A compiled policy.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Policy {
+    /// The header carrying API keys, lower-case. `authorization` means `Bearer <key>`.
+    pub api_key_header: String,
+    /// The API keys that authenticate callers.
+    pub api_keys: Vec<ApiKey>,
+    /// Request filters applied before authentication.
+    pub filters: Filters,
+    /// Cross-origin resource sharing, when browsers may call the function.
+    pub cors: Option<Cors>,
+    /// Route rules, in order: the first whose path and method match decides.
+    pub rules: Vec<Rule>,
+}
+
+/// An API key, stored only as its SHA-256 digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    /// The key's id: the caller's subject once authenticated.
+    pub id: String,
+    /// SHA-256 of the key's bytes.
+    pub digest: [u8; 32],
+    /// Scopes granted to callers presenting this key.
+    pub scopes: Vec<String>,
+}
+
+/// Checks on the shape of a request, made before authentication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filters {
+    /// Allowed methods; empty means any.
+    pub methods: Vec<String>,
+    /// The largest body accepted, in bytes.
+    pub max_body_bytes: u64,
+    /// Header names (lower-case) that must be present.
+    pub required_headers: Vec<String>,
+    /// Allowed media types (lower-case, without parameters); empty means any.
+    pub content_types: Vec<String>,
+}
+
+impl Default for Filters {
+    fn default() -> Self {
+        Self {
+            methods: Vec::new(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            required_headers: Vec::new(),
+            content_types: Vec::new(),
+        }
+    }
+}
+
+/// The body limit when a policy sets none: 1 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 1024 * 1024;
+
+/// Cross-origin resource sharing settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Cors {
+    /// Allowed origins (`https://app.example.com`), or `*`.
+    pub origins: Vec<String>,
+    /// Methods a browser may use cross-origin.
+    pub methods: Vec<String>,
+    /// Request headers a browser may send cross-origin (lower-case).
+    pub headers: Vec<String>,
+    /// How long a browser may cache a preflight answer, in seconds.
+    pub max_age: u32,
+}
+
+/// A route rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    /// Methods the rule applies to; empty means any.
+    pub methods: Vec<String>,
+    /// The path pattern: literal segments, `*` for one segment, a final `**` for any rest.
+    pub path: String,
+    /// Who may call.
+    pub access: Access,
+}
+
+/// Who may call a route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, without credentials.
+    Public,
+    /// An authenticated caller holding every one of these scopes (none: any authenticated caller).
+    Scopes(Vec<String>),
+}
