@@ -11,6 +11,7 @@ pub mod component;
 pub mod contract;
 pub mod digest;
 pub mod fsutil;
+pub mod policy;
 pub mod project;
 pub mod scaffold;
 pub mod source;

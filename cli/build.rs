@@ -1,0 +1,89 @@
+//! Builds the guest components (security decorator, platform adapters) for wasm32-wasip2 from
+//! `guests/`, so that the `faas` binary embeds them and works on its own after `cargo install`.
+//!
+//! The guests are a separate Cargo workspace with their own target folder: the host build never
+//! compiles guest code for the host, and the guests are rebuilt only when their sources change.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const TARGET: &str = "wasm32-wasip2";
+const GUESTS: &[(&str, &str)] = &[
+    ("faas-decorator", "faas_decorator.wasm"),
+    ("faas-http-adapter", "faas_http_adapter.wasm"),
+];
+
+fn main() {
+    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
+    let repo = manifest_dir.parent().unwrap().to_path_buf();
+    let guests = repo.join("guests");
+    for watched in [
+        "guests/Cargo.toml",
+        "guests/Cargo.lock",
+        "guests/decorator",
+        "guests/http-adapter",
+        "guests/policy-core/src",
+        "guests/policy-core/Cargo.toml",
+        "wit",
+    ] {
+        println!("cargo:rerun-if-changed={}", repo.join(watched).display());
+    }
+
+    let target_dir = guests.join("target");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(&guests)
+        .args(["build", "--release", "--locked", "--target", TARGET])
+        .arg("--target-dir")
+        .arg(&target_dir);
+    for (package, _) in GUESTS {
+        command.args(["-p", package]);
+    }
+    // The outer build's settings are for the host: do not let them leak into the guest build.
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_PROFILE_RELEASE_DEBUG",
+    ] {
+        command.env_remove(var);
+    }
+    // Paths on the build machine must not end up in the embedded components: the same sources give
+    // the same bytes wherever they are built.
+    let cargo_home = std::env::var("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| home().join(".cargo"));
+    let flags = [
+        format!("--remap-path-prefix={}=/faas", repo.display()),
+        format!("--remap-path-prefix={}=/cargo", cargo_home.display()),
+    ];
+    command.env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"));
+
+    let status = command.status().unwrap_or_else(|e| {
+        panic!("cannot run cargo to build the guest components: {e}");
+    });
+    if !status.success() {
+        panic!(
+            "building the guest components failed ({status}); if the target is missing, run \
+             `rustup target add {TARGET}`"
+        );
+    }
+
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    for (_, file) in GUESTS {
+        let built = target_dir.join(TARGET).join("release").join(file);
+        copy(&built, &out_dir.join(file));
+    }
+}
+
+fn copy(from: &Path, to: &Path) {
+    std::fs::copy(from, to)
+        .unwrap_or_else(|e| panic!("cannot copy {} to {}: {e}", from.display(), to.display()));
+}
+
+fn home() -> PathBuf {
+    std::env::var("HOME").map(PathBuf::from).unwrap_or_default()
+}

@@ -1,0 +1,625 @@
+//! The policy file, `auth.toml`: parsing with positions, checking, and compilation into the
+//! [`faas_policy_core::Policy`] the decorator reads.
+//!
+//! Everything is fail-closed: an unknown key, a value that looks like a plaintext secret, or a rule
+//! that could never apply is an error with `file:line:column`, never a warning, because a typo in a
+//! security policy must not quietly weaken it. The format is documented in `docs/policy.md`.
+
+use crate::source::{SourceFile, TextError};
+use faas_policy_core::{Access, ApiKey, Cors, DEFAULT_MAX_BODY_BYTES, Filters, Policy, Rule};
+use serde::Deserialize;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// Why a policy could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// The file cannot be read (missing, unreadable).
+    #[error("cannot read the policy {}", .path.display())]
+    Read {
+        /// The policy file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a valid policy.
+    #[error(transparent)]
+    Invalid(#[from] TextError),
+}
+
+/// A checked, compiled policy and facts about it for reports.
+#[derive(Debug, Clone)]
+pub struct CompiledPolicy {
+    /// The policy file it came from.
+    pub path: PathBuf,
+    /// The compiled policy.
+    pub policy: Policy,
+    /// Its binary document, as placed in the artifact.
+    pub document: Vec<u8>,
+}
+
+impl CompiledPolicy {
+    /// A one-line description for people: keys, rules, public routes.
+    pub fn summary(&self) -> String {
+        let public = self
+            .policy
+            .rules
+            .iter()
+            .filter(|r| r.access == Access::Public)
+            .count();
+        format!(
+            "{} API key(s), {} rule(s) ({} public), body ≤ {} bytes{}",
+            self.policy.api_keys.len(),
+            self.policy.rules.len(),
+            public,
+            self.policy.filters.max_body_bytes,
+            if self.policy.cors.is_some() { ", CORS" } else { "" }
+        )
+    }
+}
+
+/// Reads, checks and compiles a policy file.
+pub fn load(path: &Path) -> Result<CompiledPolicy, PolicyError> {
+    let source = SourceFile::read(path).map_err(|source| PolicyError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let policy = compile(&source)?;
+    Ok(CompiledPolicy {
+        path: path.to_path_buf(),
+        document: policy.encode(),
+        policy,
+    })
+}
+
+/// Checks and compiles the text of a policy file.
+pub fn compile(source: &SourceFile) -> Result<Policy, TextError> {
+    let file: PolicyFile = source.parse_toml()?;
+    let err = |span: Range<usize>, message: String| source.error_at(Some(span), message);
+
+    if *file.version.get_ref() != 1 {
+        return Err(err(
+            file.version.span(),
+            format!(
+                "unsupported policy version {}; this faas reads version 1",
+                file.version.get_ref()
+            ),
+        ));
+    }
+
+    let mut api_keys: Vec<ApiKey> = Vec::new();
+    for entry in &file.auth.api_key {
+        let key = entry.get_ref();
+        if let Some(plain) = &key.key {
+            return Err(err(
+                plain.span(),
+                "plaintext API keys are not allowed in a policy; store the key's digest instead \
+                 (`digest = \"sha256:…\"`, printed by `faas policy hash-key`)"
+                    .into(),
+            ));
+        }
+        let Some(digest) = &key.digest else {
+            return Err(err(entry.span(), "this API key has no `digest`".into()));
+        };
+        if api_keys.iter().any(|k| k.id == key.id.get_ref().0) {
+            return Err(err(
+                key.id.span(),
+                format!("duplicate API key id `{}`", key.id.get_ref().0),
+            ));
+        }
+        if api_keys.iter().any(|k| k.digest == digest.get_ref().0) {
+            return Err(err(
+                digest.span(),
+                "this digest is already used by another API key".into(),
+            ));
+        }
+        api_keys.push(ApiKey {
+            id: key.id.get_ref().0.clone(),
+            digest: digest.get_ref().0,
+            scopes: key.scopes.iter().map(|s| s.0.clone()).collect(),
+        });
+    }
+
+    let filter_methods: Vec<String> = file
+        .filters
+        .methods
+        .as_ref()
+        .map(|m| m.get_ref().iter().map(|m| m.0.clone()).collect())
+        .unwrap_or_default();
+    if let Some(methods) = &file.filters.methods
+        && methods.get_ref().is_empty()
+    {
+        return Err(err(
+            methods.span(),
+            "`methods = []` would refuse every request; leave it out to allow any method".into(),
+        ));
+    }
+    let filters = Filters {
+        methods: filter_methods.clone(),
+        max_body_bytes: file.filters.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+        required_headers: file
+            .filters
+            .required_headers
+            .iter()
+            .map(|h| h.0.clone())
+            .collect(),
+        content_types: file
+            .filters
+            .content_types
+            .iter()
+            .map(|t| t.0.clone())
+            .collect(),
+    };
+
+    let cors = file.cors.map(|c| Cors {
+        origins: c.origins.into_iter().map(|o| o.0).collect(),
+        methods: c.methods.into_iter().map(|m| m.0).collect(),
+        headers: c.headers.into_iter().map(|h| h.0).collect(),
+        max_age: c.max_age,
+    });
+
+    if file.rule.is_empty() {
+        return Err(source.error_at(
+            None,
+            "the policy has no [[rule]], so every request would be denied; add rules for the \
+             routes the function serves",
+        ));
+    }
+    let mut rules: Vec<(Range<usize>, Rule)> = Vec::new();
+    for entry in &file.rule {
+        let table = entry.get_ref();
+        let span = entry.span();
+        let methods: Vec<String> = table
+            .methods
+            .as_ref()
+            .map(|m| m.iter().map(|m| m.0.clone()).collect())
+            .unwrap_or_default();
+        if table.methods.as_ref().is_some_and(|m| m.is_empty()) {
+            return Err(err(span, "`methods = []` makes this rule match nothing; leave it out to match any method".into()));
+        }
+        let access = match (table.public, &table.scopes) {
+            (Some(true), Some(_)) => {
+                return Err(err(
+                    span,
+                    "a rule cannot be both `public = true` and require `scopes`".into(),
+                ));
+            }
+            (Some(true), None) => Access::Public,
+            (_, Some(scopes)) => Access::Scopes(scopes.iter().map(|s| s.0.clone()).collect()),
+            (_, None) => {
+                return Err(err(
+                    span,
+                    "a rule must say `public = true` or list the `scopes` it requires \
+                     (`scopes = []` for any authenticated caller)"
+                        .into(),
+                ));
+            }
+        };
+        let rule = Rule {
+            methods,
+            path: table.path.get_ref().0.clone(),
+            access,
+        };
+        check_rule_can_match(&rule, &filter_methods, &api_keys, &rules)
+            .map_err(|message| err(span.clone(), message))?;
+        rules.push((span, rule));
+    }
+
+    Ok(Policy {
+        api_key_header: file.auth.api_key_header.0,
+        api_keys,
+        filters,
+        cors,
+        rules: rules.into_iter().map(|(_, r)| r).collect(),
+    })
+}
+
+/// A rule that can never apply is an error: it says the author meant something the policy does
+/// not do.
+fn check_rule_can_match(
+    rule: &Rule,
+    filter_methods: &[String],
+    api_keys: &[ApiKey],
+    earlier: &[(Range<usize>, Rule)],
+) -> Result<(), String> {
+    if !filter_methods.is_empty()
+        && !rule.methods.is_empty()
+        && !rule.methods.iter().any(|m| filter_methods.contains(m))
+    {
+        return Err(format!(
+            "this rule can never match: its methods ({}) are all refused by [filters] methods ({})",
+            rule.methods.join(", "),
+            filter_methods.join(", ")
+        ));
+    }
+    if let Access::Scopes(scopes) = &rule.access {
+        if api_keys.is_empty() {
+            return Err(
+                "this rule requires an authenticated caller, but [auth] defines no API key, so \
+                 no request could ever be allowed"
+                    .into(),
+            );
+        }
+        if !api_keys
+            .iter()
+            .any(|k| scopes.iter().all(|s| k.scopes.contains(s)))
+        {
+            return Err(format!(
+                "no API key holds all the scopes this rule requires ({}), so no request could \
+                 ever be allowed",
+                scopes.join(", ")
+            ));
+        }
+    }
+    for (_, before) in earlier {
+        let methods_covered = before.methods.is_empty()
+            || (!rule.methods.is_empty() && rule.methods.iter().all(|m| before.methods.contains(m)));
+        if methods_covered && pattern_covers(&before.path, &rule.path) {
+            return Err(format!(
+                "this rule can never match: the earlier rule for `{}` matches every request it \
+                 would (the first matching rule decides; put the more specific rule first)",
+                before.path
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether every path matched by pattern `b` is also matched by pattern `a`.
+fn pattern_covers(a: &str, b: &str) -> bool {
+    let a: Vec<&str> = a.trim_start_matches('/').split('/').collect();
+    let b: Vec<&str> = b.trim_start_matches('/').split('/').collect();
+    for (i, seg) in a.iter().enumerate() {
+        if *seg == "**" {
+            return true;
+        }
+        match b.get(i) {
+            None | Some(&"**") => return false,
+            Some(other) if *seg == "*" => {
+                if other.is_empty() {
+                    return false;
+                }
+            }
+            Some(other) if other != seg => return false,
+            Some(_) => {}
+        }
+    }
+    a.len() == b.len()
+}
+
+/// The digest of an API key, as written in a policy.
+pub fn hash_key(key: &str) -> String {
+    crate::digest::sha256(key.as_bytes())
+}
+
+// ---- The file format. Newtypes validate values inside serde, so errors carry the value's position.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    version: Spanned<u32>,
+    #[serde(default)]
+    auth: AuthTable,
+    #[serde(default)]
+    filters: FiltersTable,
+    cors: Option<CorsTable>,
+    #[serde(default)]
+    rule: Vec<Spanned<RuleTable>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct AuthTable {
+    #[serde(default = "default_key_header")]
+    api_key_header: HeaderName,
+    #[serde(default)]
+    api_key: Vec<Spanned<ApiKeyTable>>,
+}
+
+impl Default for AuthTable {
+    fn default() -> Self {
+        Self {
+            api_key_header: default_key_header(),
+            api_key: Vec::new(),
+        }
+    }
+}
+
+fn default_key_header() -> HeaderName {
+    HeaderName("authorization".into())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApiKeyTable {
+    id: Spanned<Subject>,
+    digest: Option<Spanned<KeyDigest>>,
+    /// Accepted only to refuse it with a helpful message.
+    key: Option<Spanned<String>>,
+    #[serde(default)]
+    scopes: Vec<Scope>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FiltersTable {
+    methods: Option<Spanned<Vec<Method>>>,
+    max_body_bytes: Option<u64>,
+    #[serde(default)]
+    required_headers: Vec<HeaderName>,
+    #[serde(default)]
+    content_types: Vec<MediaType>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct CorsTable {
+    origins: Vec<CorsOrigin>,
+    methods: Vec<Method>,
+    #[serde(default)]
+    headers: Vec<HeaderName>,
+    #[serde(default = "default_max_age")]
+    max_age: u32,
+}
+
+fn default_max_age() -> u32 {
+    600
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleTable {
+    methods: Option<Vec<Method>>,
+    path: Spanned<PathPattern>,
+    public: Option<bool>,
+    scopes: Option<Vec<Scope>>,
+}
+
+/// Declares a validated string newtype: `$check` returns an error message for a bad value.
+macro_rules! validated_string {
+    ($(#[$doc:meta])* $name:ident, $check:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Deserialize)]
+        #[serde(try_from = "String")]
+        struct $name(String);
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(value: String) -> Result<Self, String> {
+                let check: fn(String) -> Result<String, String> = $check;
+                check(value).map($name)
+            }
+        }
+    };
+}
+
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+validated_string!(
+    /// An HTTP method: upper case, as methods are case-sensitive.
+    Method,
+    |m| {
+        if is_token(&m) && m.bytes().all(|b| b.is_ascii_uppercase()) {
+            Ok(m)
+        } else {
+            Err(format!("invalid method `{m}`: methods are upper-case words such as GET or POST"))
+        }
+    }
+);
+
+validated_string!(
+    /// A header name, stored lower-case.
+    HeaderName,
+    |h| {
+        if is_token(&h) {
+            Ok(h.to_ascii_lowercase())
+        } else {
+            Err(format!("invalid header name `{h}`"))
+        }
+    }
+);
+
+validated_string!(
+    /// A media type such as `application/json`, stored lower-case.
+    MediaType,
+    |t| match t.split_once('/') {
+        Some((a, b)) if is_token(a) && is_token(b) => Ok(t.to_ascii_lowercase()),
+        _ => Err(format!("invalid media type `{t}`: expected type/subtype, e.g. application/json")),
+    }
+);
+
+validated_string!(
+    /// A CORS origin: `*` or `scheme://host[:port]`.
+    CorsOrigin,
+    |o| {
+        let valid = o == "*"
+            || o.split_once("://").is_some_and(|(scheme, rest)| {
+                (scheme == "http" || scheme == "https") && !rest.is_empty() && !rest.contains('/')
+            });
+        if valid {
+            Ok(o)
+        } else {
+            Err(format!(
+                "invalid origin `{o}`: expected `*` or scheme://host[:port] with no path, e.g. https://app.example.com"
+            ))
+        }
+    }
+);
+
+validated_string!(
+    /// A scope name.
+    Scope,
+    |s| {
+        if !s.is_empty() && !s.contains(char::is_whitespace) {
+            Ok(s)
+        } else {
+            Err(format!("invalid scope `{s}`: scopes are non-empty and have no spaces"))
+        }
+    }
+);
+
+validated_string!(
+    /// A caller's subject (an API key id).
+    Subject,
+    |s| {
+        if !s.is_empty() && s.len() <= 128 && !s.contains(char::is_control) {
+            Ok(s)
+        } else {
+            Err("invalid API key id: 1 to 128 printable characters".to_string())
+        }
+    }
+);
+
+validated_string!(
+    /// A route pattern: `/` then segments; `*` matches one segment, a final `**` the rest.
+    PathPattern,
+    |p| {
+        if !p.starts_with('/') {
+            return Err(format!("invalid path pattern `{p}`: it must start with `/`"));
+        }
+        if p.contains('?') || p.contains('#') {
+            return Err(format!("invalid path pattern `{p}`: patterns match the path only, without query"));
+        }
+        let segments: Vec<&str> = p[1..].split('/').collect();
+        for (i, seg) in segments.iter().enumerate() {
+            let last = i + 1 == segments.len();
+            if seg.is_empty() && !(last && segments.len() == 1) {
+                return Err(format!("invalid path pattern `{p}`: empty segment"));
+            }
+            if *seg == "**" && !last {
+                return Err(format!("invalid path pattern `{p}`: `**` may only be the last segment"));
+            }
+            if *seg != "*" && *seg != "**" && seg.contains('*') {
+                return Err(format!("invalid path pattern `{p}`: `*` must be a whole segment"));
+            }
+            if *seg == "." || *seg == ".." {
+                return Err(format!("invalid path pattern `{p}`: `.` and `..` segments never match"));
+            }
+        }
+        Ok(p)
+    }
+);
+
+/// A key digest: `sha256:` and 64 hex digits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "String")]
+struct KeyDigest([u8; 32]);
+
+impl TryFrom<String> for KeyDigest {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, String> {
+        let Some(hex_part) = value.strip_prefix("sha256:") else {
+            return Err(
+                "this looks like a plaintext key, not a digest: store `sha256:<hex>` instead \
+                 (print it with `faas policy hash-key`)"
+                    .into(),
+            );
+        };
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(hex_part, &mut bytes)
+            .map_err(|_| "invalid digest: expected `sha256:` followed by 64 hex digits".to_string())?;
+        Ok(KeyDigest(bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compile_text(text: &str) -> Result<Policy, TextError> {
+        compile(&SourceFile {
+            path: "auth.toml".into(),
+            text: text.into(),
+        })
+    }
+
+    const KEY: &str = "version = 1\n[[auth.api-key]]\nid = \"ci\"\ndigest = \"sha256:0000000000000000000000000000000000000000000000000000000000000000\"\nscopes = [\"read\"]\n";
+
+    fn error(text: &str) -> String {
+        compile_text(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_complete_policy_compiles() {
+        let p = compile_text(&format!(
+            "{KEY}[filters]\nmethods = [\"GET\"]\nmax-body-bytes = 10\ncontent-types = [\"Application/JSON\"]\n\
+             [cors]\norigins = [\"https://a.example\"]\nmethods = [\"GET\"]\n\
+             [[rule]]\npath = \"/health\"\npublic = true\n[[rule]]\npath = \"/**\"\nscopes = [\"read\"]\n"
+        ))
+        .unwrap();
+        assert_eq!(p.api_key_header, "authorization");
+        assert_eq!(p.filters.content_types, vec!["application/json"]);
+        assert_eq!(p.rules.len(), 2);
+        assert_eq!(p.cors.unwrap().max_age, 600);
+    }
+
+    #[test]
+    fn unknown_keys_are_located() {
+        let e = error(&format!("{KEY}[[rule]]\npath = \"/\"\npublik = true\n"));
+        assert!(e.starts_with("auth.toml:8:1: unknown field `publik`"), "{e}");
+    }
+
+    #[test]
+    fn plaintext_keys_are_refused() {
+        let e = error("version = 1\n[[auth.api-key]]\nid = \"a\"\ndigest = \"hunter2\"\n[[rule]]\npath = \"/\"\npublic = true\n");
+        assert!(e.starts_with("auth.toml:4:10: this looks like a plaintext key"), "{e}");
+        let e = error("version = 1\n[[auth.api-key]]\nid = \"a\"\nkey = \"hunter2\"\n[[rule]]\npath = \"/\"\npublic = true\n");
+        assert!(e.contains("auth.toml:4:7: plaintext API keys are not allowed"), "{e}");
+    }
+
+    #[test]
+    fn rules_that_can_never_match_are_refused() {
+        let shadowed = error(&format!(
+            "{KEY}[[rule]]\npath = \"/**\"\nscopes = [\"read\"]\n[[rule]]\npath = \"/health\"\npublic = true\n"
+        ));
+        assert!(shadowed.starts_with("auth.toml:9:1: this rule can never match: the earlier rule for `/**`"), "{shadowed}");
+        let filtered = error(&format!(
+            "{KEY}[filters]\nmethods = [\"GET\"]\n[[rule]]\nmethods = [\"POST\"]\npath = \"/\"\npublic = true\n"
+        ));
+        assert!(filtered.contains("refused by [filters] methods"), "{filtered}");
+        let no_key = error(&format!("{KEY}[[rule]]\npath = \"/\"\nscopes = [\"admin\"]\n"));
+        assert!(no_key.contains("no API key holds all the scopes"), "{no_key}");
+        let neither = error(&format!("{KEY}[[rule]]\npath = \"/\"\n"));
+        assert!(neither.contains("must say `public = true` or list the `scopes`"), "{neither}");
+    }
+
+    #[test]
+    fn more_specific_rules_first_are_fine() {
+        compile_text(&format!(
+            "{KEY}[[rule]]\npath = \"/health\"\npublic = true\n[[rule]]\npath = \"/items/*\"\nmethods = [\"GET\"]\nscopes = []\n[[rule]]\npath = \"/**\"\nscopes = [\"read\"]\n"
+        ))
+        .unwrap();
+    }
+
+    #[test]
+    fn a_policy_without_rules_or_with_a_bad_version_is_refused() {
+        assert!(error(KEY).contains("has no [[rule]]"));
+        assert!(error("version = 2\n").starts_with("auth.toml:1:11: unsupported policy version 2"));
+        assert!(error("").contains("missing field `version`"));
+    }
+
+    #[test]
+    fn bad_values_are_located() {
+        let e = error(&format!("{KEY}[[rule]]\npath = \"/a/**/b\"\npublic = true\n"));
+        assert!(e.starts_with("auth.toml:7:8: invalid path pattern"), "{e}");
+        let e = error(&format!("{KEY}[filters]\nmethods = [\"get\"]\n"));
+        assert!(e.contains("auth.toml:7:11: invalid method `get`"), "{e}");
+    }
+
+    #[test]
+    fn coverage_of_patterns() {
+        assert!(pattern_covers("/**", "/x"));
+        assert!(pattern_covers("/a/*", "/a/b"));
+        assert!(!pattern_covers("/a/*", "/a/**"));
+        assert!(!pattern_covers("/a/b", "/a/*"));
+        assert!(pattern_covers("/a/**", "/a/**"));
+        assert!(!pattern_covers("/a", "/a/b"));
+    }
+}

@@ -1,0 +1,116 @@
+//! The security decorator: imports a function's `faas:function/handler`, exports the same interface,
+//! and applies the compiled policy (imported from `faas:function/policy`) to every call: request
+//! filters, then authentication, then authorization. It sets `caller` for the function, and fails
+//! closed: if the policy cannot be read, the request is answered 500 and never forwarded.
+
+wit_bindgen::generate!({
+    path: "../../wit",
+    world: "faas:function/decorator",
+});
+
+use exports::faas::function::handler as outer;
+use faas::function::handler as inner;
+use faas::function::policy;
+use faas_policy_core::{Decision, Policy, RequestView, cors_headers, decide};
+
+struct Decorator;
+
+impl outer::Guest for Decorator {
+    fn handle(req: outer::Request) -> Result<outer::Response, outer::Error> {
+        Ok(handle(req))
+    }
+}
+
+fn handle(req: outer::Request) -> outer::Response {
+    let policy = match Policy::decode(&policy::document()) {
+        Ok(policy) => policy,
+        Err(e) => {
+            eprintln!("faas decorator: cannot read the policy document: {e}");
+            return json_response(500, "internal");
+        }
+    };
+    let view = RequestView {
+        method: &req.method,
+        path: &req.path,
+        headers: &req.headers,
+        body_len: req.body.len() as u64,
+    };
+    let decision = decide(&policy, &view);
+    let cors = cors_headers(&policy, &req.headers);
+    let mut response = match decision {
+        Decision::Respond(answer) => outer::Response {
+            status: answer.status,
+            headers: answer.headers,
+            body: answer.body,
+        },
+        Decision::Forward {
+            caller,
+            strip_header,
+        } => forward(req, caller, strip_header),
+    };
+    response.headers.extend(cors);
+    response
+}
+
+/// Calls the function with the caller the policy established (overwriting whatever the request
+/// carried, so a caller can never be forged) and without the credential header.
+fn forward(
+    req: outer::Request,
+    caller: Option<faas_policy_core::Caller>,
+    strip_header: Option<String>,
+) -> outer::Response {
+    let headers = req
+        .headers
+        .into_iter()
+        .filter(|(name, _)| Some(name) != strip_header.as_ref())
+        .collect();
+    let inner_req = inner::Request {
+        method: req.method,
+        path: req.path,
+        headers,
+        body: req.body,
+        trigger: inner::TriggerInfo {
+            kind: match req.trigger.kind {
+                outer::TriggerKind::Http => inner::TriggerKind::Http,
+                outer::TriggerKind::Messaging => inner::TriggerKind::Messaging,
+                outer::TriggerKind::Cli => inner::TriggerKind::Cli,
+            },
+            source: req.trigger.source,
+        },
+        caller: caller.map(|c| inner::Principal {
+            subject: c.subject,
+            scopes: c.scopes,
+            claims: Vec::new(),
+            scheme: c.scheme.to_string(),
+        }),
+    };
+    match inner::handle(&inner_req) {
+        Ok(r) => outer::Response {
+            status: r.status,
+            headers: r.headers,
+            body: r.body,
+        },
+        Err(error) => {
+            // The function's message is for logs only; the client gets the kind of failure.
+            let (status, kind, message) = match error {
+                inner::Error::BadRequest(m) => (400, "bad request", m),
+                inner::Error::Unauthorized(m) => (401, "unauthorized", m),
+                inner::Error::Forbidden(m) => (403, "forbidden", m),
+                inner::Error::NotFound(m) => (404, "not found", m),
+                inner::Error::Internal(m) => (500, "internal", m),
+            };
+            eprintln!("faas decorator: function returned {kind}: {message}");
+            json_response(status, kind)
+        }
+    }
+}
+
+fn json_response(status: u16, kind: &str) -> outer::Response {
+    outer::Response {
+        status,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: format!("{{\"error\":\"{kind}\"}}").into_bytes(),
+    }
+}
+
+export!(Decorator);
