@@ -20,16 +20,26 @@ pub const FUNCTION_WIT: &str = include_str!("../../wit/function.wit");
 
 /// `faas:function/handler@0.1.0`.
 pub fn handler_export_name() -> String {
-    format!("{PACKAGE}/{HANDLER_INTERFACE}@{VERSION}")
+    interface_name(HANDLER_INTERFACE)
 }
 
 /// The parsed contract.
 pub fn resolve() -> Resolve {
+    resolve_with_package().0
+}
+
+/// The parsed contract and the id of its package.
+pub fn resolve_with_package() -> (Resolve, wit_parser::PackageId) {
     let mut resolve = Resolve::default();
-    resolve
+    let package = resolve
         .push_str("function.wit", FUNCTION_WIT)
         .expect("the embedded contract is valid WIT (checked by tests)");
-    resolve
+    (resolve, package)
+}
+
+/// `faas:function/<interface>@0.1.0`.
+pub fn interface_name(interface: &str) -> String {
+    format!("{PACKAGE}/{interface}@{VERSION}")
 }
 
 /// Whether a contract version found in a component can be used where this binary's version is

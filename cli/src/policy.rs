@@ -55,7 +55,11 @@ impl CompiledPolicy {
             self.policy.rules.len(),
             public,
             self.policy.filters.max_body_bytes,
-            if self.policy.cors.is_some() { ", CORS" } else { "" }
+            if self.policy.cors.is_some() {
+                ", CORS"
+            } else {
+                ""
+            }
         )
     }
 }
@@ -138,7 +142,10 @@ pub fn compile(source: &SourceFile) -> Result<Policy, TextError> {
     }
     let filters = Filters {
         methods: filter_methods.clone(),
-        max_body_bytes: file.filters.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+        max_body_bytes: file
+            .filters
+            .max_body_bytes
+            .unwrap_or(DEFAULT_MAX_BODY_BYTES),
         required_headers: file
             .filters
             .required_headers
@@ -177,7 +184,11 @@ pub fn compile(source: &SourceFile) -> Result<Policy, TextError> {
             .map(|m| m.iter().map(|m| m.0.clone()).collect())
             .unwrap_or_default();
         if table.methods.as_ref().is_some_and(|m| m.is_empty()) {
-            return Err(err(span, "`methods = []` makes this rule match nothing; leave it out to match any method".into()));
+            return Err(err(
+                span,
+                "`methods = []` makes this rule match nothing; leave it out to match any method"
+                    .into(),
+            ));
         }
         let access = match (table.public, &table.scopes) {
             (Some(true), Some(_)) => {
@@ -255,7 +266,8 @@ fn check_rule_can_match(
     }
     for (_, before) in earlier {
         let methods_covered = before.methods.is_empty()
-            || (!rule.methods.is_empty() && rule.methods.iter().all(|m| before.methods.contains(m)));
+            || (!rule.methods.is_empty()
+                && rule.methods.iter().all(|m| before.methods.contains(m)));
         if methods_covered && pattern_covers(&before.path, &rule.path) {
             return Err(format!(
                 "this rule can never match: the earlier rule for `{}` matches every request it \
@@ -523,8 +535,9 @@ impl TryFrom<String> for KeyDigest {
             );
         };
         let mut bytes = [0u8; 32];
-        hex::decode_to_slice(hex_part, &mut bytes)
-            .map_err(|_| "invalid digest: expected `sha256:` followed by 64 hex digits".to_string())?;
+        hex::decode_to_slice(hex_part, &mut bytes).map_err(|_| {
+            "invalid digest: expected `sha256:` followed by 64 hex digits".to_string()
+        })?;
         Ok(KeyDigest(bytes))
     }
 }
@@ -563,15 +576,28 @@ mod tests {
     #[test]
     fn unknown_keys_are_located() {
         let e = error(&format!("{KEY}[[rule]]\npath = \"/\"\npublik = true\n"));
-        assert!(e.starts_with("auth.toml:8:1: unknown field `publik`"), "{e}");
+        assert!(
+            e.starts_with("auth.toml:8:1: unknown field `publik`"),
+            "{e}"
+        );
     }
 
     #[test]
     fn plaintext_keys_are_refused() {
-        let e = error("version = 1\n[[auth.api-key]]\nid = \"a\"\ndigest = \"hunter2\"\n[[rule]]\npath = \"/\"\npublic = true\n");
-        assert!(e.starts_with("auth.toml:4:10: this looks like a plaintext key"), "{e}");
-        let e = error("version = 1\n[[auth.api-key]]\nid = \"a\"\nkey = \"hunter2\"\n[[rule]]\npath = \"/\"\npublic = true\n");
-        assert!(e.contains("auth.toml:4:7: plaintext API keys are not allowed"), "{e}");
+        let e = error(
+            "version = 1\n[[auth.api-key]]\nid = \"a\"\ndigest = \"hunter2\"\n[[rule]]\npath = \"/\"\npublic = true\n",
+        );
+        assert!(
+            e.starts_with("auth.toml:4:10: this looks like a plaintext key"),
+            "{e}"
+        );
+        let e = error(
+            "version = 1\n[[auth.api-key]]\nid = \"a\"\nkey = \"hunter2\"\n[[rule]]\npath = \"/\"\npublic = true\n",
+        );
+        assert!(
+            e.contains("auth.toml:4:7: plaintext API keys are not allowed"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -579,15 +605,31 @@ mod tests {
         let shadowed = error(&format!(
             "{KEY}[[rule]]\npath = \"/**\"\nscopes = [\"read\"]\n[[rule]]\npath = \"/health\"\npublic = true\n"
         ));
-        assert!(shadowed.starts_with("auth.toml:9:1: this rule can never match: the earlier rule for `/**`"), "{shadowed}");
+        assert!(
+            shadowed.starts_with(
+                "auth.toml:9:1: this rule can never match: the earlier rule for `/**`"
+            ),
+            "{shadowed}"
+        );
         let filtered = error(&format!(
             "{KEY}[filters]\nmethods = [\"GET\"]\n[[rule]]\nmethods = [\"POST\"]\npath = \"/\"\npublic = true\n"
         ));
-        assert!(filtered.contains("refused by [filters] methods"), "{filtered}");
-        let no_key = error(&format!("{KEY}[[rule]]\npath = \"/\"\nscopes = [\"admin\"]\n"));
-        assert!(no_key.contains("no API key holds all the scopes"), "{no_key}");
+        assert!(
+            filtered.contains("refused by [filters] methods"),
+            "{filtered}"
+        );
+        let no_key = error(&format!(
+            "{KEY}[[rule]]\npath = \"/\"\nscopes = [\"admin\"]\n"
+        ));
+        assert!(
+            no_key.contains("no API key holds all the scopes"),
+            "{no_key}"
+        );
         let neither = error(&format!("{KEY}[[rule]]\npath = \"/\"\n"));
-        assert!(neither.contains("must say `public = true` or list the `scopes`"), "{neither}");
+        assert!(
+            neither.contains("must say `public = true` or list the `scopes`"),
+            "{neither}"
+        );
     }
 
     #[test]
@@ -607,7 +649,9 @@ mod tests {
 
     #[test]
     fn bad_values_are_located() {
-        let e = error(&format!("{KEY}[[rule]]\npath = \"/a/**/b\"\npublic = true\n"));
+        let e = error(&format!(
+            "{KEY}[[rule]]\npath = \"/a/**/b\"\npublic = true\n"
+        ));
         assert!(e.starts_with("auth.toml:7:8: invalid path pattern"), "{e}");
         let e = error(&format!("{KEY}[filters]\nmethods = [\"get\"]\n"));
         assert!(e.contains("auth.toml:7:11: invalid method `get`"), "{e}");

@@ -3,7 +3,9 @@
 
 mod build;
 mod new;
+mod policy;
 mod validate;
+mod wrap;
 
 use clap::{Parser, Subcommand};
 
@@ -35,6 +37,8 @@ pub enum Command {
     New(new::NewArgs),
     Build(build::BuildArgs),
     Validate(validate::ValidateArgs),
+    Wrap(wrap::WrapArgs),
+    Policy(policy::PolicyArgs),
 }
 
 impl Command {
@@ -43,6 +47,8 @@ impl Command {
             Command::New(args) => args.run(),
             Command::Build(args) => args.run(),
             Command::Validate(args) => args.run(),
+            Command::Wrap(args) => args.run(),
+            Command::Policy(args) => args.run(),
         }
     }
 }

@@ -27,7 +27,9 @@ impl core::fmt::Display for DecodeError {
                 f,
                 "policy document version {v}, expected {DOCUMENT_VERSION}"
             ),
-            DecodeError::Truncated => f.write_str("policy document is truncated or has trailing bytes"),
+            DecodeError::Truncated => {
+                f.write_str("policy document is truncated or has trailing bytes")
+            }
             DecodeError::Invalid(what) => write!(f, "policy document has an invalid {what}"),
         }
     }
@@ -120,7 +122,11 @@ impl Policy {
                 1 => Access::Scopes(r.strs()?),
                 _ => return Err(DecodeError::Invalid("rule access")),
             };
-            rules.push(Rule { methods, path, access });
+            rules.push(Rule {
+                methods,
+                path,
+                access,
+            });
         }
         if !r.0.is_empty() {
             return Err(DecodeError::Truncated);
@@ -253,7 +259,10 @@ mod tests {
     fn every_truncation_is_an_error_not_a_panic() {
         let bytes = sample().encode();
         for len in 0..bytes.len() {
-            assert!(Policy::decode(&bytes[..len]).is_err(), "prefix of {len} bytes accepted");
+            assert!(
+                Policy::decode(&bytes[..len]).is_err(),
+                "prefix of {len} bytes accepted"
+            );
         }
         let mut longer = bytes.clone();
         longer.push(0);

@@ -87,7 +87,11 @@ pub fn decide(policy: &Policy, req: &RequestView<'_>) -> Decision {
             .collect();
         allowed.sort_unstable();
         allowed.dedup();
-        return deny(405, "method not allowed", vec![("allow", allowed.join(", "))]);
+        return deny(
+            405,
+            "method not allowed",
+            vec![("allow", allowed.join(", "))],
+        );
     };
     let required = match &rule.access {
         Access::Public => {
@@ -140,9 +144,16 @@ pub fn decide(policy: &Policy, req: &RequestView<'_>) -> Decision {
 fn filter(policy: &Policy, req: &RequestView<'_>) -> Option<Answer> {
     let f = &policy.filters;
     if !f.methods.is_empty() && !f.methods.iter().any(|m| m == req.method) {
-        return Some(answer(405, "method not allowed", vec![("allow", f.methods.join(", "))]));
+        return Some(answer(
+            405,
+            "method not allowed",
+            vec![("allow", f.methods.join(", "))],
+        ));
     }
-    if f.required_headers.iter().any(|name| header(req, name).is_none()) {
+    if f.required_headers
+        .iter()
+        .any(|name| header(req, name).is_none())
+    {
         return Some(answer(400, "bad request", vec![]));
     }
     let declared_len = header(req, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
@@ -150,8 +161,13 @@ fn filter(policy: &Policy, req: &RequestView<'_>) -> Option<Answer> {
         return Some(answer(413, "payload too large", vec![]));
     }
     if !f.content_types.is_empty() {
-        let media_type = header(req, "content-type")
-            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        let media_type = header(req, "content-type").map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
         let acceptable = match media_type {
             Some(t) => f.content_types.contains(&t),
             // A request without a body needs no media type.
@@ -195,13 +211,19 @@ fn preflight(policy: &Policy, req: &RequestView<'_>) -> Option<Answer> {
     headers.push(("access-control-max-age", cors.max_age.to_string()));
     Some(Answer {
         status: 204,
-        headers: headers.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        headers: headers
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
         body: Vec::new(),
     })
 }
 
 /// Headers to add to any answer to a cross-origin request from an allowed origin.
-pub fn cors_headers(policy: &Policy, request_headers: &[(String, String)]) -> Vec<(String, String)> {
+pub fn cors_headers(
+    policy: &Policy,
+    request_headers: &[(String, String)],
+) -> Vec<(String, String)> {
     let Some(cors) = &policy.cors else {
         return vec![];
     };
@@ -225,7 +247,10 @@ fn challenge(policy: &Policy) -> String {
     if policy.api_key_header == "authorization" {
         "Bearer realm=\"faas\"".to_string()
     } else {
-        format!("ApiKey realm=\"faas\", header=\"{}\"", policy.api_key_header)
+        format!(
+            "ApiKey realm=\"faas\", header=\"{}\"",
+            policy.api_key_header
+        )
     }
 }
 
@@ -283,7 +308,10 @@ fn path_is_canonical(path_and_query: &str) -> bool {
         return false;
     }
     let lower = path.to_ascii_lowercase();
-    if ["%2f", "%5c", "%2e", "%00"].iter().any(|e| lower.contains(e)) {
+    if ["%2f", "%5c", "%2e", "%00"]
+        .iter()
+        .any(|e| lower.contains(e))
+    {
         return false;
     }
     let segments: Vec<&str> = path[1..].split('/').collect();
@@ -312,8 +340,10 @@ pub fn path_matches(pattern: &str, path_and_query: &str) -> bool {
 }
 
 fn answer(status: u16, kind: &str, headers: Vec<(&str, String)>) -> Answer {
-    let mut headers: Vec<(String, String)> =
-        headers.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let mut headers: Vec<(String, String)> = headers
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
     headers.push(("content-type".into(), "application/json".into()));
     Answer {
         status,
@@ -400,7 +430,11 @@ mod tests {
 
     fn header_of(d: &Decision, name: &str) -> Option<String> {
         match d {
-            Decision::Respond(a) => a.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
+            Decision::Respond(a) => a
+                .headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone()),
             Decision::Forward { .. } => None,
         }
     }
@@ -408,7 +442,11 @@ mod tests {
     #[test]
     fn a_valid_key_with_the_scope_is_forwarded_as_its_subject() {
         let d = run("GET", "/items/1", &[("authorization", "Bearer k-123")], 0);
-        let Decision::Forward { caller, strip_header } = d else {
+        let Decision::Forward {
+            caller,
+            strip_header,
+        } = d
+        else {
             panic!("denied: {d:?}")
         };
         assert_eq!(caller.unwrap().subject, "reader");
@@ -419,34 +457,72 @@ mod tests {
     fn missing_and_wrong_keys_are_401_with_a_challenge() {
         let d = run("GET", "/items/1", &[], 0);
         assert_eq!(status(&d), 401);
-        assert_eq!(header_of(&d, "www-authenticate").unwrap(), "Bearer realm=\"faas\"");
+        assert_eq!(
+            header_of(&d, "www-authenticate").unwrap(),
+            "Bearer realm=\"faas\""
+        );
         let d = run("GET", "/items/1", &[("authorization", "Bearer nope")], 0);
         assert_eq!(status(&d), 401);
-        assert!(header_of(&d, "www-authenticate").unwrap().contains("invalid_token"));
+        assert!(
+            header_of(&d, "www-authenticate")
+                .unwrap()
+                .contains("invalid_token")
+        );
         // The right key in the wrong scheme is no credential at all.
-        assert_eq!(status(&run("GET", "/items/1", &[("authorization", "Basic k-123")], 0)), 401);
+        assert_eq!(
+            status(&run(
+                "GET",
+                "/items/1",
+                &[("authorization", "Basic k-123")],
+                0
+            )),
+            401
+        );
     }
 
     #[test]
     fn a_repeated_credential_header_is_refused() {
-        let h = [("authorization", "Bearer k-123"), ("authorization", "Bearer other-key")];
+        let h = [
+            ("authorization", "Bearer k-123"),
+            ("authorization", "Bearer other-key"),
+        ];
         assert_eq!(status(&run("GET", "/items/1", &h, 0)), 400);
     }
 
     #[test]
     fn a_key_without_the_scope_is_403() {
-        let d = run("GET", "/items/1", &[("authorization", "Bearer other-key")], 0);
+        let d = run(
+            "GET",
+            "/items/1",
+            &[("authorization", "Bearer other-key")],
+            0,
+        );
         assert_eq!(status(&d), 403);
-        assert!(header_of(&d, "www-authenticate").unwrap().contains("insufficient_scope"));
+        assert!(
+            header_of(&d, "www-authenticate")
+                .unwrap()
+                .contains("insufficient_scope")
+        );
     }
 
     #[test]
     fn public_routes_need_no_key_and_unmatched_routes_are_denied() {
         assert_eq!(
             run("GET", "/health", &[], 0),
-            Decision::Forward { caller: None, strip_header: None }
+            Decision::Forward {
+                caller: None,
+                strip_header: None
+            }
         );
-        assert_eq!(status(&run("GET", "/elsewhere", &[("authorization", "Bearer k-123")], 0)), 403);
+        assert_eq!(
+            status(&run(
+                "GET",
+                "/elsewhere",
+                &[("authorization", "Bearer k-123")],
+                0
+            )),
+            403
+        );
     }
 
     #[test]
@@ -463,8 +539,19 @@ mod tests {
     fn body_size_and_media_type_are_filtered() {
         let json = ("content-type", "application/json; charset=utf-8");
         assert_eq!(status(&run("POST", "/items", &[json], 9)), 413);
-        assert_eq!(status(&run("POST", "/items", &[json, ("content-length", "100")], 0)), 413);
-        assert_eq!(status(&run("POST", "/items", &[("content-type", "text/xml")], 3)), 415);
+        assert_eq!(
+            status(&run(
+                "POST",
+                "/items",
+                &[json, ("content-length", "100")],
+                0
+            )),
+            413
+        );
+        assert_eq!(
+            status(&run("POST", "/items", &[("content-type", "text/xml")], 3)),
+            415
+        );
         assert_eq!(status(&run("POST", "/items", &[], 3)), 415);
     }
 
@@ -473,20 +560,39 @@ mod tests {
         let h = [
             ("origin", "https://app.example"),
             ("access-control-request-method", "POST"),
-            ("access-control-request-headers", "Authorization, Content-Type"),
+            (
+                "access-control-request-headers",
+                "Authorization, Content-Type",
+            ),
         ];
         let d = run("OPTIONS", "/items/1", &h, 0);
         assert_eq!(status(&d), 204);
-        assert_eq!(header_of(&d, "access-control-allow-origin").unwrap(), "https://app.example");
-        assert_eq!(header_of(&d, "access-control-allow-methods").unwrap(), "GET, POST");
+        assert_eq!(
+            header_of(&d, "access-control-allow-origin").unwrap(),
+            "https://app.example"
+        );
+        assert_eq!(
+            header_of(&d, "access-control-allow-methods").unwrap(),
+            "GET, POST"
+        );
         assert_eq!(header_of(&d, "access-control-max-age").unwrap(), "300");
-        let evil = [("origin", "https://evil.example"), ("access-control-request-method", "POST")];
+        let evil = [
+            ("origin", "https://evil.example"),
+            ("access-control-request-method", "POST"),
+        ];
         assert_eq!(status(&run("OPTIONS", "/items/1", &evil, 0)), 403);
     }
 
     #[test]
     fn paths_that_could_escape_a_rule_are_refused() {
-        for path in ["/health/../items", "/items/%2e%2e/x", "//items", "items", "/a%2Fb", "/x/./y"] {
+        for path in [
+            "/health/../items",
+            "/items/%2e%2e/x",
+            "//items",
+            "items",
+            "/a%2Fb",
+            "/x/./y",
+        ] {
             assert_eq!(status(&run("GET", path, &[], 0)), 400, "{path}");
         }
     }

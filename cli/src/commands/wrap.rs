@@ -1,0 +1,125 @@
+use super::{human_size, print_json, status};
+use anyhow::Context;
+use clap::Args;
+use faas::project::Project;
+use faas::wrap::{self, WrapOptions, WrapOutput};
+use std::path::PathBuf;
+
+/// Wrap the function in the security decorator generated from the policy and the HTTP adapter.
+///
+/// In a function folder this takes target/faas/NAME.function.wasm (from `faas build`) and the policy
+/// named in faas.toml, and writes target/faas/NAME.wasm: one component exporting
+/// wasi:http/incoming-handler, in which every request passes the policy before reaching the
+/// function. Nothing is compiled; the same inputs always give the same bytes.
+#[derive(Args)]
+#[command(after_help = "Examples:\n  faas build && faas wrap\n  \
+    faas wrap --policy prod-auth.toml -o app.wasm --json\n  \
+    faas wrap --function hello.function.wasm --policy auth.toml -o hello.wasm")]
+pub struct WrapArgs {
+    /// The policy file (default: the one faas.toml names, normally auth.toml).
+    #[arg(long, value_name = "FILE", env = "FAAS_POLICY")]
+    policy: Option<PathBuf>,
+
+    /// The function component (default: target/faas/NAME.function.wasm of the project).
+    #[arg(long, value_name = "FILE")]
+    function: Option<PathBuf>,
+
+    /// Where to write the artifact (default: target/faas/NAME.wasm).
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// The function folder (default: the current folder or the nearest parent with faas.toml).
+    #[arg(long, value_name = "DIR", env = "FAAS_PROJECT_DIR")]
+    project_dir: Option<PathBuf>,
+
+    /// Print the result as one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+impl WrapArgs {
+    pub fn run(self) -> anyhow::Result<()> {
+        let start = self
+            .project_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("."));
+        // A project is needed unless function, policy and output are all given.
+        let standalone = self.function.is_some() && self.policy.is_some() && self.output.is_some();
+        let project = if standalone {
+            Project::find(&start).ok()
+        } else {
+            Some(Project::find(&start)?)
+        };
+        let options = match &project {
+            Some(project) => {
+                let function = self.function.unwrap_or_else(|| project.function_output());
+                if !function.exists() {
+                    anyhow::bail!(
+                        "{} does not exist; run `faas build` first",
+                        function.display()
+                    );
+                }
+                WrapOptions {
+                    function,
+                    policy: self.policy.unwrap_or_else(|| project.policy_path()),
+                    output: self.output.unwrap_or_else(|| {
+                        wrap::default_output(&project.output_dir(), project.name().as_str())
+                    }),
+                    name: project.name().to_string(),
+                }
+            }
+            None => {
+                let output = self.output.expect("standalone has an output");
+                let name = output
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "function".into());
+                WrapOptions {
+                    function: self.function.expect("standalone has a function"),
+                    policy: self.policy.expect("standalone has a policy"),
+                    output,
+                    name,
+                }
+            }
+        };
+        status(
+            "Wrapping",
+            format!("{} with {}", options.name, options.policy.display()),
+        );
+        let wrapped = wrap::wrap(&options)
+            .with_context(|| format!("cannot wrap the function `{}`", options.name))?;
+        report(&wrapped, self.json)
+    }
+}
+
+fn report(wrapped: &WrapOutput, json: bool) -> anyhow::Result<()> {
+    status(
+        "Finished",
+        format!("{} ({})", wrapped.path.display(), human_size(wrapped.size)),
+    );
+    if json {
+        return print_json(wrapped);
+    }
+    println!("{}", wrapped.path.display());
+    println!("  size     {} bytes", wrapped.size);
+    println!("  digest   {}", wrapped.digest);
+    println!(
+        "  policy   {} ({})",
+        wrapped.policy.path.display(),
+        wrapped.policy.summary
+    );
+    println!("  layers   (outermost last)");
+    for layer in &wrapped.layers {
+        println!(
+            "    {:<13} {:>8} bytes  {}",
+            layer.layer, layer.size, layer.digest
+        );
+    }
+    for export in &wrapped.exports {
+        println!("  export   {export}");
+    }
+    for import in &wrapped.imports {
+        println!("  import   {import}");
+    }
+    Ok(())
+}

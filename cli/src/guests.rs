@@ -1,0 +1,10 @@
+//! The guest components compiled into the binary by `cli/build.rs` from `guests/`.
+
+/// The security decorator (world `faas:function/decorator`).
+pub const DECORATOR: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_decorator.wasm"));
+
+/// The HTTP platform adapter (world `faas:function/adapter` plus `wasi:http/incoming-handler`).
+pub const HTTP_ADAPTER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_http_adapter.wasm"));
+
+/// The interface the HTTP adapter exports, and with it the wrapped artifact.
+pub const HTTP_EXPORT: &str = "wasi:http/incoming-handler@0.2.12";

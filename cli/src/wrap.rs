@@ -1,0 +1,412 @@
+//! `faas wrap`: specialize the security decorator with a policy and compose the function, the
+//! decorator and the platform adapter into one artifact.
+//!
+//! Nothing is compiled here. The policy becomes a tiny generated component (a data segment and one
+//! function returning it, encoded with wasm-encoder and wit-component) that exports
+//! `faas:function/policy`; wac-graph then wires
+//!
+//! ```text
+//! policy ──► decorator ◄── function          policy ──► http adapter ◄── decorator
+//! ```
+//!
+//! and exports the adapter's `wasi:http/incoming-handler`. The same inputs always give the same
+//! bytes: every step is deterministic and nothing depends on time or paths.
+
+use crate::component::{self, CheckError};
+use crate::contract;
+use crate::digest;
+use crate::fsutil;
+use crate::guests;
+use crate::policy::{self, CompiledPolicy, PolicyError};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use wac_graph::types::Package;
+use wac_graph::{CompositionGraph, EncodeOptions, NodeId, Processor};
+
+/// What to wrap.
+#[derive(Debug, Clone)]
+pub struct WrapOptions {
+    /// The function component (`target/faas/NAME.function.wasm`).
+    pub function: PathBuf,
+    /// The policy file.
+    pub policy: PathBuf,
+    /// Where to write the artifact.
+    pub output: PathBuf,
+    /// The artifact's name, for reports.
+    pub name: String,
+}
+
+/// Why wrapping failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WrapError {
+    /// The function component cannot be read.
+    #[error("cannot read the function component {}", .path.display())]
+    ReadFunction {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The function is not a usable component.
+    #[error("{}: {source}", .path.display())]
+    Function {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        #[source]
+        source: CheckError,
+    },
+    /// The policy cannot be used.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// Generating the policy component failed (a faas bug, not an input problem).
+    #[error("cannot generate the policy component: {0}")]
+    PolicyComponent(String),
+    /// The composition does not type-check or encode.
+    #[error("cannot compose {layer}: {message}")]
+    Compose {
+        /// The layer being wired.
+        layer: &'static str,
+        /// What wac-graph said.
+        message: String,
+    },
+    /// The composed artifact needs something no layer supplies and no host should.
+    #[error("the {layer} imports {import}, which no layer of the artifact supplies{hint}")]
+    Unsatisfied {
+        /// Which layer imports it.
+        layer: &'static str,
+        /// The import.
+        import: String,
+        /// What would fix it.
+        hint: &'static str,
+    },
+    /// The output cannot be written.
+    #[error("cannot write {}", .path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// One layer of the artifact.
+#[derive(Debug, Clone, Serialize)]
+pub struct Layer {
+    /// `function`, `policy`, `decorator`, `http-adapter`.
+    pub layer: &'static str,
+    /// The layer component's digest.
+    pub digest: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// The policy as placed in the artifact.
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyReport {
+    /// The policy file.
+    pub path: PathBuf,
+    /// The digest of the compiled policy document.
+    pub digest: String,
+    /// A summary for people.
+    pub summary: String,
+}
+
+/// The result of `faas wrap`.
+#[derive(Debug, Clone, Serialize)]
+pub struct WrapOutput {
+    /// The function's name.
+    pub name: String,
+    /// The artifact written.
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its digest.
+    pub digest: String,
+    /// The layers, from the function outwards.
+    pub layers: Vec<Layer>,
+    /// The policy applied.
+    pub policy: PolicyReport,
+    /// What the artifact imports from its host.
+    pub imports: Vec<String>,
+    /// What it exports.
+    pub exports: Vec<String>,
+}
+
+/// Wraps a function: reads inputs, composes, validates and writes the artifact atomically. On any
+/// error the previous artifact at `output` is removed, so it never looks like this run's result.
+pub fn wrap(options: &WrapOptions) -> Result<WrapOutput, WrapError> {
+    let write_err = |source| WrapError::Write {
+        path: options.output.clone(),
+        source,
+    };
+    fsutil::remove_stale(&options.output).map_err(write_err)?;
+    let function = std::fs::read(&options.function).map_err(|source| WrapError::ReadFunction {
+        path: options.function.clone(),
+        source,
+    })?;
+    let policy = policy::load(&options.policy)?;
+    let composed = compose(&function, &policy).map_err(|e| match e {
+        WrapError::Function { source, .. } => WrapError::Function {
+            path: options.function.clone(),
+            source,
+        },
+        other => other,
+    })?;
+    fsutil::write_atomic(&options.output, &composed.bytes).map_err(write_err)?;
+    Ok(WrapOutput {
+        name: options.name.clone(),
+        path: options.output.clone(),
+        size: composed.bytes.len() as u64,
+        digest: digest::sha256(&composed.bytes),
+        layers: composed.layers,
+        policy: PolicyReport {
+            path: policy.path.clone(),
+            digest: digest::sha256(&policy.document),
+            summary: policy.summary(),
+        },
+        imports: composed.imports,
+        exports: composed.exports,
+    })
+}
+
+/// A composed artifact in memory.
+pub struct Composed {
+    /// The artifact's bytes.
+    pub bytes: Vec<u8>,
+    /// Its layers.
+    pub layers: Vec<Layer>,
+    /// Its imports.
+    pub imports: Vec<String>,
+    /// Its exports.
+    pub exports: Vec<String>,
+}
+
+/// Composes `function` with the decorator specialized for `policy` and the HTTP adapter, and
+/// validates the result. Pure: no file system access.
+pub fn compose(function: &[u8], policy: &CompiledPolicy) -> Result<Composed, WrapError> {
+    let function_check = |source| WrapError::Function {
+        path: PathBuf::new(),
+        source,
+    };
+    let inspected = component::inspect(function).map_err(function_check)?;
+    let handler = inspected.check_function().map_err(function_check)?;
+    let policy_component = policy_component(&policy.document)?;
+
+    let handler_name = contract::handler_export_name();
+    let policy_name = contract::interface_name("policy");
+
+    let mut graph = CompositionGraph::new();
+    let mut register = |name: &str, bytes: &[u8], layer: &'static str| {
+        let package = Package::from_bytes(name, None, bytes.to_vec(), graph.types_mut())
+            .map_err(|e| compose_err(layer, e))?;
+        graph
+            .register_package(package)
+            .map_err(|e| compose_err(layer, e))
+    };
+    let function_pkg = register("faas:function-impl", &inspected.component, "function")?;
+    let policy_pkg = register("faas:policy", &policy_component, "policy")?;
+    let decorator_pkg = register("faas:decorator", guests::DECORATOR, "decorator")?;
+    let http_pkg = register("faas:http-adapter", guests::HTTP_ADAPTER, "http adapter")?;
+
+    let policy_instance = graph.instantiate(policy_pkg);
+    let policy_export = alias(&mut graph, policy_instance, &policy_name, "policy")?;
+
+    let function_instance = graph.instantiate(function_pkg);
+    let function_handler = alias(
+        &mut graph,
+        function_instance,
+        &handler.interface,
+        "function",
+    )?;
+
+    let decorator = graph.instantiate(decorator_pkg);
+    connect(
+        &mut graph,
+        decorator,
+        &policy_name,
+        policy_export,
+        "decorator",
+    )?;
+    connect(
+        &mut graph,
+        decorator,
+        &handler_name,
+        function_handler,
+        "decorator",
+    )?;
+    let decorated = alias(&mut graph, decorator, &handler_name, "decorator")?;
+
+    let http = graph.instantiate(http_pkg);
+    connect(&mut graph, http, &handler_name, decorated, "http adapter")?;
+    connect(
+        &mut graph,
+        http,
+        &policy_name,
+        policy_export,
+        "http adapter",
+    )?;
+    let incoming = alias(&mut graph, http, guests::HTTP_EXPORT, "http adapter")?;
+    graph
+        .export(incoming, guests::HTTP_EXPORT)
+        .map_err(|e| compose_err("http adapter", e))?;
+
+    let bytes = graph
+        .encode(EncodeOptions {
+            define_components: true,
+            validate: true,
+            processor: Some(Processor {
+                name: "faas",
+                version: env!("CARGO_PKG_VERSION"),
+            }),
+        })
+        .map_err(|e| compose_err("the artifact", e))?;
+
+    let artifact = component::inspect(&bytes).map_err(|e| WrapError::Compose {
+        layer: "the artifact",
+        message: e.to_string(),
+    })?;
+    // Everything of our own package must be satisfied inside the artifact; only the host's
+    // interfaces (wasi:…) may remain as imports.
+    if let Some(import) = artifact.imports.iter().find(|i| i.starts_with("faas:")) {
+        return Err(WrapError::Unsatisfied {
+            layer: "function",
+            import: import.clone(),
+            hint: if import.starts_with("faas:function/credentials") {
+                ": credentials are granted by the policy's [credentials] table, which this \
+                 version of faas does not support yet"
+            } else {
+                ""
+            },
+        });
+    }
+    let layer = |layer, bytes: &[u8]| Layer {
+        layer,
+        digest: digest::sha256(bytes),
+        size: bytes.len() as u64,
+    };
+    Ok(Composed {
+        layers: vec![
+            layer("function", &inspected.component),
+            layer("policy", &policy_component),
+            layer("decorator", guests::DECORATOR),
+            layer("http-adapter", guests::HTTP_ADAPTER),
+        ],
+        imports: artifact.imports.clone(),
+        exports: artifact.exports.clone(),
+        bytes,
+    })
+}
+
+fn compose_err(layer: &'static str, e: impl std::fmt::Display) -> WrapError {
+    WrapError::Compose {
+        layer,
+        message: e.to_string(),
+    }
+}
+
+fn alias(
+    graph: &mut CompositionGraph,
+    instance: NodeId,
+    export: &str,
+    layer: &'static str,
+) -> Result<NodeId, WrapError> {
+    graph
+        .alias_instance_export(instance, export)
+        .map_err(|e| compose_err(layer, format!("{export}: {e}")))
+}
+
+fn connect(
+    graph: &mut CompositionGraph,
+    instance: NodeId,
+    import: &str,
+    value: NodeId,
+    layer: &'static str,
+) -> Result<(), WrapError> {
+    graph
+        .set_instantiation_argument(instance, import, value)
+        .map_err(|e| compose_err(layer, format!("{import}: {e}")))
+}
+
+/// Where the return area (pointer, length) sits in the generated module's memory.
+const RETURN_AREA: u32 = 8;
+/// Where the document's bytes start.
+const DOCUMENT_OFFSET: u32 = 16;
+
+/// A component exporting `faas:function/policy` whose `document` returns `document`.
+///
+/// The core module holds the bytes in a data segment and returns a pointer to a (pointer, length)
+/// pair, which is how the canonical ABI returns a `list<u8>`; wit-component wraps it into a
+/// component using the contract's `policy-document` world.
+pub fn policy_component(document: &[u8]) -> Result<Vec<u8>, WrapError> {
+    use wasm_encoder::{
+        CodeSection, ConstExpr, DataSection, ExportKind, ExportSection, Function, FunctionSection,
+        MemorySection, MemoryType, Module, TypeSection, ValType,
+    };
+    let len = u32::try_from(document.len())
+        .map_err(|_| WrapError::PolicyComponent("the policy document is too large".into()))?;
+    let end = u64::from(DOCUMENT_OFFSET) + u64::from(len);
+    let mut types = TypeSection::new();
+    types.ty().function([], [ValType::I32]);
+    let mut functions = FunctionSection::new();
+    functions.function(0);
+    let mut memories = MemorySection::new();
+    memories.memory(MemoryType {
+        minimum: end.div_ceil(65536).max(1),
+        maximum: None,
+        memory64: false,
+        shared: false,
+        page_size_log2: None,
+    });
+    let export_name = format!("{}#document", contract::interface_name("policy"));
+    let mut exports = ExportSection::new();
+    exports.export("memory", ExportKind::Memory, 0);
+    exports.export(&export_name, ExportKind::Func, 0);
+    let mut code = CodeSection::new();
+    let mut body = Function::new([]);
+    body.instructions().i32_const(RETURN_AREA as i32).end();
+    code.function(&body);
+    let mut return_area = DOCUMENT_OFFSET.to_le_bytes().to_vec();
+    return_area.extend_from_slice(&len.to_le_bytes());
+    let mut data = DataSection::new();
+    data.active(0, &ConstExpr::i32_const(RETURN_AREA as i32), return_area);
+    data.active(
+        0,
+        &ConstExpr::i32_const(DOCUMENT_OFFSET as i32),
+        document.iter().copied(),
+    );
+    let mut module = Module::new();
+    module
+        .section(&types)
+        .section(&functions)
+        .section(&memories)
+        .section(&exports)
+        .section(&code)
+        .section(&data);
+    let mut bytes = module.finish();
+
+    let (resolve, package) = contract::resolve_with_package();
+    let generated = |e: anyhow::Error| WrapError::PolicyComponent(format!("{e:#}"));
+    let world = resolve
+        .select_world(&[package], Some("policy-document"))
+        .map_err(generated)?;
+    wit_component::embed_component_metadata(
+        &mut bytes,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+    )
+    .map_err(generated)?;
+    wit_component::ComponentEncoder::default()
+        .validate(true)
+        .module(&bytes)
+        .and_then(|encoder| encoder.encode())
+        .map_err(generated)
+}
+
+/// The default artifact path for a project: `target/faas/NAME.wasm`.
+pub fn default_output(output_dir: &Path, name: &str) -> PathBuf {
+    output_dir.join(format!("{name}.wasm"))
+}
