@@ -15,5 +15,6 @@ pub mod guests;
 pub mod policy;
 pub mod project;
 pub mod scaffold;
+pub mod serve;
 pub mod source;
 pub mod wrap;

@@ -4,6 +4,7 @@
 mod build;
 mod new;
 mod policy;
+mod serve;
 mod validate;
 mod wrap;
 
@@ -38,6 +39,7 @@ pub enum Command {
     Build(build::BuildArgs),
     Validate(validate::ValidateArgs),
     Wrap(wrap::WrapArgs),
+    Serve(serve::ServeArgs),
     Policy(policy::PolicyArgs),
 }
 
@@ -48,6 +50,7 @@ impl Command {
             Command::Build(args) => args.run(),
             Command::Validate(args) => args.run(),
             Command::Wrap(args) => args.run(),
+            Command::Serve(args) => args.run(),
             Command::Policy(args) => args.run(),
         }
     }

@@ -1,0 +1,57 @@
+use super::status;
+use clap::Args;
+use faas::project::Project;
+use faas::serve::Server;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Run a wrapped artifact locally, as a wasi:http host would.
+///
+/// Each request gets a fresh instance in a sandbox with no environment, files or network; one line
+/// per request (method, path, status, time) is logged to stderr. The address served is printed on
+/// stdout. Ctrl-C (or SIGTERM) stops the server.
+#[derive(Args)]
+#[command(
+    after_help = "Examples:\n  faas serve\n  faas serve target/faas/hello.wasm --addr 127.0.0.1:9000\n  \
+    curl -H \"authorization: Bearer $KEY\" http://127.0.0.1:8080/"
+)]
+pub struct ServeArgs {
+    /// The artifact (default: target/faas/NAME.wasm of the project, from `faas wrap`).
+    file: Option<PathBuf>,
+
+    /// The address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "FAAS_ADDR")]
+    addr: SocketAddr,
+
+    /// The function folder (default: the current folder or the nearest parent with faas.toml).
+    #[arg(long, value_name = "DIR", env = "FAAS_PROJECT_DIR")]
+    project_dir: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    pub fn run(self) -> anyhow::Result<()> {
+        let file = match self.file {
+            Some(file) => file,
+            None => {
+                let start = self.project_dir.unwrap_or_else(|| PathBuf::from("."));
+                let project = Project::find(&start)?;
+                let file =
+                    faas::wrap::default_output(&project.output_dir(), project.name().as_str());
+                if !file.exists() {
+                    anyhow::bail!("{} does not exist; run `faas wrap` first", file.display());
+                }
+                file
+            }
+        };
+        let server = Server::load(&file)?;
+        faas::serve::run(server, self.addr, |bound| {
+            status(
+                "Serving",
+                format!("{} on http://{bound} (Ctrl-C stops)", file.display()),
+            );
+            println!("http://{bound}");
+        })?;
+        status("Stopped", "");
+        Ok(())
+    }
+}
