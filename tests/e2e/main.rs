@@ -3,4 +3,6 @@
 mod build;
 mod common;
 mod new;
+mod serve;
 mod validate;
+mod wrap;
