@@ -16,5 +16,6 @@ pub mod policy;
 pub mod project;
 pub mod scaffold;
 pub mod serve;
+pub mod sign;
 pub mod source;
 pub mod wrap;
