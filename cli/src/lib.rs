@@ -11,6 +11,7 @@ pub mod component;
 pub mod contract;
 pub mod digest;
 pub mod fsutil;
+pub mod oci;
 pub mod guests;
 pub mod policy;
 pub mod project;
