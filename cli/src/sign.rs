@@ -9,11 +9,13 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use crypto_secretbox::aead::{Aead, KeyInit};
 use crypto_secretbox::XSalsa20Poly1305;
+use crypto_secretbox::aead::{Aead, KeyInit};
 use p256::ecdsa::signature::{Signer, Verifier};
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
-use p256::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
+use p256::pkcs8::{
+    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding,
+};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -190,10 +192,18 @@ mod b64 {
     }
 }
 
-fn derive_key(password: &[u8], salt: &[u8], log_n: u8, r: u32, p: u32) -> Result<[u8; 32], KeyError> {
-    let params = scrypt::Params::new(log_n, r, p, 32).map_err(|e| KeyError::Crypto(e.to_string()))?;
+fn derive_key(
+    password: &[u8],
+    salt: &[u8],
+    log_n: u8,
+    r: u32,
+    p: u32,
+) -> Result<[u8; 32], KeyError> {
+    let params =
+        scrypt::Params::new(log_n, r, p, 32).map_err(|e| KeyError::Crypto(e.to_string()))?;
     let mut key = [0u8; 32];
-    scrypt::scrypt(password, salt, &params, &mut key).map_err(|e| KeyError::Crypto(e.to_string()))?;
+    scrypt::scrypt(password, salt, &params, &mut key)
+        .map_err(|e| KeyError::Crypto(e.to_string()))?;
     Ok(key)
 }
 
@@ -242,7 +252,8 @@ impl PrivateKey {
             what: "private key",
             expected: "PRIVATE KEY` or `ENCRYPTED SIGSTORE PRIVATE KEY",
         };
-        let (label, body) = pem_rfc7468::decode_vec(text.trim().as_bytes()).map_err(|_| not_a_key())?;
+        let (label, body) =
+            pem_rfc7468::decode_vec(text.trim().as_bytes()).map_err(|_| not_a_key())?;
         match label {
             "PRIVATE KEY" => SigningKey::from_pkcs8_der(&body)
                 .map(PrivateKey)
@@ -251,7 +262,8 @@ impl PrivateKey {
                 let password = password.ok_or_else(|| KeyError::PasswordNeeded {
                     path: path.to_path_buf(),
                 })?;
-                let document: EncryptedKey = serde_json::from_slice(&body).map_err(|_| not_a_key())?;
+                let document: EncryptedKey =
+                    serde_json::from_slice(&body).map_err(|_| not_a_key())?;
                 if document.kdf.name != "scrypt" || document.cipher.name != "nacl/secretbox" {
                     return Err(not_a_key());
                 }
@@ -374,9 +386,18 @@ mod tests {
         let text = std::fs::read_to_string(&k).unwrap();
         assert!(text.starts_with("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----"));
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&k).unwrap().permissions().mode() & 0o777, 0o600);
-        assert!(matches!(PrivateKey::read(&k, None), Err(KeyError::PasswordNeeded { .. })));
-        assert!(matches!(PrivateKey::read(&k, Some(b"wrong")), Err(KeyError::WrongPassword { .. })));
+        assert_eq!(
+            std::fs::metadata(&k).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(matches!(
+            PrivateKey::read(&k, None),
+            Err(KeyError::PasswordNeeded { .. })
+        ));
+        assert!(matches!(
+            PrivateKey::read(&k, Some(b"wrong")),
+            Err(KeyError::WrongPassword { .. })
+        ));
         let key = PrivateKey::read(&k, Some(b"s3cret")).unwrap();
         let sig = key.sign(b"x");
         assert!(PublicKey::read(&p).unwrap().verify(b"x", &sig));
@@ -391,6 +412,9 @@ mod tests {
         assert!(e.contains("junk.pem: not a private key"), "{e}");
         let e = PublicKey::read(&f).err().unwrap().to_string();
         assert!(e.contains("junk.pem: not a P-256 public key"), "{e}");
-        assert!(matches!(generate(&f, &dir.path().join("x"), None), Err(KeyError::Exists { .. })));
+        assert!(matches!(
+            generate(&f, &dir.path().join("x"), None),
+            Err(KeyError::Exists { .. })
+        ));
     }
 }

@@ -18,7 +18,7 @@ use crate::digest;
 use crate::fsutil;
 use crate::guests;
 use crate::policy::{self, CompiledPolicy, PolicyError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use wac_graph::types::Package;
 use wac_graph::{CompositionGraph, EncodeOptions, NodeId, Processor};
@@ -93,10 +93,10 @@ pub enum WrapError {
 }
 
 /// One layer of the artifact.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Layer {
     /// `function`, `policy`, `decorator`, `http-adapter`.
-    pub layer: &'static str,
+    pub layer: String,
     /// The layer component's digest.
     pub digest: String,
     /// Its size in bytes.
@@ -282,22 +282,93 @@ pub fn compose(function: &[u8], policy: &CompiledPolicy) -> Result<Composed, Wra
             },
         });
     }
-    let layer = |layer, bytes: &[u8]| Layer {
-        layer,
+    let layer = |layer: &str, bytes: &[u8]| Layer {
+        layer: layer.to_string(),
         digest: digest::sha256(bytes),
         size: bytes.len() as u64,
     };
+    let layers = vec![
+        layer("function", &inspected.component),
+        layer("policy", &policy_component),
+        layer("decorator", guests::DECORATOR),
+        layer("http-adapter", guests::HTTP_ADAPTER),
+    ];
+    // Record the layers inside the artifact, so that publishing (annotations) and inspection can
+    // name them without the inputs at hand.
+    let note = LayersNote {
+        faas_version: env!("CARGO_PKG_VERSION").to_string(),
+        layers: layers.clone(),
+        policy_document: digest::sha256(&policy.document),
+        policy_summary: policy.summary(),
+    };
+    let mut bytes = bytes;
+    append_custom_section(
+        &mut bytes,
+        LAYERS_SECTION,
+        &serde_json::to_vec(&note).expect("the note serialises"),
+    );
     Ok(Composed {
-        layers: vec![
-            layer("function", &inspected.component),
-            layer("policy", &policy_component),
-            layer("decorator", guests::DECORATOR),
-            layer("http-adapter", guests::HTTP_ADAPTER),
-        ],
+        layers,
         imports: artifact.imports.clone(),
         exports: artifact.exports.clone(),
         bytes,
     })
+}
+
+/// The custom section in which `faas wrap` records an artifact's layers.
+pub const LAYERS_SECTION: &str = "faas-layers";
+
+/// What `faas wrap` records inside an artifact about how it was made.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LayersNote {
+    /// The faas version that wrapped it.
+    pub faas_version: String,
+    /// The layers.
+    pub layers: Vec<Layer>,
+    /// The digest of the compiled policy document.
+    pub policy_document: String,
+    /// A summary of the policy.
+    pub policy_summary: String,
+}
+
+/// Reads the layers note of a wrapped artifact, if it has one (at the top level of the component).
+pub fn read_layers(component: &[u8]) -> Option<LayersNote> {
+    let mut depth = 0usize;
+    for payload in wasmparser::Parser::new(0).parse_all(component) {
+        match payload.ok()? {
+            wasmparser::Payload::ModuleSection { .. }
+            | wasmparser::Payload::ComponentSection { .. } => depth += 1,
+            wasmparser::Payload::End(_) if depth > 0 => depth -= 1,
+            wasmparser::Payload::CustomSection(section)
+                if depth == 0 && section.name() == LAYERS_SECTION =>
+            {
+                return serde_json::from_slice(section.data()).ok();
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn append_custom_section(bytes: &mut Vec<u8>, name: &str, data: &[u8]) {
+    fn leb128(out: &mut Vec<u8>, mut value: usize) {
+        loop {
+            let byte = (value & 0x7f) as u8;
+            value >>= 7;
+            if value == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    let mut content = Vec::new();
+    leb128(&mut content, name.len());
+    content.extend_from_slice(name.as_bytes());
+    content.extend_from_slice(data);
+    bytes.push(0); // custom section id
+    leb128(bytes, content.len());
+    bytes.extend_from_slice(&content);
 }
 
 fn compose_err(layer: &'static str, e: impl std::fmt::Display) -> WrapError {

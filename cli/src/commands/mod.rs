@@ -2,10 +2,15 @@
 //! and a `run` method that calls one library function and prints the result.
 
 mod build;
+mod keygen;
 mod new;
 mod policy;
+mod publish;
+mod pull;
+mod registry_args;
 mod serve;
 mod validate;
+mod verify;
 mod wrap;
 
 use clap::{Parser, Subcommand};
@@ -40,6 +45,10 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     Wrap(wrap::WrapArgs),
     Serve(serve::ServeArgs),
+    Publish(publish::PublishArgs),
+    Verify(verify::VerifyArgs),
+    Pull(pull::PullArgs),
+    Keygen(keygen::KeygenArgs),
     Policy(policy::PolicyArgs),
 }
 
@@ -51,6 +60,10 @@ impl Command {
             Command::Validate(args) => args.run(),
             Command::Wrap(args) => args.run(),
             Command::Serve(args) => args.run(),
+            Command::Publish(args) => args.run(),
+            Command::Verify(args) => args.run(),
+            Command::Pull(args) => args.run(),
+            Command::Keygen(args) => args.run(),
             Command::Policy(args) => args.run(),
         }
     }

@@ -100,7 +100,11 @@ pub struct Manifest {
 
 impl Manifest {
     /// A manifest of `config` and `layers`.
-    pub fn new(config: Descriptor, layers: Vec<Descriptor>, annotations: Option<BTreeMap<String, String>>) -> Self {
+    pub fn new(
+        config: Descriptor,
+        layers: Vec<Descriptor>,
+        annotations: Option<BTreeMap<String, String>>,
+    ) -> Self {
         Manifest {
             schema_version: 2,
             media_type: super::MANIFEST_MEDIA_TYPE.to_string(),
@@ -179,9 +183,16 @@ pub fn build(component: Vec<u8>, info: &ArtifactInfo) -> Artifact {
         annotations.insert(oci("revision"), revision.clone());
     }
     for (layer, digest) in &info.layers {
-        annotations.insert(format!("{ANNOTATION_PREFIX}.{layer}.digest"), digest.clone());
+        annotations.insert(
+            format!("{ANNOTATION_PREFIX}.{layer}.digest"),
+            digest.clone(),
+        );
     }
-    let manifest = Manifest::new(config.descriptor(), vec![layer.descriptor()], Some(annotations));
+    let manifest = Manifest::new(
+        config.descriptor(),
+        vec![layer.descriptor()],
+        Some(annotations),
+    );
     let manifest_bytes = manifest.to_bytes();
     Artifact {
         manifest_digest: digest::sha256(&manifest_bytes),
@@ -266,7 +277,10 @@ mod tests {
         assert_eq!(m["mediaType"], crate::oci::MANIFEST_MEDIA_TYPE);
         assert_eq!(m["config"]["mediaType"], CONFIG_MEDIA_TYPE);
         assert_eq!(m["layers"][0]["mediaType"], "application/wasm");
-        assert_eq!(m["annotations"]["org.opencontainers.image.version"], "0.1.0");
+        assert_eq!(
+            m["annotations"]["org.opencontainers.image.version"],
+            "0.1.0"
+        );
         assert_eq!(m["annotations"]["dev.faas.policy.digest"], "sha256:ab");
         let c: serde_json::Value = serde_json::from_slice(&a.config.bytes).unwrap();
         assert_eq!(c["architecture"], "wasm");

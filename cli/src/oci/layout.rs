@@ -90,12 +90,21 @@ impl Store for LayoutStore {
         Ok(bytes)
     }
 
-    fn put_manifest(&mut self, tag: &str, bytes: &[u8], media_type: &str) -> Result<(), StoreError> {
+    fn put_manifest(
+        &mut self,
+        tag: &str,
+        bytes: &[u8],
+        media_type: &str,
+    ) -> Result<(), StoreError> {
         let digest = crate::digest::sha256(bytes);
         self.put_blob(&digest, bytes)?;
         let mut index = self.read_index()?;
         index.manifests.retain(|m| {
-            m.annotations.as_ref().and_then(|a| a.get(REF_NAME)).map(String::as_str) != Some(tag)
+            m.annotations
+                .as_ref()
+                .and_then(|a| a.get(REF_NAME))
+                .map(String::as_str)
+                != Some(tag)
         });
         index.manifests.push(super::artifact::Descriptor {
             media_type: media_type.to_string(),
@@ -108,7 +117,10 @@ impl Store for LayoutStore {
         crate::fsutil::write_atomic(&path, &json).map_err(|e| self.error(&path, e))
     }
 
-    fn get_manifest(&mut self, selector: &Selector) -> Result<Option<(Vec<u8>, String)>, StoreError> {
+    fn get_manifest(
+        &mut self,
+        selector: &Selector,
+    ) -> Result<Option<(Vec<u8>, String)>, StoreError> {
         if !self.root.join("oci-layout").is_file() {
             return Err(self.error(&self.root, "not an OCI image layout (no oci-layout file)"));
         }
@@ -117,7 +129,10 @@ impl Store for LayoutStore {
             Selector::Tag(tag) => {
                 let index = self.read_index()?;
                 let found = index.manifests.iter().find(|m| {
-                    m.annotations.as_ref().and_then(|a| a.get(REF_NAME)).map(String::as_str)
+                    m.annotations
+                        .as_ref()
+                        .and_then(|a| a.get(REF_NAME))
+                        .map(String::as_str)
                         == Some(tag.as_str())
                 });
                 match found {

@@ -64,7 +64,9 @@ impl Target {
         let (rest, digest) = match reference.split_once('@') {
             Some((rest, digest)) => {
                 if !is_digest(digest) {
-                    return Err(error("the digest must be sha256: and 64 lower-case hex digits"));
+                    return Err(error(
+                        "the digest must be sha256: and 64 lower-case hex digits",
+                    ));
                 }
                 (rest, Some(digest.to_string()))
             }
@@ -89,14 +91,18 @@ impl Target {
         };
         let is_host = registry == "localhost" || registry.contains('.') || registry.contains(':');
         if !is_host || registry.contains(char::is_whitespace) {
-            return Err(error("the first part must be a registry host, e.g. registry.example.com or 127.0.0.1:5000"));
+            return Err(error(
+                "the first part must be a registry host, e.g. registry.example.com or 127.0.0.1:5000",
+            ));
         }
         let (repository, tag) = match path.rsplit_once(':') {
             Some((repo, tag)) if !tag.contains('/') => (repo, Some(tag)),
             _ => (path, None),
         };
         if !is_repository(repository) {
-            return Err(error("the repository must be lower-case words separated by '/', '.', '_' or '-'"));
+            return Err(error(
+                "the repository must be lower-case words separated by '/', '.', '_' or '-'",
+            ));
         }
         Ok(Target::Registry {
             registry: registry.to_string(),
@@ -109,7 +115,9 @@ impl Target {
     pub fn with_selector(&self, selector: Selector) -> Target {
         let mut target = self.clone();
         match &mut target {
-            Target::Registry { selector: s, .. } | Target::Layout { selector: s, .. } => *s = selector,
+            Target::Registry { selector: s, .. } | Target::Layout { selector: s, .. } => {
+                *s = selector
+            }
         }
         target
     }
@@ -154,7 +162,9 @@ fn selector(tag: Option<&str>, digest: Option<String>) -> Result<Selector, &'sta
     match (tag, digest) {
         (Some(_), Some(_)) => Err("give a tag or a digest, not both"),
         (Some(tag), None) if is_tag(tag) => Ok(Selector::Tag(tag.to_string())),
-        (Some(_), None) => Err("a tag is 1 to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-'"),
+        (Some(_), None) => {
+            Err("a tag is 1 to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-'")
+        }
         (None, Some(d)) => Ok(Selector::Digest(d)),
         (None, None) => Ok(Selector::None),
     }
@@ -173,7 +183,10 @@ pub fn is_tag(tag: &str) -> bool {
 /// `sha256:` and 64 lower-case hex digits.
 pub fn is_digest(digest: &str) -> bool {
     digest.strip_prefix("sha256:").is_some_and(|hex| {
-        hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     })
 }
 
@@ -225,7 +238,9 @@ pub enum StoreError {
         message: String,
     },
     /// Content does not match its digest.
-    #[error("{what} {digest} does not match its content (sha256 is {actual}): it was changed after it was written")]
+    #[error(
+        "{what} {digest} does not match its content (sha256 is {actual}): it was changed after it was written"
+    )]
     DigestMismatch {
         /// What was read.
         what: &'static str,
@@ -245,9 +260,13 @@ pub trait Store {
     /// Reads a blob, checking that its content matches `digest`.
     fn get_blob(&mut self, digest: &str) -> Result<Vec<u8>, StoreError>;
     /// Stores a manifest under `tag`.
-    fn put_manifest(&mut self, tag: &str, bytes: &[u8], media_type: &str) -> Result<(), StoreError>;
+    fn put_manifest(&mut self, tag: &str, bytes: &[u8], media_type: &str)
+    -> Result<(), StoreError>;
     /// Reads a manifest by tag or digest: its bytes and their digest, `None` when absent.
-    fn get_manifest(&mut self, selector: &Selector) -> Result<Option<(Vec<u8>, String)>, StoreError>;
+    fn get_manifest(
+        &mut self,
+        selector: &Selector,
+    ) -> Result<Option<(Vec<u8>, String)>, StoreError>;
 }
 
 /// Checks that `bytes` hash to `digest`.
@@ -283,7 +302,15 @@ mod tests {
         let t = Target::parse(&format!("ghcr.io/acme/hello@{D}")).unwrap();
         assert_eq!(t.selector(), &Selector::Digest(D.into()));
         assert_eq!(t.pinned(D), format!("ghcr.io/acme/hello@{D}"));
-        for bad in ["hello", "hello:1.0", "Registry.io/Hello", "r.io/a//b", "r.io/a:b:c/d:", "r.io/a@sha256:12", "r.io/a:-x"] {
+        for bad in [
+            "hello",
+            "hello:1.0",
+            "Registry.io/Hello",
+            "r.io/a//b",
+            "r.io/a:b:c/d:",
+            "r.io/a@sha256:12",
+            "r.io/a:-x",
+        ] {
             assert!(Target::parse(bad).is_err(), "{bad} accepted");
         }
     }

@@ -42,7 +42,11 @@ pub fn is_loopback(registry: &str) -> bool {
 
 impl RegistryStore {
     /// Connects (lazily) to `registry/repository`.
-    pub fn new(registry: &str, repository: &str, connection: &Connection) -> Result<Self, StoreError> {
+    pub fn new(
+        registry: &str,
+        repository: &str,
+        connection: &Connection,
+    ) -> Result<Self, StoreError> {
         // reqwest is built without a default TLS provider: install ring's once per process.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let protocol = if connection.insecure || is_loopback(registry) {
@@ -97,24 +101,26 @@ impl RegistryStore {
             // Basic credentials are sent with every request; token registries exchange them here.
             let reference = self.reference(&Selector::None);
             let (client, auth) = (self.client.clone(), self.auth.clone());
-            let result = self
-                .runtime
-                .block_on(async move { client.auth(&reference, &auth, RegistryOperation::Push).await });
+            let result = self.runtime.block_on(async move {
+                client
+                    .auth(&reference, &auth, RegistryOperation::Push)
+                    .await
+            });
             if let Err(e) = result {
                 if !is_transient(&e) {
                     return Err(self.classify(what, e));
                 }
             }
-            self.runtime.block_on(
-                self.client
-                    .store_auth_if_needed(&self.registry, &self.auth),
-            );
+            self.runtime
+                .block_on(self.client.store_auth_if_needed(&self.registry, &self.auth));
             self.authenticated = true;
         }
         let mut delay = Duration::from_millis(250);
         let mut attempt = 1;
         loop {
-            let result = self.runtime.block_on(op(self.client.clone(), self.auth.clone()));
+            let result = self
+                .runtime
+                .block_on(op(self.client.clone(), self.auth.clone()));
             match result {
                 Ok(value) => return Ok(value),
                 Err(e) if is_transient(&e) && attempt < self.attempts => {
@@ -138,12 +144,13 @@ impl RegistryStore {
             OciDistributionError::RequestError(r) if r.is_connect() || r.is_timeout() => {
                 StoreError::Unreachable { registry, message }
             }
-            OciDistributionError::UnauthorizedError { .. } | OciDistributionError::AuthenticationFailure(_) => {
+            OciDistributionError::UnauthorizedError { .. }
+            | OciDistributionError::AuthenticationFailure(_) => {
                 StoreError::Unauthorized { registry, message }
             }
-            OciDistributionError::ServerError { code: 401 | 403, .. } => {
-                StoreError::Unauthorized { registry, message }
-            }
+            OciDistributionError::ServerError {
+                code: 401 | 403, ..
+            } => StoreError::Unauthorized { registry, message },
             _ => StoreError::Registry { registry, message },
         }
     }
@@ -157,7 +164,8 @@ fn is_transient(e: &OciDistributionError) -> bool {
                 || r.is_timeout()
                 || r.is_request()
                 || r.is_body()
-                || r.status().is_some_and(|s| s.is_server_error() || s.as_u16() == 429)
+                || r.status()
+                    .is_some_and(|s| s.is_server_error() || s.as_u16() == 429)
         }
         OciDistributionError::ServerError { code, .. } => *code >= 500 || *code == 429,
         OciDistributionError::IoError(_) => true,
@@ -213,7 +221,12 @@ impl Store for RegistryStore {
         let bytes = bytes::Bytes::copy_from_slice(bytes);
         self.retry("uploading a blob", |client, _| {
             let (reference, digest, bytes) = (reference.clone(), digest.clone(), bytes.clone());
-            async move { client.push_blob(&reference, bytes, &digest).await.map(|_| ()) }
+            async move {
+                client
+                    .push_blob(&reference, bytes, &digest)
+                    .await
+                    .map(|_| ())
+            }
         })
     }
 
@@ -224,7 +237,9 @@ impl Store for RegistryStore {
             let (reference, digest) = (reference.clone(), owned.clone());
             async move {
                 let mut out = Vec::new();
-                client.pull_blob(&reference, digest.as_str(), &mut out).await?;
+                client
+                    .pull_blob(&reference, digest.as_str(), &mut out)
+                    .await?;
                 Ok(out)
             }
         })?;
@@ -232,15 +247,22 @@ impl Store for RegistryStore {
         Ok(bytes)
     }
 
-    fn put_manifest(&mut self, tag: &str, bytes: &[u8], media_type: &str) -> Result<(), StoreError> {
+    fn put_manifest(
+        &mut self,
+        tag: &str,
+        bytes: &[u8],
+        media_type: &str,
+    ) -> Result<(), StoreError> {
         let reference = self.reference(&Selector::Tag(tag.to_string()));
         let bytes = bytes::Bytes::copy_from_slice(bytes);
-        let content_type = http::HeaderValue::from_str(media_type).map_err(|e| StoreError::Registry {
-            registry: self.registry.clone(),
-            message: e.to_string(),
-        })?;
+        let content_type =
+            http::HeaderValue::from_str(media_type).map_err(|e| StoreError::Registry {
+                registry: self.registry.clone(),
+                message: e.to_string(),
+            })?;
         self.retry("uploading the manifest", |client, _| {
-            let (reference, bytes, content_type) = (reference.clone(), bytes.clone(), content_type.clone());
+            let (reference, bytes, content_type) =
+                (reference.clone(), bytes.clone(), content_type.clone());
             async move {
                 client
                     .push_manifest_raw(&reference, bytes, content_type)
@@ -250,7 +272,10 @@ impl Store for RegistryStore {
         })
     }
 
-    fn get_manifest(&mut self, selector: &Selector) -> Result<Option<(Vec<u8>, String)>, StoreError> {
+    fn get_manifest(
+        &mut self,
+        selector: &Selector,
+    ) -> Result<Option<(Vec<u8>, String)>, StoreError> {
         let reference = self.reference(selector);
         let result = self.retry("reading a manifest", |client, auth| {
             let reference = reference.clone();

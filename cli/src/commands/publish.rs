@@ -1,0 +1,176 @@
+use super::registry_args::RegistryArgs;
+use super::{human_size, print_json, status};
+use anyhow::Context;
+use clap::Args;
+use faas::oci::{Selector, Target};
+use faas::project::Project;
+use faas::publish::{self, PublishOptions};
+use std::path::{Path, PathBuf};
+
+/// Publish the wrapped artifact as a Wasm OCI artifact, signed when a key is given.
+///
+/// REF is a registry reference, host[:port]/repository[:tag], or an OCI layout folder, oci:PATH[:tag].
+/// Without REF the artifact goes to the layout folder target/faas/oci of the project, tagged with
+/// the function's version. Blobs already there are not uploaded again; the tag is written last.
+#[derive(Args)]
+#[command(after_help = "Examples:\n  faas publish --key faas.key\n  \
+    faas publish registry.example.com/team/hello:1.2.0 --key faas.key --json\n  \
+    faas publish oci:/srv/artifacts:1.2.0")]
+pub struct PublishArgs {
+    /// Where to publish (default: oci:target/faas/oci in the project).
+    #[arg(value_name = "REF", env = "FAAS_REGISTRY")]
+    reference: Option<String>,
+
+    /// The artifact (default: target/faas/NAME.wasm of the project).
+    #[arg(long, value_name = "FILE")]
+    artifact: Option<PathBuf>,
+
+    /// The tag, when REF has none (default: the version in faas.toml).
+    #[arg(long)]
+    tag: Option<String>,
+
+    /// Sign with this private key (password from FAAS_KEY_PASSWORD).
+    #[arg(long, value_name = "FILE", env = "FAAS_KEY")]
+    key: Option<PathBuf>,
+
+    /// Allow the tag `latest` (refused by default: it names nothing reproducible).
+    #[arg(long)]
+    allow_latest: bool,
+
+    /// org.opencontainers.image.source (e.g. the repository URL).
+    #[arg(long, env = "FAAS_SOURCE")]
+    source: Option<String>,
+
+    /// org.opencontainers.image.revision (default: the project's git commit, when there is one).
+    #[arg(long, env = "FAAS_REVISION")]
+    revision: Option<String>,
+
+    /// The function folder (default: the current folder or the nearest parent with faas.toml).
+    #[arg(long, value_name = "DIR", env = "FAAS_PROJECT_DIR")]
+    project_dir: Option<PathBuf>,
+
+    #[command(flatten)]
+    registry: RegistryArgs,
+
+    /// Print the full record as one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+impl PublishArgs {
+    pub fn run(self) -> anyhow::Result<()> {
+        let start = self
+            .project_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("."));
+        let project = Project::find(&start).ok();
+        let target = match (&self.reference, &project) {
+            (Some(reference), _) => Target::parse(reference)?,
+            (None, Some(project)) => Target::Layout {
+                path: project.output_dir().join("oci"),
+                selector: Selector::None,
+            },
+            (None, None) => anyhow::bail!(
+                "no reference given and no faas.toml found; give REF (host/repo:tag or oci:PATH:tag)"
+            ),
+        };
+        let tag = match (target.selector(), &self.tag, &project) {
+            (Selector::Tag(tag), _, _) => tag.clone(),
+            (Selector::Digest(_), _, _) => {
+                anyhow::bail!("publish to a tag, not a digest: a digest is the result")
+            }
+            (Selector::None, Some(tag), _) => tag.clone(),
+            (Selector::None, None, Some(project)) => project.file.function.version.to_string(),
+            (Selector::None, None, None) => anyhow::bail!("no tag: give REF:TAG or --tag"),
+        };
+        if !faas::oci::is_tag(&tag) {
+            anyhow::bail!("invalid tag `{tag}`");
+        }
+        if tag == "latest" && !self.allow_latest {
+            anyhow::bail!(
+                "refusing the tag `latest`, which names nothing reproducible; use a version, or --allow-latest"
+            );
+        }
+        let artifact = match (&self.artifact, &project) {
+            (Some(a), _) => a.clone(),
+            (None, Some(p)) => faas::wrap::default_output(&p.output_dir(), p.name().as_str()),
+            (None, None) => anyhow::bail!("no artifact: give --artifact FILE"),
+        };
+        let key = match &self.key {
+            Some(path) => Some(faas::sign::PrivateKey::read(
+                path,
+                super::keygen::key_password().as_deref(),
+            )?),
+            None => None,
+        };
+        let connection = self.registry.connection(&target)?;
+        let title = project
+            .as_ref()
+            .map(|p| p.name().to_string())
+            .or_else(|| {
+                artifact
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+            })
+            .unwrap_or_default();
+        let revision = self
+            .revision
+            .clone()
+            .or_else(|| project.as_ref().and_then(|p| git_revision(&p.root)));
+        let options = PublishOptions {
+            artifact: artifact.clone(),
+            tag: tag.clone(),
+            key,
+            connection,
+            title,
+            version: project
+                .as_ref()
+                .map(|p| p.file.function.version.to_string()),
+            source: self.source.clone(),
+            revision,
+            target: target.clone(),
+        };
+        status(
+            "Publishing",
+            format!(
+                "{} to {}",
+                artifact.display(),
+                target.with_selector(Selector::Tag(tag))
+            ),
+        );
+        let record = publish::publish(&options)
+            .with_context(|| format!("cannot publish {}", artifact.display()))?;
+        status(
+            "Published",
+            format!(
+                "{} ({}; {} blob(s) uploaded, {} already present{})",
+                record.reference,
+                human_size(record.size),
+                record.uploaded.len(),
+                record.already_present.len(),
+                if record.signature.is_some() {
+                    "; signed"
+                } else {
+                    ""
+                }
+            ),
+        );
+        if self.json {
+            return print_json(&record);
+        }
+        println!("{}", record.reference);
+        Ok(())
+    }
+}
+
+/// The commit checked out in `dir`, when it is a git work tree.
+fn git_revision(dir: &Path) -> Option<String> {
+    let output = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(["rev-parse", "HEAD"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let revision = String::from_utf8(output.stdout).ok()?.trim().to_string();
+    (output.status.success() && !revision.is_empty()).then_some(revision)
+}

@@ -1,0 +1,407 @@
+//! `faas publish`, `faas verify`, `faas pull`: artifacts as signed Wasm OCI artifacts in a registry
+//! or an OCI layout folder.
+//!
+//! Publishing order is what makes failures safe: blobs first (each skipped when already present),
+//! then the signature (under cosign's `sha256-<hex>.sig` tag), and the artifact's tag last, so a tag
+//! never points at something partial or unsigned.
+
+use crate::component;
+use crate::oci::artifact::{self, ArtifactInfo, Blob, Manifest, signature};
+use crate::oci::layout::LayoutStore;
+use crate::oci::registry::{Connection, RegistryStore};
+use crate::oci::{MANIFEST_MEDIA_TYPE, Selector, Store, StoreError, Target};
+use crate::sign::{PrivateKey, PublicKey};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Why publishing, verifying or pulling failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// The artifact cannot be read.
+    #[error("cannot read {}", .path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The artifact is not a component.
+    #[error("{}: {message}", .path.display())]
+    NotAnArtifact {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Nothing at the reference.
+    #[error("{0}: no such artifact")]
+    NotFound(String),
+    /// The manifest is not a Wasm artifact's.
+    #[error("{reference}: not a Wasm OCI artifact ({message})")]
+    NotWasm {
+        /// The reference.
+        reference: String,
+        /// What was found.
+        message: String,
+    },
+    /// No signature for this digest.
+    #[error("{reference}: no signature found for {digest} (looked for the tag {tag})")]
+    NoSignature {
+        /// The reference.
+        reference: String,
+        /// The manifest digest.
+        digest: String,
+        /// The signature tag.
+        tag: String,
+    },
+    /// Signatures exist but none verifies.
+    #[error("{reference}: {reason}")]
+    BadSignature {
+        /// The reference.
+        reference: String,
+        /// Why each signature was rejected.
+        reason: String,
+    },
+    /// The `created` time cannot be determined.
+    #[error("{0}")]
+    Created(String),
+}
+
+/// What `faas publish` needs.
+pub struct PublishOptions {
+    /// The wrapped artifact.
+    pub artifact: PathBuf,
+    /// Where to publish (its selector is ignored; `tag` is used).
+    pub target: Target,
+    /// The tag.
+    pub tag: String,
+    /// The signing key, if the artifact is to be signed.
+    pub key: Option<PrivateKey>,
+    /// How to reach a registry.
+    pub connection: Connection,
+    /// `org.opencontainers.image.title`.
+    pub title: String,
+    /// `org.opencontainers.image.version`.
+    pub version: Option<String>,
+    /// `org.opencontainers.image.source`.
+    pub source: Option<String>,
+    /// `org.opencontainers.image.revision`.
+    pub revision: Option<String>,
+}
+
+/// The result of a publish.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublishRecord {
+    /// `repository@sha256:…`: the immutable reference.
+    pub reference: String,
+    /// Where it went, with the tag.
+    pub tagged: String,
+    /// The tag.
+    pub tag: String,
+    /// The manifest digest.
+    pub manifest_digest: String,
+    /// The config blob's digest.
+    pub config_digest: String,
+    /// The component layer's digest.
+    pub layer_digest: String,
+    /// The component's size.
+    pub size: u64,
+    /// Blobs uploaded by this publish.
+    pub uploaded: Vec<String>,
+    /// Blobs that were already present and were not uploaded again.
+    pub already_present: Vec<String>,
+    /// The manifest's annotations.
+    pub annotations: BTreeMap<String, String>,
+    /// The signature, when signed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<SignatureRecord>,
+}
+
+/// Where a signature was stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignatureRecord {
+    /// The signature manifest's tag (`sha256-<hex>.sig`).
+    pub tag: String,
+    /// The digest of the signed payload.
+    pub payload_digest: String,
+    /// The base64 signature.
+    pub signature: String,
+}
+
+/// Opens the store a target names.
+pub fn open_store(target: &Target, connection: &Connection) -> Result<Box<dyn Store>, StoreError> {
+    Ok(match target {
+        Target::Layout { path, .. } => Box::new(LayoutStore::new(path)),
+        Target::Registry {
+            registry,
+            repository,
+            ..
+        } => Box::new(RegistryStore::new(registry, repository, connection)?),
+    })
+}
+
+/// Publishes (and optionally signs) an artifact.
+pub fn publish(options: &PublishOptions) -> Result<PublishRecord, PublishError> {
+    let bytes = std::fs::read(&options.artifact).map_err(|source| PublishError::Read {
+        path: options.artifact.clone(),
+        source,
+    })?;
+    let inspection = component::inspect(&bytes).map_err(|e| PublishError::NotAnArtifact {
+        path: options.artifact.clone(),
+        message: e.to_string(),
+    })?;
+    let mut layers = Vec::new();
+    if let Some(note) = crate::wrap::read_layers(&bytes) {
+        for layer in note.layers {
+            layers.push((layer.layer, layer.digest));
+        }
+        layers.push(("policy-document".to_string(), note.policy_document));
+    }
+    let info = ArtifactInfo {
+        title: options.title.clone(),
+        version: options.version.clone(),
+        created: artifact::created_timestamp().map_err(PublishError::Created)?,
+        source: options.source.clone(),
+        revision: options.revision.clone(),
+        imports: inspection.imports.clone(),
+        exports: inspection.exports.clone(),
+        layers,
+    };
+    let built = artifact::build(bytes, &info);
+    let mut store = open_store(&options.target, &options.connection)?;
+
+    let mut uploaded = Vec::new();
+    let mut already_present = Vec::new();
+    let mut put = |store: &mut Box<dyn Store>, blob: &Blob| -> Result<(), StoreError> {
+        if store.has_blob(&blob.digest)? {
+            already_present.push(blob.digest.clone());
+        } else {
+            store.put_blob(&blob.digest, &blob.bytes)?;
+            uploaded.push(blob.digest.clone());
+        }
+        Ok(())
+    };
+    put(&mut store, &built.layer)?;
+    put(&mut store, &built.config)?;
+
+    let signature = match &options.key {
+        None => None,
+        Some(key) => {
+            let payload = Blob::new(
+                signature::PAYLOAD_MEDIA_TYPE,
+                crate::sign::simple_signing_payload(
+                    &options.target.repository_name(),
+                    &built.manifest_digest,
+                ),
+            );
+            let signed = key.sign(&payload.bytes);
+            let tag = signature::tag(&built.manifest_digest);
+            // All signatures of one artifact live in one manifest: read, add ours, write back.
+            let existing = match store.get_manifest(&Selector::Tag(tag.clone()))? {
+                Some((bytes, _)) => serde_json::from_slice::<Manifest>(&bytes).ok(),
+                None => None,
+            };
+            let manifest = signature::manifest(existing.as_ref(), &payload, &signed);
+            put(&mut store, &signature::config())?;
+            put(&mut store, &payload)?;
+            store.put_manifest(&tag, &manifest.to_bytes(), MANIFEST_MEDIA_TYPE)?;
+            Some(SignatureRecord {
+                tag,
+                payload_digest: payload.digest,
+                signature: signed,
+            })
+        }
+    };
+
+    store.put_manifest(&options.tag, &built.manifest_bytes, MANIFEST_MEDIA_TYPE)?;
+    Ok(PublishRecord {
+        reference: options.target.pinned(&built.manifest_digest),
+        tagged: options
+            .target
+            .with_selector(Selector::Tag(options.tag.clone()))
+            .to_string(),
+        tag: options.tag.clone(),
+        manifest_digest: built.manifest_digest,
+        config_digest: built.config.digest,
+        layer_digest: built.layer.digest,
+        size: built.layer.bytes.len() as u64,
+        uploaded,
+        already_present,
+        annotations: built.manifest.annotations.unwrap_or_default(),
+        signature,
+    })
+}
+
+/// A manifest fetched by reference, its digest checked.
+struct Fetched {
+    manifest: Manifest,
+    digest: String,
+}
+
+fn fetch_manifest(store: &mut dyn Store, target: &Target) -> Result<Fetched, PublishError> {
+    let reference = target.to_string();
+    let (bytes, digest) = store
+        .get_manifest(target.selector())?
+        .ok_or_else(|| PublishError::NotFound(reference.clone()))?;
+    if let Selector::Digest(wanted) = target.selector() {
+        crate::oci::check_digest("manifest", wanted, &bytes)?;
+    }
+    let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| PublishError::NotWasm {
+        reference: reference.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(Fetched { manifest, digest })
+}
+
+/// The result of a verification.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyRecord {
+    /// The reference verified.
+    pub reference: String,
+    /// The manifest digest the signature names.
+    pub manifest_digest: String,
+    /// The signature tag.
+    pub signature_tag: String,
+    /// How many signatures were found, and how many verified with the key.
+    pub signatures: usize,
+    /// Signatures that verified.
+    pub verified: usize,
+}
+
+/// Checks that the artifact at `target` is signed by `key` and that its content is intact.
+pub fn verify(
+    store: &mut dyn Store,
+    target: &Target,
+    key: &PublicKey,
+) -> Result<VerifyRecord, PublishError> {
+    let reference = target.to_string();
+    let fetched = fetch_manifest(store, target)?;
+    // The content must be what the manifest says: a changed layer breaks the digest chain.
+    for descriptor in std::iter::once(&fetched.manifest.config).chain(&fetched.manifest.layers) {
+        store.get_blob(&descriptor.digest)?;
+    }
+    let tag = signature::tag(&fetched.digest);
+    let no_signature = || PublishError::NoSignature {
+        reference: reference.clone(),
+        digest: fetched.digest.clone(),
+        tag: tag.clone(),
+    };
+    let (bytes, _) = store
+        .get_manifest(&Selector::Tag(tag.clone()))?
+        .ok_or_else(no_signature)?;
+    let signatures: Manifest = serde_json::from_slice(&bytes).map_err(|_| no_signature())?;
+    let mut reasons = Vec::new();
+    let mut verified = 0;
+    let candidates: Vec<_> = signatures
+        .layers
+        .iter()
+        .filter(|l| l.media_type == signature::PAYLOAD_MEDIA_TYPE)
+        .collect();
+    for layer in &candidates {
+        let Some(sig) = layer
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(signature::SIGNATURE_ANNOTATION))
+        else {
+            reasons.push("a signature layer has no signature annotation".to_string());
+            continue;
+        };
+        let payload = store.get_blob(&layer.digest)?;
+        if !key.verify(&payload, sig) {
+            reasons.push("the signature does not verify with this key".to_string());
+            continue;
+        }
+        match crate::sign::signed_digest(&payload) {
+            Some(d) if d == fetched.digest => verified += 1,
+            Some(d) => reasons.push(format!(
+                "the signature is for {d}, not for {}",
+                fetched.digest
+            )),
+            None => {
+                reasons.push("the signed payload is not a cosign simple-signing payload".into())
+            }
+        }
+    }
+    if candidates.is_empty() {
+        return Err(no_signature());
+    }
+    if verified == 0 {
+        reasons.dedup();
+        return Err(PublishError::BadSignature {
+            reference,
+            reason: reasons.join("; "),
+        });
+    }
+    Ok(VerifyRecord {
+        reference: target.pinned(&fetched.digest),
+        manifest_digest: fetched.digest,
+        signature_tag: tag,
+        signatures: candidates.len(),
+        verified,
+    })
+}
+
+/// The result of a pull.
+#[derive(Debug, Clone, Serialize)]
+pub struct PullRecord {
+    /// The immutable reference pulled.
+    pub reference: String,
+    /// The manifest digest.
+    pub manifest_digest: String,
+    /// The component layer's digest.
+    pub layer_digest: String,
+    /// Its size.
+    pub size: u64,
+    /// Whether a signature was verified first.
+    pub verified: bool,
+}
+
+/// Fetches the component of the artifact at `target`; with `key`, verifies its signature first.
+pub fn pull(
+    store: &mut dyn Store,
+    target: &Target,
+    key: Option<&PublicKey>,
+) -> Result<(Vec<u8>, PullRecord), PublishError> {
+    let verified = match key {
+        Some(key) => Some(verify(store, target, key)?),
+        None => None,
+    };
+    // Pull exactly the digest that was verified, not whatever the tag points at now.
+    let target = match &verified {
+        Some(v) => target.with_selector(Selector::Digest(v.manifest_digest.clone())),
+        None => target.clone(),
+    };
+    let fetched = fetch_manifest(store, &target)?;
+    let reference = target.to_string();
+    if fetched.manifest.config.media_type != artifact::CONFIG_MEDIA_TYPE {
+        return Err(PublishError::NotWasm {
+            reference,
+            message: format!("config media type {}", fetched.manifest.config.media_type),
+        });
+    }
+    let layer = fetched
+        .manifest
+        .layers
+        .iter()
+        .find(|l| l.media_type == artifact::WASM_LAYER_MEDIA_TYPE)
+        .ok_or_else(|| PublishError::NotWasm {
+            reference: reference.clone(),
+            message: "no application/wasm layer".into(),
+        })?;
+    let bytes = store.get_blob(&layer.digest)?;
+    Ok((
+        bytes.clone(),
+        PullRecord {
+            reference: target.pinned(&fetched.digest),
+            manifest_digest: fetched.digest,
+            layer_digest: layer.digest.clone(),
+            size: bytes.len() as u64,
+            verified: verified.is_some(),
+        },
+    ))
+}
