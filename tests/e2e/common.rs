@@ -265,3 +265,195 @@ fn interrupt(pid: u32) {
         .unwrap();
     assert!(status.success());
 }
+
+/// Scaffolds, builds and wraps a function; returns (tempdir, project dir, artifact path).
+pub fn wrapped_function(name: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let (tmp, dir) = built_function(name);
+    success(&faas(&dir, &["wrap"]));
+    let artifact = dir.join(format!("target/faas/{name}.wasm"));
+    (tmp, dir, artifact)
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A real OCI registry (Debian's docker-registry, distribution 2.8) on 127.0.0.1, with its own
+/// storage folder, stopped when dropped.
+pub struct Registry {
+    child: std::process::Child,
+    pub addr: String,
+    dir: tempfile::TempDir,
+}
+
+impl Registry {
+    /// Starts a registry without authentication.
+    pub fn start() -> Registry {
+        Self::start_with(None)
+    }
+
+    /// Starts a registry that requires `user`/`password` (htpasswd, bcrypt).
+    pub fn start_with_auth(user: &str, password: &str) -> Registry {
+        Self::start_with(Some((user, password)))
+    }
+
+    fn start_with(auth: Option<(&str, &str)>) -> Registry {
+        let dir = tempfile::tempdir().unwrap();
+        let addr = format!("127.0.0.1:{}", free_port());
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {addr}\n",
+            dir.path().join("data").display()
+        );
+        if let Some((user, password)) = auth {
+            let out = Command::new("htpasswd")
+                .args(["-Bbn", user, password])
+                .output()
+                .expect("htpasswd (apache2-utils) is installed by scripts/test");
+            assert!(out.status.success());
+            let htpasswd = dir.path().join("htpasswd");
+            std::fs::write(&htpasswd, out.stdout).unwrap();
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: faas-tests\n    path: {}\n",
+                htpasswd.display()
+            ));
+        }
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config).unwrap();
+        let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config_path)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("docker-registry is installed by scripts/test");
+        let registry = Registry { child, addr, dir };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(&registry.addr).is_ok() {
+                return registry;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("the registry did not start: {}", registry.log());
+    }
+
+    /// The registry's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
+    }
+
+    /// How many blob uploads the registry has started (access-log lines).
+    pub fn blob_uploads(&self) -> usize {
+        self.log()
+            .lines()
+            .filter(|l| l.contains("\"POST /v2/") && l.contains("/blobs/uploads/"))
+            .count()
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A TCP proxy in front of a registry that answers `503` to requests whose request line satisfies
+/// `fails`, as long as it has failures left, and forwards everything else (one request per
+/// connection, so each request can be judged on its own).
+pub struct FaultProxy {
+    pub addr: String,
+    pub failed: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl FaultProxy {
+    pub fn start(
+        upstream: &str,
+        fails: impl Fn(&str) -> bool + Send + Sync + 'static,
+        failures: usize,
+    ) -> FaultProxy {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let failed = Arc::new(AtomicUsize::new(0));
+        let upstream = upstream.to_string();
+        let fails = Arc::new(fails);
+        let counter = failed.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let (upstream, fails, counter) = (upstream.clone(), fails.clone(), counter.clone());
+                std::thread::spawn(move || {
+                    let _ = proxy_one(client, &upstream, |line| {
+                        fails(line)
+                            && counter
+                                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                                    (n < failures).then_some(n + 1)
+                                })
+                                .is_ok()
+                    });
+                });
+            }
+        });
+        FaultProxy { addr, failed }
+    }
+}
+
+fn proxy_one(
+    mut client: std::net::TcpStream,
+    upstream: &str,
+    fail: impl Fn(&str) -> bool,
+) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if client.read(&mut byte)? == 0 {
+            return Ok(());
+        }
+        head.push(byte[0]);
+    }
+    let text = String::from_utf8_lossy(&head).into_owned();
+    let request_line = text.lines().next().unwrap_or("").to_string();
+    if fail(&request_line) {
+        client.write_all(
+            b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+        )?;
+        return Ok(());
+    }
+    let mut rewritten: String = text
+        .trim_end()
+        .lines()
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .map(|l| format!("{l}\r\n"))
+        .collect();
+    rewritten.push_str("connection: close\r\n\r\n");
+    let mut server = std::net::TcpStream::connect(upstream)?;
+    server.write_all(rewritten.as_bytes())?;
+    let mut to_server = server.try_clone()?;
+    let mut from_client = client.try_clone()?;
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut from_client, &mut to_server);
+    });
+    let _ = std::io::copy(&mut server, &mut client);
+    let _ = client.shutdown(std::net::Shutdown::Both);
+    Ok(())
+}
+
+/// Runs `skopeo inspect --raw` on `reference` (docker://… or oci:…) and parses the JSON.
+pub fn skopeo_raw(reference: &str) -> Result<serde_json::Value, String> {
+    let out = Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false", reference])
+        .output()
+        .expect("skopeo is installed by scripts/test");
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    Ok(serde_json::from_slice(&out.stdout).unwrap())
+}

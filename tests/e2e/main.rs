@@ -3,6 +3,7 @@
 mod build;
 mod common;
 mod new;
+mod publish;
 mod serve;
 mod validate;
 mod wrap;

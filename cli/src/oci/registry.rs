@@ -106,10 +106,10 @@ impl RegistryStore {
                     .auth(&reference, &auth, RegistryOperation::Push)
                     .await
             });
-            if let Err(e) = result {
-                if !is_transient(&e) {
-                    return Err(self.classify(what, e));
-                }
+            if let Err(e) = result
+                && !is_transient(&e)
+            {
+                return Err(self.classify(what, e));
             }
             self.runtime
                 .block_on(self.client.store_auth_if_needed(&self.registry, &self.auth));
@@ -151,6 +151,12 @@ impl RegistryStore {
             OciDistributionError::ServerError {
                 code: 401 | 403, ..
             } => StoreError::Unauthorized { registry, message },
+            OciDistributionError::RequestError(r)
+                if r.status()
+                    .is_some_and(|s| s.as_u16() == 401 || s.as_u16() == 403) =>
+            {
+                StoreError::Unauthorized { registry, message }
+            }
             _ => StoreError::Registry { registry, message },
         }
     }
