@@ -219,6 +219,41 @@ impl Inspection {
     }
 }
 
+impl Inspection {
+    /// A component exporting each interface in `interfaces` (named as this component imports them)
+    /// with every function trapping: a deny-all implementation to satisfy imports that must not
+    /// reach the host. Types the denied interfaces use from others stay imports of the new
+    /// component.
+    pub fn deny_component(&self, interfaces: &[String]) -> Result<Vec<u8>, String> {
+        let mut resolve = self.resolve.clone();
+        let exports: String = interfaces
+            .iter()
+            .map(|name| format!("    export {name};\n"))
+            .collect();
+        let text = format!("package faas:deny;\n\nworld deny {{\n{exports}}}\n");
+        let package = resolve
+            .push_str("deny.wit", &text)
+            .map_err(|e| format!("{e:#}"))?;
+        let world = resolve
+            .select_world(&[package], Some("deny"))
+            .map_err(|e| format!("{e:#}"))?;
+        let mut module =
+            wit_component::dummy_module(&resolve, world, wit_parser::ManglingAndAbi::Standard32);
+        wit_component::embed_component_metadata(
+            &mut module,
+            &resolve,
+            world,
+            wit_component::StringEncoding::UTF8,
+        )
+        .map_err(|e| format!("{e:#}"))?;
+        wit_component::ComponentEncoder::default()
+            .validate(true)
+            .module(&module)
+            .and_then(|encoder| encoder.encode())
+            .map_err(|e| format!("{e:#}"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

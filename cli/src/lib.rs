@@ -6,6 +6,7 @@
 //! stage applies to a Wasm file).
 #![deny(missing_docs)]
 
+pub mod capabilities;
 pub mod compile;
 pub mod component;
 pub mod contract;

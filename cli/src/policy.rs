@@ -38,6 +38,17 @@ pub struct CompiledPolicy {
     pub policy: Policy,
     /// Its binary document, as placed in the artifact.
     pub document: Vec<u8>,
+    /// The capability allow-list, checked by `faas wrap` (not part of the document).
+    pub capabilities: Capabilities,
+}
+
+/// The `[capabilities]` table.
+#[derive(Debug, Clone, Default)]
+pub struct Capabilities {
+    /// Interface patterns the function may import from the host.
+    pub allow: Vec<String>,
+    /// Where the table is, `file:line:column`, for messages; `None` when the policy has none.
+    pub location: Option<String>,
 }
 
 impl CompiledPolicy {
@@ -70,17 +81,36 @@ pub fn load(path: &Path) -> Result<CompiledPolicy, PolicyError> {
         path: path.to_path_buf(),
         source,
     })?;
-    let policy = compile(&source)?;
+    let (policy, capabilities) = compile(&source)?;
     Ok(CompiledPolicy {
         path: path.to_path_buf(),
         document: policy.encode(),
         policy,
+        capabilities,
     })
 }
 
 /// Checks and compiles the text of a policy file.
-pub fn compile(source: &SourceFile) -> Result<Policy, TextError> {
+pub fn compile(source: &SourceFile) -> Result<(Policy, Capabilities), TextError> {
     let file: PolicyFile = source.parse_toml()?;
+    let mut capabilities = Capabilities::default();
+    if let Some(table) = &file.capabilities {
+        let (line, column) = source.line_column(table.span().start);
+        capabilities.location = Some(format!("{}:{line}:{column}", source.path.display()));
+        for entry in &table.get_ref().allow {
+            if !crate::capabilities::is_valid_pattern(entry.get_ref()) {
+                return Err(source.error_at(
+                    Some(entry.span()),
+                    format!(
+                        "invalid capability `{}`: expected an interface such as \
+                         wasi:http/outgoing-handler, or a package such as wasi:keyvalue/*",
+                        entry.get_ref()
+                    ),
+                ));
+            }
+            capabilities.allow.push(entry.get_ref().clone());
+        }
+    }
     let err = |span: Range<usize>, message: String| source.error_at(Some(span), message);
 
     if *file.version.get_ref() != 1 {
@@ -218,13 +248,14 @@ pub fn compile(source: &SourceFile) -> Result<Policy, TextError> {
         rules.push((span, rule));
     }
 
-    Ok(Policy {
+    let policy = Policy {
         api_key_header: file.auth.api_key_header.0,
         api_keys,
         filters,
         cors,
         rules: rules.into_iter().map(|(_, r)| r).collect(),
-    })
+    };
+    Ok((policy, capabilities))
 }
 
 /// A rule that can never apply is an error: it says the author meant something the policy does
@@ -319,6 +350,14 @@ struct PolicyFile {
     cors: Option<CorsTable>,
     #[serde(default)]
     rule: Vec<Spanned<RuleTable>>,
+    capabilities: Option<Spanned<CapabilitiesTable>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CapabilitiesTable {
+    #[serde(default)]
+    allow: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -551,6 +590,7 @@ mod tests {
             path: "auth.toml".into(),
             text: text.into(),
         })
+        .map(|(policy, _)| policy)
     }
 
     const KEY: &str = "version = 1\n[[auth.api-key]]\nid = \"ci\"\ndigest = \"sha256:0000000000000000000000000000000000000000000000000000000000000000\"\nscopes = [\"read\"]\n";

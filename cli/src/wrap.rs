@@ -12,12 +12,13 @@
 //! and exports the adapter's `wasi:http/incoming-handler`. The same inputs always give the same
 //! bytes: every step is deterministic and nothing depends on time or paths.
 
+use crate::capabilities::Verdict;
 use crate::component::{self, CheckError};
 use crate::contract;
 use crate::digest;
 use crate::fsutil;
 use crate::guests;
-use crate::policy::{self, CompiledPolicy, PolicyError};
+use crate::policy::{self, Capabilities, CompiledPolicy, PolicyError};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use wac_graph::types::Package;
@@ -81,6 +82,14 @@ pub enum WrapError {
         /// What would fix it.
         hint: &'static str,
     },
+    /// The function imports interfaces the policy does not allow.
+    #[error("{}", capability_message(.imports, .location))]
+    Capabilities {
+        /// The refused imports.
+        imports: Vec<String>,
+        /// Where the policy's `[capabilities]` table is.
+        location: Option<String>,
+    },
     /// The output cannot be written.
     #[error("cannot write {}", .path.display())]
     Write {
@@ -90,6 +99,26 @@ pub enum WrapError {
         #[source]
         source: std::io::Error,
     },
+}
+
+fn capability_message(imports: &[String], location: &Option<String>) -> String {
+    let listed = imports.join(", ");
+    let (it, does) = if imports.len() == 1 {
+        ("it", "does")
+    } else {
+        ("them", "do")
+    };
+    match location {
+        Some(at) => format!(
+            "the function imports {listed}, which the policy does not allow ({at}, [capabilities]); \
+             add {it} to `allow` there, or remove the import from the function"
+        ),
+        None => format!(
+            "the function imports {listed}, which the policy does not allow (it has no \
+             [capabilities] table); grant {it} with [capabilities] allow = [...], or remove the \
+             import from the function"
+        ),
+    }
 }
 
 /// One layer of the artifact.
@@ -221,8 +250,18 @@ pub fn compose(function: &[u8], policy: &CompiledPolicy) -> Result<Composed, Wra
         &handler.interface,
         "function",
     )?;
+    let mut deny_layers = Vec::new();
+    let denials = Denials::for_function(&inspected, &policy.capabilities)?;
+    deny_layers.extend(denials.wire(&mut graph, function_instance, "function")?);
 
     let decorator = graph.instantiate(decorator_pkg);
+    let decorator_inspection =
+        component::inspect(guests::DECORATOR).map_err(|e| compose_err("decorator", e))?;
+    deny_layers.extend(Denials::for_guest(&decorator_inspection)?.wire(
+        &mut graph,
+        decorator,
+        "decorator",
+    )?);
     connect(
         &mut graph,
         decorator,
@@ -240,6 +279,13 @@ pub fn compose(function: &[u8], policy: &CompiledPolicy) -> Result<Composed, Wra
     let decorated = alias(&mut graph, decorator, &handler_name, "decorator")?;
 
     let http = graph.instantiate(http_pkg);
+    let http_inspection =
+        component::inspect(guests::HTTP_ADAPTER).map_err(|e| compose_err("http adapter", e))?;
+    deny_layers.extend(Denials::for_guest(&http_inspection)?.wire(
+        &mut graph,
+        http,
+        "http-adapter",
+    )?);
     connect(&mut graph, http, &handler_name, decorated, "http adapter")?;
     connect(
         &mut graph,
@@ -287,12 +333,15 @@ pub fn compose(function: &[u8], policy: &CompiledPolicy) -> Result<Composed, Wra
         digest: digest::sha256(bytes),
         size: bytes.len() as u64,
     };
-    let layers = vec![
+    let mut layers = vec![
         layer("function", &inspected.component),
         layer("policy", &policy_component),
         layer("decorator", guests::DECORATOR),
         layer("http-adapter", guests::HTTP_ADAPTER),
     ];
+    for (name, bytes) in &deny_layers {
+        layers.push(layer(name, bytes));
+    }
     // Record the layers inside the artifact, so that publishing (annotations) and inspection can
     // name them without the inputs at hand.
     let note = LayersNote {
@@ -369,6 +418,99 @@ fn append_custom_section(bytes: &mut Vec<u8>, name: &str, data: &[u8]) {
     bytes.push(0); // custom section id
     leb128(bytes, content.len());
     bytes.extend_from_slice(&content);
+}
+
+/// The imports of one layer that are satisfied by a deny-all implementation inside the artifact.
+struct Denials {
+    interfaces: Vec<String>,
+    component: Option<Vec<u8>>,
+}
+
+impl Denials {
+    /// For the function: its imports under the policy's allow-list. Imports the policy does not
+    /// allow are errors, all reported at once.
+    fn for_function(
+        function: &component::Inspection,
+        capabilities: &Capabilities,
+    ) -> Result<Self, WrapError> {
+        let mut refused = Vec::new();
+        let mut interfaces = Vec::new();
+        for import in &function.imports {
+            match crate::capabilities::classify(import, &capabilities.allow) {
+                Verdict::Internal | Verdict::Host => {}
+                Verdict::Virtualize => interfaces.push(import.clone()),
+                Verdict::Denied => refused.push(import.clone()),
+            }
+        }
+        if !refused.is_empty() {
+            return Err(WrapError::Capabilities {
+                imports: refused,
+                location: capabilities.location.clone(),
+            });
+        }
+        Self::build(function, interfaces, "function")
+    }
+
+    /// For a layer of ours: only the ambient imports of the standard library are denied.
+    fn for_guest(guest: &component::Inspection) -> Result<Self, WrapError> {
+        let interfaces = guest
+            .imports
+            .iter()
+            .filter(|i| crate::capabilities::classify(i, &[]) == Verdict::Virtualize)
+            .cloned()
+            .collect();
+        Self::build(guest, interfaces, "a faas layer")
+    }
+
+    fn build(
+        inspection: &component::Inspection,
+        interfaces: Vec<String>,
+        layer: &'static str,
+    ) -> Result<Self, WrapError> {
+        let component = if interfaces.is_empty() {
+            None
+        } else {
+            Some(
+                inspection
+                    .deny_component(&interfaces)
+                    .map_err(|e| compose_err(layer, format!("deny-all implementation: {e}")))?,
+            )
+        };
+        Ok(Denials {
+            interfaces,
+            component,
+        })
+    }
+
+    /// Instantiates the deny-all component and wires it to `instance`'s denied imports; returns the
+    /// layer's name and bytes for reports.
+    fn wire(
+        self,
+        graph: &mut CompositionGraph,
+        instance: NodeId,
+        layer: &'static str,
+    ) -> Result<Option<(String, Vec<u8>)>, WrapError> {
+        let Some(bytes) = self.component else {
+            return Ok(None);
+        };
+        let name = format!("{layer}-deny");
+        let package = Package::from_bytes(
+            &format!("faas:{name}"),
+            None,
+            bytes.clone(),
+            graph.types_mut(),
+        )
+        .map_err(|e| compose_err(layer, e))?;
+        let package = graph
+            .register_package(package)
+            .map_err(|e| compose_err(layer, e))?;
+        let deny = graph.instantiate(package);
+        for interface in &self.interfaces {
+            let export = alias(graph, deny, interface, layer)?;
+            connect(graph, instance, interface, export, layer)?;
+        }
+        Ok(Some((name, bytes)))
+    }
 }
 
 fn compose_err(layer: &'static str, e: impl std::fmt::Display) -> WrapError {

@@ -1,6 +1,7 @@
 //! End-to-end tests: they run the real `faas` binary in temporary folders, on real components.
 
 mod build;
+mod capabilities;
 mod common;
 mod new;
 mod publish;

@@ -24,7 +24,18 @@ fn wrap_writes_a_valid_artifact_exporting_the_http_handler() {
         .iter()
         .map(|l| l["layer"].as_str().unwrap())
         .collect();
-    assert_eq!(layers, ["function", "policy", "decorator", "http-adapter"]);
+    assert_eq!(
+        layers,
+        [
+            "function",
+            "policy",
+            "decorator",
+            "http-adapter",
+            "function-deny",
+            "decorator-deny",
+            "http-adapter-deny"
+        ]
+    );
     let function = std::fs::read(dir.join("target/faas/wrap-ok.function.wasm")).unwrap();
     assert_eq!(
         wrapped["layers"][0]["digest"].as_str().unwrap(),
