@@ -103,11 +103,7 @@ pub enum WrapError {
 
 fn capability_message(imports: &[String], location: &Option<String>) -> String {
     let listed = imports.join(", ");
-    let (it, does) = if imports.len() == 1 {
-        ("it", "does")
-    } else {
-        ("them", "do")
-    };
+    let it = if imports.len() == 1 { "it" } else { "them" };
     match location {
         Some(at) => format!(
             "the function imports {listed}, which the policy does not allow ({at}, [capabilities]); \
