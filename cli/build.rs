@@ -9,6 +9,7 @@ use std::process::Command;
 
 const TARGET: &str = "wasm32-wasip2";
 const GUESTS: &[(&str, &str)] = &[
+    ("faas-credentials", "faas_credentials.wasm"),
     ("faas-decorator", "faas_decorator.wasm"),
     ("faas-http-adapter", "faas_http_adapter.wasm"),
 ];
@@ -20,7 +21,9 @@ fn main() {
     for watched in [
         "guests/Cargo.toml",
         "guests/Cargo.lock",
+        "guests/credentials",
         "guests/decorator",
+        "guests/wit",
         "guests/http-adapter",
         "guests/policy-core/src",
         "guests/policy-core/Cargo.toml",

@@ -209,7 +209,7 @@ mod tests {
     fn embedded_contract_parses_and_has_the_documented_worlds() {
         let resolve = resolve();
         let worlds: Vec<_> = resolve.worlds.iter().map(|(_, w)| w.name.clone()).collect();
-        for world in ["function", "decorator", "policy-document"] {
+        for world in ["function", "adapter", "policy-document"] {
             assert!(worlds.iter().any(|w| w == world), "missing world {world}");
         }
     }

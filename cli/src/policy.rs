@@ -6,7 +6,9 @@
 //! security policy must not quietly weaken it. The format is documented in `docs/policy.md`.
 
 use crate::source::{SourceFile, TextError};
-use faas_policy_core::{Access, ApiKey, Cors, DEFAULT_MAX_BODY_BYTES, Filters, Policy, Rule};
+use faas_policy_core::{
+    Access, ApiKey, Cors, DEFAULT_MAX_BODY_BYTES, Filters, Grant, Jwt, Policy, Rule,
+};
 use serde::Deserialize;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -197,6 +199,24 @@ pub fn compile(source: &SourceFile) -> Result<(Policy, Capabilities), TextError>
         max_age: c.max_age,
     });
 
+    let jwt = match &file.auth.jwt {
+        Some(table) => Some(compile_jwt(source, table)?),
+        None => None,
+    };
+    let mut credentials = Vec::new();
+    for (name, reference) in &file.credentials {
+        if name.is_empty() || name.contains(char::is_whitespace) {
+            return Err(source.error_at(
+                Some(reference.span()),
+                format!("invalid credential name `{name}`"),
+            ));
+        }
+        credentials.push(Grant {
+            name: name.clone(),
+            config_key: reference.get_ref().0.clone(),
+        });
+    }
+
     if file.rule.is_empty() {
         return Err(source.error_at(
             None,
@@ -243,7 +263,7 @@ pub fn compile(source: &SourceFile) -> Result<(Policy, Capabilities), TextError>
             path: table.path.get_ref().0.clone(),
             access,
         };
-        check_rule_can_match(&rule, &filter_methods, &api_keys, &rules)
+        check_rule_can_match(&rule, &filter_methods, &api_keys, jwt.is_some(), &rules)
             .map_err(|message| err(span.clone(), message))?;
         rules.push((span, rule));
     }
@@ -254,6 +274,8 @@ pub fn compile(source: &SourceFile) -> Result<(Policy, Capabilities), TextError>
         filters,
         cors,
         rules: rules.into_iter().map(|(_, r)| r).collect(),
+        jwt,
+        credentials,
     };
     Ok((policy, capabilities))
 }
@@ -264,6 +286,7 @@ fn check_rule_can_match(
     rule: &Rule,
     filter_methods: &[String],
     api_keys: &[ApiKey],
+    jwt: bool,
     earlier: &[(Range<usize>, Rule)],
 ) -> Result<(), String> {
     if !filter_methods.is_empty()
@@ -276,7 +299,10 @@ fn check_rule_can_match(
             filter_methods.join(", ")
         ));
     }
-    if let Access::Scopes(scopes) = &rule.access {
+    // Tokens may carry any scope, so only an API-key-only policy can be checked for this.
+    if let Access::Scopes(scopes) = &rule.access
+        && !jwt
+    {
         if api_keys.is_empty() {
             return Err(
                 "this rule requires an authenticated caller, but [auth] defines no API key, so \
@@ -332,6 +358,108 @@ fn pattern_covers(a: &str, b: &str) -> bool {
     a.len() == b.len()
 }
 
+fn compile_jwt(source: &SourceFile, table: &Spanned<JwtTable>) -> Result<Jwt, TextError> {
+    let t = table.get_ref();
+    let err = |span: Range<usize>, message: String| source.error_at(Some(span), message);
+    for (list, what) in [(&t.issuers, "issuers"), (&t.audiences, "audiences")] {
+        if list.get_ref().is_empty() {
+            return Err(err(
+                list.span(),
+                format!("`{what}` is empty: every token would be refused"),
+            ));
+        }
+    }
+    let algorithms: Vec<String> = t.algorithms.get_ref().iter().map(|a| a.0.clone()).collect();
+    if algorithms.is_empty() {
+        return Err(err(
+            t.algorithms.span(),
+            "`algorithms` is empty: list the algorithms tokens may use".into(),
+        ));
+    }
+    if *t.leeway_seconds.get_ref() > 300 {
+        return Err(err(
+            t.leeway_seconds.span(),
+            "`leeway-seconds` above 300 would accept long-expired tokens".into(),
+        ));
+    }
+    let hs256 = algorithms.iter().any(|a| a == "HS256");
+    let hs256_secret = match (&t.hs256_secret, hs256) {
+        (Some(reference), true) => Some(reference.get_ref().0.clone()),
+        (None, true) => {
+            return Err(err(
+                t.algorithms.span(),
+                "HS256 needs `hs256-secret = { config = \"KEY\" }`: the run-time key holding the secret".into(),
+            ));
+        }
+        (Some(reference), false) => {
+            return Err(err(
+                reference.span(),
+                "`hs256-secret` is set but HS256 is not in `algorithms`".into(),
+            ));
+        }
+        (None, false) => None,
+    };
+    let mut jwks = Vec::new();
+    for entry in &t.jwk {
+        let jwk = entry.get_ref();
+        if jwk.k.is_some() || jwk.d.is_some() {
+            return Err(err(
+                entry.span(),
+                "this JWK holds secret key material (`k` or `d`); a policy carries public keys only \
+                 (HS256 secrets come from `hs256-secret = { config = \"KEY\" }`)"
+                    .into(),
+            ));
+        }
+        let mut object = serde_json::Map::new();
+        for (name, value) in [
+            ("kty", Some(&jwk.kty)),
+            ("kid", jwk.kid.as_ref()),
+            ("alg", jwk.alg.as_ref()),
+            ("use", jwk.use_.as_ref()),
+            ("n", jwk.n.as_ref()),
+            ("e", jwk.e.as_ref()),
+            ("crv", jwk.crv.as_ref()),
+            ("x", jwk.x.as_ref()),
+            ("y", jwk.y.as_ref()),
+        ] {
+            if let Some(value) = value {
+                object.insert(name.to_string(), serde_json::Value::String(value.clone()));
+            }
+        }
+        let json = serde_json::Value::Object(object).to_string();
+        faas_policy_core::jwt::check_jwk(&json)
+            .map_err(|e| err(entry.span(), format!("invalid JWK: {e}")))?;
+        jwks.push(json);
+    }
+    for alg in algorithms.iter().filter(|a| *a != "HS256") {
+        let kty = match alg.as_str() {
+            "RS256" => "RSA",
+            "ES256" => "EC",
+            _ => "OKP",
+        };
+        if !t.jwk.iter().any(|k| k.get_ref().kty == kty) {
+            return Err(err(
+                t.algorithms.span(),
+                format!(
+                    "{alg} is allowed but no [[auth.jwt.jwk]] has kty = \"{kty}\": no {alg} token could be verified"
+                ),
+            ));
+        }
+    }
+    Ok(Jwt {
+        issuers: t.issuers.get_ref().clone(),
+        audiences: t.audiences.get_ref().clone(),
+        algorithms,
+        leeway_seconds: *t.leeway_seconds.get_ref(),
+        required_claims: t.required_claims.clone(),
+        scopes_claim: t.scopes_claim.clone(),
+        subject_claim: t.subject_claim.clone(),
+        max_token_bytes: t.max_token_bytes,
+        hs256_secret,
+        jwks,
+    })
+}
+
 /// The digest of an API key, as written in a policy.
 pub fn hash_key(key: &str) -> String {
     crate::digest::sha256(key.as_bytes())
@@ -351,6 +479,104 @@ struct PolicyFile {
     #[serde(default)]
     rule: Vec<Spanned<RuleTable>>,
     capabilities: Option<Spanned<CapabilitiesTable>>,
+    #[serde(default)]
+    credentials: std::collections::BTreeMap<String, Spanned<RuntimeRef>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct JwtTable {
+    issuers: Spanned<Vec<String>>,
+    audiences: Spanned<Vec<String>>,
+    algorithms: Spanned<Vec<JwtAlgorithm>>,
+    #[serde(default = "default_leeway")]
+    leeway_seconds: Spanned<u32>,
+    #[serde(default)]
+    required_claims: Vec<String>,
+    #[serde(default = "default_scopes_claim")]
+    scopes_claim: String,
+    #[serde(default = "default_subject_claim")]
+    subject_claim: String,
+    #[serde(default = "default_max_token_bytes")]
+    max_token_bytes: u32,
+    hs256_secret: Option<Spanned<RuntimeRef>>,
+    #[serde(default)]
+    jwk: Vec<Spanned<JwkTable>>,
+}
+
+fn default_leeway() -> Spanned<u32> {
+    Spanned::new(0..0, 30)
+}
+fn default_scopes_claim() -> String {
+    "scope".into()
+}
+fn default_subject_claim() -> String {
+    "sub".into()
+}
+fn default_max_token_bytes() -> u32 {
+    8192
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JwkTable {
+    kty: String,
+    kid: Option<String>,
+    alg: Option<String>,
+    #[serde(rename = "use")]
+    use_: Option<String>,
+    n: Option<String>,
+    e: Option<String>,
+    crv: Option<String>,
+    x: Option<String>,
+    y: Option<String>,
+    /// Accepted only to refuse them with a helpful message: secret key material.
+    k: Option<String>,
+    d: Option<String>,
+}
+
+/// A reference to a value supplied at run time: `{ config = "KEY" }` (a `wasi:config/store` key).
+/// A literal string is refused: secrets never enter a policy or an artifact.
+#[derive(Debug, Clone)]
+struct RuntimeRef(String);
+
+impl<'de> Deserialize<'de> for RuntimeRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Table {
+            config: Option<String>,
+            secret: Option<String>,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            #[allow(dead_code)]
+            Literal(String),
+            Table(Table),
+        }
+        match Raw::deserialize(d).map_err(|_| {
+            serde::de::Error::custom("expected a run-time reference such as { config = \"KEY\" }")
+        })? {
+            Raw::Literal(_) => Err(serde::de::Error::custom(
+                "a literal secret is not allowed in a policy: refer to a run-time value instead, \
+                 e.g. { config = \"KEY\" }",
+            )),
+            Raw::Table(Table {
+                config: Some(key),
+                secret: None,
+            }) if !key.is_empty() => Ok(RuntimeRef(key)),
+            Raw::Table(Table {
+                secret: Some(_), ..
+            }) => Err(serde::de::Error::custom(
+                "wasmcloud:secrets references are not supported yet; use { config = \"KEY\" } \
+                 (wasi:config/store)",
+            )),
+            Raw::Table(_) => Err(serde::de::Error::custom(
+                "expected { config = \"KEY\" } with a non-empty key",
+            )),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -367,6 +593,7 @@ struct AuthTable {
     api_key_header: HeaderName,
     #[serde(default)]
     api_key: Vec<Spanned<ApiKeyTable>>,
+    jwt: Option<Spanned<JwtTable>>,
 }
 
 impl Default for AuthTable {
@@ -374,6 +601,7 @@ impl Default for AuthTable {
         Self {
             api_key_header: default_key_header(),
             api_key: Vec::new(),
+            jwt: None,
         }
     }
 }
@@ -500,6 +728,16 @@ validated_string!(
                 "invalid origin `{o}`: expected `*` or scheme://host[:port] with no path, e.g. https://app.example.com"
             ))
         }
+    }
+);
+
+validated_string!(
+    /// A JWT algorithm this engine supports.
+    JwtAlgorithm,
+    |a| match a.as_str() {
+        "HS256" | "RS256" | "ES256" | "EdDSA" => Ok(a),
+        "none" => Err("the `none` algorithm is never allowed".to_string()),
+        _ => Err(format!("unsupported JWT algorithm `{a}`: use HS256, RS256, ES256 or EdDSA")),
     }
 );
 

@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_config::{WasiConfig, WasiConfigVariables};
 use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
@@ -25,18 +26,20 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpVi
 #[derive(Clone)]
 pub struct Server {
     pre: ProxyPre<RequestState>,
+    config: Arc<WasiConfigVariables>,
 }
 
 impl Server {
-    /// Compiles the artifact at `path` and links it against the host's WASI and `wasi:http`.
-    pub fn load(path: &Path) -> anyhow::Result<Self> {
+    /// Compiles the artifact at `path` and links it against the host's WASI, `wasi:http` and
+    /// `wasi:config/store` (answering from `values`).
+    pub fn load(path: &Path, values: Vec<(String, String)>) -> anyhow::Result<Self> {
         let bytes =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        Self::from_bytes(&bytes).with_context(|| format!("cannot serve {}", path.display()))
+        Self::from_bytes(&bytes, values).with_context(|| format!("cannot serve {}", path.display()))
     }
 
     /// As [`Server::load`], from bytes.
-    pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Self> {
+    pub fn from_bytes(bytes: &[u8], values: Vec<(String, String)>) -> anyhow::Result<Self> {
         let mut config = Config::new();
         config.wasm_component_model(true);
         let engine = Engine::new(&config).map_err(anyhow::Error::from)?;
@@ -45,6 +48,10 @@ impl Server {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
             .map_err(anyhow::Error::from)?;
+        wasmtime_wasi_config::add_to_linker(&mut linker, |state: &mut RequestState| {
+            WasiConfig::from(&*state.config)
+        })
+        .map_err(anyhow::Error::from)?;
         let instance_pre = linker
             .instantiate_pre(&component)
             .map_err(anyhow::Error::from)
@@ -52,7 +59,10 @@ impl Server {
         let pre = ProxyPre::new(instance_pre)
             .map_err(anyhow::Error::from)
             .context("the artifact does not export wasi:http/incoming-handler")?;
-        Ok(Self { pre })
+        Ok(Self {
+            pre,
+            config: Arc::new(values.into_iter().collect()),
+        })
     }
 
     /// Serves connections from `listener` until `shutdown` completes.
@@ -115,7 +125,7 @@ impl Server {
         &self,
         req: hyper::Request<hyper::body::Incoming>,
     ) -> anyhow::Result<hyper::Response<HyperOutgoingBody>> {
-        let mut store = Store::new(self.pre.engine(), RequestState::new());
+        let mut store = Store::new(self.pre.engine(), RequestState::new(self.config.clone()));
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let req = store
             .data_mut()
@@ -198,23 +208,44 @@ async fn shutdown_signal() {
     }
 }
 
-/// Per-request host state: a sandbox with nothing but stderr for logs.
+/// Per-request host state: a sandbox with nothing but stderr for logs, and the run-time
+/// configuration given to `faas serve`.
 struct RequestState {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     table: ResourceTable,
     hooks: DenyOutgoing,
+    config: Arc<WasiConfigVariables>,
 }
 
 impl RequestState {
-    fn new() -> Self {
+    fn new(config: Arc<WasiConfigVariables>) -> Self {
         Self {
             wasi: WasiCtx::builder().inherit_stderr().build(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
             hooks: DenyOutgoing,
+            config,
         }
     }
+}
+
+/// Reads `KEY=VALUE` lines (blank lines and `#` comments ignored), as in an env file.
+pub fn read_config_file(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut values = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            anyhow::bail!("{}:{}:1: expected KEY=VALUE", path.display(), number + 1);
+        };
+        values.push((key.trim().to_string(), value.trim().to_string()));
+    }
+    Ok(values)
 }
 
 impl WasiView for RequestState {

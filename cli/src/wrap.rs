@@ -224,17 +224,20 @@ pub fn compose(function: &[u8], policy: &CompiledPolicy) -> Result<Composed, Wra
     let policy_name = contract::interface_name("policy");
 
     let mut graph = CompositionGraph::new();
-    let mut register = |name: &str, bytes: &[u8], layer: &'static str| {
-        let package = Package::from_bytes(name, None, bytes.to_vec(), graph.types_mut())
-            .map_err(|e| compose_err(layer, e))?;
-        graph
-            .register_package(package)
-            .map_err(|e| compose_err(layer, e))
-    };
-    let function_pkg = register("faas:function-impl", &inspected.component, "function")?;
-    let policy_pkg = register("faas:policy", &policy_component, "policy")?;
-    let decorator_pkg = register("faas:decorator", guests::DECORATOR, "decorator")?;
-    let http_pkg = register("faas:http-adapter", guests::HTTP_ADAPTER, "http adapter")?;
+    let function_pkg = register(
+        &mut graph,
+        "faas:function-impl",
+        &inspected.component,
+        "function",
+    )?;
+    let policy_pkg = register(&mut graph, "faas:policy", &policy_component, "policy")?;
+    let decorator_pkg = register(&mut graph, "faas:decorator", guests::DECORATOR, "decorator")?;
+    let http_pkg = register(
+        &mut graph,
+        "faas:http-adapter",
+        guests::HTTP_ADAPTER,
+        "http adapter",
+    )?;
 
     let policy_instance = graph.instantiate(policy_pkg);
     let policy_export = alias(&mut graph, policy_instance, &policy_name, "policy")?;
@@ -249,15 +252,71 @@ pub fn compose(function: &[u8], policy: &CompiledPolicy) -> Result<Composed, Wra
     let mut deny_layers = Vec::new();
     let denials = Denials::for_function(&inspected, &policy.capabilities)?;
     deny_layers.extend(denials.wire(&mut graph, function_instance, "function")?);
+    let mut credentials_layer = None;
+    if let Some(import) = inspected
+        .imports
+        .iter()
+        .find(|i| i.starts_with("faas:function/credentials@"))
+    {
+        // The provider answers only the names the policy grants; without grants it never reads
+        // the host's configuration, so that import is denied inside the artifact.
+        let provider = register(
+            &mut graph,
+            "faas:credentials",
+            guests::CREDENTIALS,
+            "credentials provider",
+        )?;
+        let provider_instance = graph.instantiate(provider);
+        let provider_inspection = component::inspect(guests::CREDENTIALS)
+            .map_err(|e| compose_err("credentials provider", e))?;
+        let denied: &[&str] = if policy.policy.credentials.is_empty() {
+            &[guests::CONFIG_STORE]
+        } else {
+            &[]
+        };
+        deny_layers.extend(Denials::for_guest(&provider_inspection, denied)?.wire(
+            &mut graph,
+            provider_instance,
+            "credentials",
+        )?);
+        connect(
+            &mut graph,
+            provider_instance,
+            &policy_name,
+            policy_export,
+            "credentials provider",
+        )?;
+        let export = alias(
+            &mut graph,
+            provider_instance,
+            &contract::interface_name("credentials"),
+            "credentials provider",
+        )?;
+        connect(&mut graph, function_instance, import, export, "function")?;
+        credentials_layer = Some(());
+    }
 
     let decorator = graph.instantiate(decorator_pkg);
     let decorator_inspection =
         component::inspect(guests::DECORATOR).map_err(|e| compose_err("decorator", e))?;
-    deny_layers.extend(Denials::for_guest(&decorator_inspection)?.wire(
-        &mut graph,
-        decorator,
-        "decorator",
-    )?);
+    // The decorator reads run-time configuration only for an HS256 secret.
+    let needs_config = policy
+        .policy
+        .jwt
+        .as_ref()
+        .is_some_and(|jwt| jwt.hs256_secret.is_some());
+    let decorator_denied: &[&str] = if needs_config {
+        &[]
+    } else {
+        &[guests::CONFIG_STORE]
+    };
+    deny_layers.extend(
+        Denials::for_guest(&decorator_inspection, decorator_denied)?.wire(
+            &mut graph,
+            decorator,
+            "decorator",
+        )?,
+    );
     connect(
         &mut graph,
         decorator,
@@ -277,7 +336,7 @@ pub fn compose(function: &[u8], policy: &CompiledPolicy) -> Result<Composed, Wra
     let http = graph.instantiate(http_pkg);
     let http_inspection =
         component::inspect(guests::HTTP_ADAPTER).map_err(|e| compose_err("http adapter", e))?;
-    deny_layers.extend(Denials::for_guest(&http_inspection)?.wire(
+    deny_layers.extend(Denials::for_guest(&http_inspection, &[])?.wire(
         &mut graph,
         http,
         "http-adapter",
@@ -335,6 +394,9 @@ pub fn compose(function: &[u8], policy: &CompiledPolicy) -> Result<Composed, Wra
         layer("decorator", guests::DECORATOR),
         layer("http-adapter", guests::HTTP_ADAPTER),
     ];
+    if credentials_layer.is_some() {
+        layers.push(layer("credentials", guests::CREDENTIALS));
+    }
     for (name, bytes) in &deny_layers {
         layers.push(layer(name, bytes));
     }
@@ -447,12 +509,16 @@ impl Denials {
         Self::build(function, interfaces, "function")
     }
 
-    /// For a layer of ours: only the ambient imports of the standard library are denied.
-    fn for_guest(guest: &component::Inspection) -> Result<Self, WrapError> {
+    /// For a layer of ours: the ambient imports of the standard library, and `also` (host
+    /// interfaces the layer can use but this policy does not need), are denied.
+    fn for_guest(guest: &component::Inspection, also: &[&str]) -> Result<Self, WrapError> {
         let interfaces = guest
             .imports
             .iter()
-            .filter(|i| crate::capabilities::classify(i, &[]) == Verdict::Virtualize)
+            .filter(|i| {
+                crate::capabilities::classify(i, &[]) == Verdict::Virtualize
+                    || also.contains(&i.as_str())
+            })
             .cloned()
             .collect();
         Self::build(guest, interfaces, "a faas layer")
@@ -490,16 +556,7 @@ impl Denials {
             return Ok(None);
         };
         let name = format!("{layer}-deny");
-        let package = Package::from_bytes(
-            &format!("faas:{name}"),
-            None,
-            bytes.clone(),
-            graph.types_mut(),
-        )
-        .map_err(|e| compose_err(layer, e))?;
-        let package = graph
-            .register_package(package)
-            .map_err(|e| compose_err(layer, e))?;
+        let package = register(graph, &format!("faas:{name}"), &bytes, layer)?;
         let deny = graph.instantiate(package);
         for interface in &self.interfaces {
             let export = alias(graph, deny, interface, layer)?;
@@ -507,6 +564,19 @@ impl Denials {
         }
         Ok(Some((name, bytes)))
     }
+}
+
+fn register(
+    graph: &mut CompositionGraph,
+    name: &str,
+    bytes: &[u8],
+    layer: &'static str,
+) -> Result<wac_graph::PackageId, WrapError> {
+    let package = Package::from_bytes(name, None, bytes.to_vec(), graph.types_mut())
+        .map_err(|e| compose_err(layer, e))?;
+    graph
+        .register_package(package)
+        .map_err(|e| compose_err(layer, e))
 }
 
 fn compose_err(layer: &'static str, e: impl std::fmt::Display) -> WrapError {

@@ -74,7 +74,12 @@ fn imports_the_standard_library_adds_are_denied_inside_the_artifact() {
                 "wasi:io/streams",
                 "wasi:cli/stdout",
                 "wasi:cli/stderr",
-                "wasi:http/types"
+                "wasi:http/types",
+                "wasi:clocks/monotonic-clock",
+                "wasi:clocks/wall-clock",
+                "wasi:random/random",
+                "wasi:random/insecure",
+                "wasi:random/insecure-seed"
             ]
             .contains(&interface),
             "the artifact imports {import}, outside what wasi:http/proxy supplies"

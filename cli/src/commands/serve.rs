@@ -23,9 +23,24 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:8080", env = "FAAS_ADDR")]
     addr: SocketAddr,
 
+    /// A run-time configuration value (wasi:config/store), KEY=VALUE; repeatable. This is where
+    /// secrets the policy refers to (HS256 secret, credentials) come from.
+    #[arg(long = "config", value_name = "KEY=VALUE", value_parser = parse_pair)]
+    config: Vec<(String, String)>,
+
+    /// Read run-time configuration values from a file of KEY=VALUE lines (an env file).
+    #[arg(long, value_name = "FILE", env = "FAAS_CONFIG_FILE")]
+    config_file: Option<PathBuf>,
+
     /// The function folder (default: the current folder or the nearest parent with faas.toml).
     #[arg(long, value_name = "DIR", env = "FAAS_PROJECT_DIR")]
     project_dir: Option<PathBuf>,
+}
+
+fn parse_pair(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("expected KEY=VALUE, got `{s}`"))
 }
 
 impl ServeArgs {
@@ -43,7 +58,12 @@ impl ServeArgs {
                 file
             }
         };
-        let server = Server::load(&file)?;
+        let mut config = match &self.config_file {
+            Some(path) => faas::serve::read_config_file(path)?,
+            None => Vec::new(),
+        };
+        config.extend(self.config);
+        let server = Server::load(&file, config)?;
         faas::serve::run(server, self.addr, |bound| {
             status(
                 "Serving",

@@ -4,14 +4,15 @@
 //! closed: if the policy cannot be read, the request is answered 500 and never forwarded.
 
 wit_bindgen::generate!({
-    path: "../../wit",
-    world: "faas:function/decorator",
+    path: "../wit",
+    world: "faas:guests/decorator",
+    generate_all,
 });
 
 use exports::faas::function::handler as outer;
 use faas::function::handler as inner;
 use faas::function::policy;
-use faas_policy_core::{Decision, Policy, RequestView, cors_headers, decide};
+use faas_policy_core::{Decision, Environment, Policy, RequestView, cors_headers, decide};
 
 struct Decorator;
 
@@ -35,7 +36,21 @@ fn handle(req: outer::Request) -> outer::Response {
         headers: &req.headers,
         body_len: req.body.len() as u64,
     };
-    let decision = decide(&policy, &view);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    // Run-time configuration is read only when the policy needs it (an HS256 token); a read error
+    // is treated as an absent value, which denies.
+    let config = |key: &str| wasi::config::store::get(key).ok().flatten();
+    let decision = decide(
+        &policy,
+        &view,
+        &Environment {
+            now,
+            config: &config,
+        },
+    );
     let cors = cors_headers(&policy, &req.headers);
     let mut response = match decision {
         Decision::Respond(answer) => outer::Response {
@@ -80,7 +95,7 @@ fn forward(
         caller: caller.map(|c| inner::Principal {
             subject: c.subject,
             scopes: c.scopes,
-            claims: Vec::new(),
+            claims: c.claims,
             scheme: c.scheme.to_string(),
         }),
     };

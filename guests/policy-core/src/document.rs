@@ -2,7 +2,7 @@
 //! order (little-endian integers, length-prefixed strings and lists). Small and free of parsing
 //! dependencies, so the decorator stays lean.
 
-use crate::{Access, ApiKey, Cors, DOCUMENT_VERSION, Filters, Policy, Rule};
+use crate::{Access, ApiKey, Cors, DOCUMENT_VERSION, Filters, Grant, Jwt, Policy, Rule};
 
 const MAGIC: &[u8; 8] = b"faaspol\0";
 
@@ -76,6 +76,33 @@ impl Policy {
                 }
             }
         }
+        match &self.jwt {
+            None => w.u8(0),
+            Some(jwt) => {
+                w.u8(1);
+                w.strs(&jwt.issuers);
+                w.strs(&jwt.audiences);
+                w.strs(&jwt.algorithms);
+                w.u32(jwt.leeway_seconds);
+                w.strs(&jwt.required_claims);
+                w.str(&jwt.scopes_claim);
+                w.str(&jwt.subject_claim);
+                w.u32(jwt.max_token_bytes);
+                match &jwt.hs256_secret {
+                    None => w.u8(0),
+                    Some(name) => {
+                        w.u8(1);
+                        w.str(name);
+                    }
+                }
+                w.strs(&jwt.jwks);
+            }
+        }
+        w.u32(self.credentials.len() as u32);
+        for grant in &self.credentials {
+            w.str(&grant.name);
+            w.str(&grant.config_key);
+        }
         w.0
     }
 
@@ -128,6 +155,33 @@ impl Policy {
                 access,
             });
         }
+        let jwt = match r.u8()? {
+            0 => None,
+            1 => Some(Jwt {
+                issuers: r.strs()?,
+                audiences: r.strs()?,
+                algorithms: r.strs()?,
+                leeway_seconds: r.u32()?,
+                required_claims: r.strs()?,
+                scopes_claim: r.str()?,
+                subject_claim: r.str()?,
+                max_token_bytes: r.u32()?,
+                hs256_secret: match r.u8()? {
+                    0 => None,
+                    1 => Some(r.str()?),
+                    _ => return Err(DecodeError::Invalid("jwt secret flag")),
+                },
+                jwks: r.strs()?,
+            }),
+            _ => return Err(DecodeError::Invalid("jwt flag")),
+        };
+        let mut credentials = Vec::new();
+        for _ in 0..r.count()? {
+            credentials.push(Grant {
+                name: r.str()?,
+                config_key: r.str()?,
+            });
+        }
         if !r.0.is_empty() {
             return Err(DecodeError::Truncated);
         }
@@ -137,6 +191,8 @@ impl Policy {
             filters,
             cors,
             rules,
+            jwt,
+            credentials,
         })
     }
 }
@@ -246,6 +302,22 @@ mod tests {
                     access: Access::Scopes(vec!["read".into()]),
                 },
             ],
+            jwt: Some(Jwt {
+                issuers: vec!["https://id.example".into()],
+                audiences: vec!["api".into()],
+                algorithms: vec!["RS256".into(), "HS256".into()],
+                leeway_seconds: 30,
+                required_claims: vec!["sub".into()],
+                scopes_claim: "scope".into(),
+                subject_claim: "sub".into(),
+                max_token_bytes: 8192,
+                hs256_secret: Some("jwt-secret".into()),
+                jwks: vec!["{\"kty\":\"RSA\"}".into()],
+            }),
+            credentials: vec![Grant {
+                name: "db".into(),
+                config_key: "db-password".into(),
+            }],
         }
     }
 
@@ -272,7 +344,7 @@ mod tests {
     #[test]
     fn other_versions_are_refused() {
         let mut bytes = sample().encode();
-        bytes[8] = 2;
-        assert_eq!(Policy::decode(&bytes), Err(DecodeError::Version(2)));
+        bytes[8] = 9;
+        assert_eq!(Policy::decode(&bytes), Err(DecodeError::Version(9)));
     }
 }

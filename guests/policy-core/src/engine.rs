@@ -33,12 +33,23 @@ pub struct Answer {
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    /// The API key's id.
+    /// The API key's id, or the token's subject.
     pub subject: String,
-    /// The key's scopes.
+    /// The key's or the token's scopes.
     pub scopes: Vec<String>,
-    /// How the caller authenticated.
+    /// Verified claims (tokens only).
+    pub claims: Vec<(String, String)>,
+    /// How the caller authenticated: `api-key` or `jwt`.
     pub scheme: &'static str,
+}
+
+/// What the engine needs from its surroundings: the time, and run-time configuration values
+/// (the HS256 secret), looked up only when needed.
+pub struct Environment<'a> {
+    /// Seconds since the Unix epoch.
+    pub now: u64,
+    /// Reads a run-time configuration value by key.
+    pub config: &'a dyn Fn(&str) -> Option<String>,
 }
 
 /// What to do with a request.
@@ -56,7 +67,7 @@ pub enum Decision {
 }
 
 /// Decides what to do with `req` under `policy`.
-pub fn decide(policy: &Policy, req: &RequestView<'_>) -> Decision {
+pub fn decide(policy: &Policy, req: &RequestView<'_>, env: &Environment<'_>) -> Decision {
     if !path_is_canonical(req.path) {
         return deny(400, "bad request", vec![]);
     }
@@ -104,6 +115,43 @@ pub fn decide(policy: &Policy, req: &RequestView<'_>) -> Decision {
     };
 
     let challenge = challenge(policy);
+    // A bearer token with dots is a JWT when the policy accepts JWTs; API keys never contain dots.
+    if let Some(jwt) = &policy.jwt {
+        match bearer_token(req) {
+            Err(()) => return deny(400, "bad request", vec![]),
+            Ok(Some(token)) if token.contains('.') => {
+                return match crate::jwt::verify(jwt, token, env.now, env.config) {
+                    Ok(verified) => authorize(
+                        Caller {
+                            subject: verified.subject,
+                            scopes: verified.scopes,
+                            claims: verified.claims,
+                            scheme: "jwt",
+                        },
+                        required,
+                        "authorization",
+                        "Bearer realm=\"faas\"",
+                    ),
+                    Err(_) => deny(
+                        401,
+                        "unauthorized",
+                        vec![(
+                            "www-authenticate",
+                            "Bearer realm=\"faas\", error=\"invalid_token\"".to_string(),
+                        )],
+                    ),
+                };
+            }
+            Ok(_) => {}
+        }
+    }
+    if policy.api_keys.is_empty() {
+        return deny(
+            401,
+            "unauthorized",
+            vec![("www-authenticate", "Bearer realm=\"faas\"".to_string())],
+        );
+    }
     let credential = match credential(policy, req) {
         Ok(Some(credential)) => credential,
         Ok(None) => return deny(401, "unauthorized", vec![("www-authenticate", challenge)]),
@@ -117,9 +165,24 @@ pub fn decide(policy: &Policy, req: &RequestView<'_>) -> Decision {
         };
         return deny(401, "unauthorized", vec![("www-authenticate", challenge)]);
     };
-    if !required.iter().all(|s| key.scopes.contains(s)) {
+    authorize(
+        Caller {
+            subject: key.id.clone(),
+            scopes: key.scopes.clone(),
+            claims: Vec::new(),
+            scheme: "api-key",
+        },
+        required,
+        &policy.api_key_header,
+        &challenge,
+    )
+}
+
+/// Forwards an authenticated caller holding every required scope; 403 otherwise.
+fn authorize(caller: Caller, required: &[String], header: &str, challenge: &str) -> Decision {
+    if !required.iter().all(|s| caller.scopes.contains(s)) {
         let mut headers = vec![];
-        if policy.api_key_header == "authorization" {
+        if header == "authorization" {
             headers.push((
                 "www-authenticate",
                 format!(
@@ -131,13 +194,24 @@ pub fn decide(policy: &Policy, req: &RequestView<'_>) -> Decision {
         return deny(403, "forbidden", headers);
     }
     Decision::Forward {
-        caller: Some(Caller {
-            subject: key.id.clone(),
-            scopes: key.scopes.clone(),
-            scheme: "api-key",
-        }),
-        strip_header: Some(policy.api_key_header.clone()),
+        caller: Some(caller),
+        strip_header: Some(header.to_string()),
     }
+}
+
+/// The `authorization: Bearer` token, `Err` when the header is repeated.
+fn bearer_token<'a>(req: &RequestView<'a>) -> Result<Option<&'a str>, ()> {
+    let mut values = req.headers.iter().filter(|(k, _)| k == "authorization");
+    let Some((_, value)) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(());
+    }
+    Ok(match value.trim().split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Some(token.trim()),
+        _ => None,
+    })
 }
 
 /// The request filters, in the order a client can fix them: method, headers, size, media type.
@@ -402,6 +476,8 @@ mod tests {
                     access: Access::Scopes(vec!["read".into()]),
                 },
             ],
+            jwt: None,
+            credentials: vec![],
         }
     }
 
@@ -417,6 +493,10 @@ mod tests {
                 path,
                 headers: &headers,
                 body_len,
+            },
+            &Environment {
+                now: 0,
+                config: &|_| None,
             },
         )
     }

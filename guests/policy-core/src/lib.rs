@@ -7,12 +7,15 @@
 
 mod document;
 mod engine;
+pub mod jwt;
 
 pub use document::DecodeError;
-pub use engine::{Answer, Caller, Decision, RequestView, cors_headers, decide, path_matches};
+pub use engine::{
+    Answer, Caller, Decision, Environment, RequestView, cors_headers, decide, path_matches,
+};
 
 /// The version of the binary document. A decorator refuses documents of any other version.
-pub const DOCUMENT_VERSION: u16 = 1;
+pub const DOCUMENT_VERSION: u16 = 2;
 
 /// A compiled policy.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -27,6 +30,44 @@ pub struct Policy {
     pub cors: Option<Cors>,
     /// Route rules, in order: the first whose path and method match decides.
     pub rules: Vec<Rule>,
+    /// JWT bearer-token authentication, when configured.
+    pub jwt: Option<Jwt>,
+    /// Credentials granted to the function.
+    pub credentials: Vec<Grant>,
+}
+
+/// JWT settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Jwt {
+    /// Accepted `iss` values.
+    pub issuers: Vec<String>,
+    /// Accepted `aud` values (one must be present in the token).
+    pub audiences: Vec<String>,
+    /// Allowed algorithms, among HS256, RS256, ES256, EdDSA.
+    pub algorithms: Vec<String>,
+    /// Clock skew tolerated for `exp`, `nbf` and `iat`, in seconds.
+    pub leeway_seconds: u32,
+    /// Claims that must be present besides `exp`, `iss` and `aud`.
+    pub required_claims: Vec<String>,
+    /// The claim holding scopes: a space-separated string or an array of strings.
+    pub scopes_claim: String,
+    /// The claim naming the caller.
+    pub subject_claim: String,
+    /// The largest token accepted, in bytes.
+    pub max_token_bytes: u32,
+    /// The run-time configuration key holding the HS256 secret (never the secret itself).
+    pub hs256_secret: Option<String>,
+    /// Public keys, one JWK (JSON) each.
+    pub jwks: Vec<String>,
+}
+
+/// A credential the function may read: a name, and where its value comes from at run time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// The name the function asks for.
+    pub name: String,
+    /// The `wasi:config/store` key holding the value.
+    pub config_key: String,
 }
 
 /// An API key, stored only as its SHA-256 digest.

@@ -1,0 +1,263 @@
+//! JWT bearer-token authentication, following the JWT best current practice (RFC 8725): an explicit
+//! algorithm allow-list, keys only from the policy's own JWKS (chosen by `kid` and algorithm) or the
+//! run-time HMAC secret, no `none`, no `crit`, bounded token size, and every time and audience
+//! claim checked here with an explicit clock. jsonwebtoken verifies the signature only.
+
+use crate::Jwt;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::Value;
+
+/// Why a token was rejected (for logs; clients only see 401).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JwtError {
+    /// Larger than `max-token-bytes`.
+    TooLarge,
+    /// Not three base64url parts, or a part that does not decode.
+    Malformed,
+    /// The header has a `crit` parameter, which we do not understand.
+    CriticalHeader,
+    /// `typ` is present and not `JWT` / `at+jwt`.
+    WrongType,
+    /// The algorithm is not in the policy's allow-list (this includes `none`).
+    AlgorithmNotAllowed(String),
+    /// No key in the policy for this `kid` and algorithm.
+    UnknownKey,
+    /// HS256 is allowed but its secret is missing or too short at run time.
+    SecretUnavailable,
+    /// The signature does not verify.
+    BadSignature,
+    /// `exp` is missing or past (beyond the leeway).
+    Expired,
+    /// `nbf` or `iat` is in the future (beyond the leeway).
+    NotYetValid,
+    /// `iss` is missing or not accepted.
+    WrongIssuer,
+    /// `aud` is missing or has no accepted audience.
+    WrongAudience,
+    /// A required claim is missing.
+    MissingClaim(String),
+}
+
+/// A verified token's caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedToken {
+    /// The subject claim.
+    pub subject: String,
+    /// Scopes from the configured claim.
+    pub scopes: Vec<String>,
+    /// Top-level claims rendered as strings.
+    pub claims: Vec<(String, String)>,
+}
+
+/// The smallest HS256 secret accepted: 256 bits, as RFC 7518 §3.2 requires.
+pub const MIN_HMAC_SECRET_BYTES: usize = 32;
+
+/// Verifies `token` under `jwt` at time `now` (seconds since the epoch). `secret` looks up a
+/// run-time configuration value by name (the HS256 secret).
+pub fn verify(
+    jwt: &Jwt,
+    token: &str,
+    now: u64,
+    secret: &dyn Fn(&str) -> Option<String>,
+) -> Result<VerifiedToken, JwtError> {
+    if token.len() > jwt.max_token_bytes as usize {
+        return Err(JwtError::TooLarge);
+    }
+    let parts: Vec<&str> = token.split('.').collect();
+    if parts.len() != 3 || parts.iter().any(|p| p.is_empty()) {
+        return Err(JwtError::Malformed);
+    }
+    let header = decode_json(parts[0])?;
+    if header.get("crit").is_some() {
+        return Err(JwtError::CriticalHeader);
+    }
+    if let Some(typ) = header.get("typ") {
+        let typ = typ.as_str().unwrap_or("").to_ascii_lowercase();
+        if typ != "jwt" && typ != "at+jwt" && typ != "application/at+jwt" {
+            return Err(JwtError::WrongType);
+        }
+    }
+    let alg_name = header
+        .get("alg")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    if !jwt.algorithms.contains(&alg_name) {
+        return Err(JwtError::AlgorithmNotAllowed(alg_name));
+    }
+    let algorithm = match alg_name.as_str() {
+        "HS256" => Algorithm::HS256,
+        "RS256" => Algorithm::RS256,
+        "ES256" => Algorithm::ES256,
+        "EdDSA" => Algorithm::EdDSA,
+        other => return Err(JwtError::AlgorithmNotAllowed(other.to_string())),
+    };
+    let key = select_key(jwt, &header, &alg_name, secret)?;
+
+    let mut validation = Validation::new(algorithm);
+    // Claims are checked below, with our clock and our rules; jsonwebtoken checks the signature.
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    let claims = jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .map_err(|_| JwtError::BadSignature)?
+        .claims;
+    check_claims(jwt, &claims, now)?;
+
+    let subject = claims
+        .get(&jwt.subject_claim)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| JwtError::MissingClaim(jwt.subject_claim.clone()))?
+        .to_string();
+    let scopes = match claims.get(&jwt.scopes_claim) {
+        Some(Value::String(s)) => s.split_whitespace().map(str::to_string).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut rendered = Vec::new();
+    if let Value::Object(map) = &claims {
+        for (name, value) in map {
+            let text = match value {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                Value::Array(items) => items
+                    .iter()
+                    .map(|v| {
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string())
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                _ => continue,
+            };
+            rendered.push((name.clone(), text));
+        }
+    }
+    Ok(VerifiedToken {
+        subject,
+        scopes,
+        claims: rendered,
+    })
+}
+
+fn decode_json(part: &str) -> Result<Value, JwtError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| JwtError::Malformed)?;
+    let value: Value = serde_json::from_slice(&bytes).map_err(|_| JwtError::Malformed)?;
+    if value.is_object() {
+        Ok(value)
+    } else {
+        Err(JwtError::Malformed)
+    }
+}
+
+/// The key for this header: the HS256 secret, or exactly one JWKS key whose `kid` (when the token
+/// names one), algorithm and key type fit.
+fn select_key(
+    jwt: &Jwt,
+    header: &Value,
+    alg: &str,
+    secret: &dyn Fn(&str) -> Option<String>,
+) -> Result<DecodingKey, JwtError> {
+    if alg == "HS256" {
+        let name = jwt
+            .hs256_secret
+            .as_deref()
+            .ok_or(JwtError::SecretUnavailable)?;
+        let value = secret(name).ok_or(JwtError::SecretUnavailable)?;
+        if value.len() < MIN_HMAC_SECRET_BYTES {
+            return Err(JwtError::SecretUnavailable);
+        }
+        return Ok(DecodingKey::from_secret(value.as_bytes()));
+    }
+    let kid = header.get("kid").and_then(Value::as_str);
+    let (kty, crv) = match alg {
+        "RS256" => ("RSA", None),
+        "ES256" => ("EC", Some("P-256")),
+        "EdDSA" => ("OKP", Some("Ed25519")),
+        _ => return Err(JwtError::UnknownKey),
+    };
+    let candidates: Vec<Value> = jwt
+        .jwks
+        .iter()
+        .filter_map(|k| serde_json::from_str::<Value>(k).ok())
+        .filter(|k| match kid {
+            Some(kid) => k.get("kid").and_then(Value::as_str) == Some(kid),
+            None => true,
+        })
+        .filter(|k| k.get("kty").and_then(Value::as_str) == Some(kty))
+        .filter(|k| crv.is_none() || k.get("crv").and_then(Value::as_str) == crv)
+        .filter(|k| {
+            k.get("alg")
+                .and_then(Value::as_str)
+                .is_none_or(|a| a == alg)
+        })
+        .collect();
+    // Without a kid, guessing among several keys would let any of them sign for the others.
+    let [key] = candidates.as_slice() else {
+        return Err(JwtError::UnknownKey);
+    };
+    let jwk: jsonwebtoken::jwk::Jwk =
+        serde_json::from_value(key.clone()).map_err(|_| JwtError::UnknownKey)?;
+    DecodingKey::from_jwk(&jwk).map_err(|_| JwtError::UnknownKey)
+}
+
+fn check_claims(jwt: &Jwt, claims: &Value, now: u64) -> Result<(), JwtError> {
+    let leeway = u64::from(jwt.leeway_seconds);
+    let number = |name: &str| claims.get(name).and_then(Value::as_f64);
+    match number("exp") {
+        Some(exp) if (now as f64) <= exp + leeway as f64 => {}
+        _ => return Err(JwtError::Expired),
+    }
+    if let Some(nbf) = number("nbf")
+        && nbf > (now + leeway) as f64
+    {
+        return Err(JwtError::NotYetValid);
+    }
+    if let Some(iat) = number("iat")
+        && iat > (now + leeway) as f64
+    {
+        return Err(JwtError::NotYetValid);
+    }
+    let issuer = claims.get("iss").and_then(Value::as_str);
+    if !issuer.is_some_and(|iss| jwt.issuers.iter().any(|i| i == iss)) {
+        return Err(JwtError::WrongIssuer);
+    }
+    let audience_ok = match claims.get("aud") {
+        Some(Value::String(aud)) => jwt.audiences.contains(aud),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|aud| jwt.audiences.iter().any(|a| a == aud)),
+        _ => false,
+    };
+    if !audience_ok {
+        return Err(JwtError::WrongAudience);
+    }
+    for name in &jwt.required_claims {
+        if claims.get(name).is_none_or(Value::is_null) {
+            return Err(JwtError::MissingClaim(name.clone()));
+        }
+    }
+    Ok(())
+}
+
+/// Checks that `jwk` (JSON) is a public key this engine can use; the message says why not.
+pub fn check_jwk(jwk: &str) -> Result<(), String> {
+    let parsed: jsonwebtoken::jwk::Jwk =
+        serde_json::from_str(jwk).map_err(|e| format!("not a JWK: {e}"))?;
+    DecodingKey::from_jwk(&parsed)
+        .map(|_| ())
+        .map_err(|e| format!("unusable key: {e}"))
+}
