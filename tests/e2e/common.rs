@@ -214,15 +214,19 @@ pub struct Served {
 impl Served {
     /// Starts `faas serve FILE` on a free port and waits until it listens.
     pub fn start(dir: &Path, artifact: &Path) -> Served {
+        Self::start_with(dir, artifact, &[])
+    }
+
+    /// As [`Served::start`], with more arguments for `faas serve`.
+    pub fn start_with(dir: &Path, artifact: &Path, extra: &[&str]) -> Served {
         use std::io::BufRead;
-        let mut child = faas_command(
-            dir,
-            &["serve", artifact.to_str().unwrap(), "--addr", "127.0.0.1:0"],
-        )
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+        let mut args = vec!["serve", artifact.to_str().unwrap(), "--addr", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        let mut child = faas_command(dir, &args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
         let mut line = String::new();
         std::io::BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)

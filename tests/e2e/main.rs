@@ -3,6 +3,7 @@
 mod build;
 mod capabilities;
 mod common;
+mod jwt;
 mod new;
 mod publish;
 mod serve;
