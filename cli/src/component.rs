@@ -225,20 +225,75 @@ impl Inspection {
     /// reach the host. Types the denied interfaces use from others stay imports of the new
     /// component.
     pub fn deny_component(&self, interfaces: &[String]) -> Result<Vec<u8>, String> {
+        self.component_exporting(interfaces, |resolve, world| {
+            wit_component::dummy_module(resolve, world, wit_parser::ManglingAndAbi::Standard32)
+        })
+    }
+
+    /// A component exporting `wasi:random/insecure-seed` (as this component imports it) that
+    /// returns the fixed `seed`. WASI allows a deterministic value here; hosts of the
+    /// `wasi:http/proxy` world do not supply the interface at all, while the Rust standard library
+    /// asks for it to seed hash maps. Used only for faas's own layers, whose hash maps hold policy
+    /// data, never keys chosen by a client.
+    pub fn seed_component(&self, interface: &str, seed: [u8; 16]) -> Result<Vec<u8>, String> {
+        use wasm_encoder::{
+            CodeSection, ConstExpr, DataSection, ExportKind, ExportSection, Function,
+            FunctionSection, MemorySection, MemoryType, Module, TypeSection, ValType,
+        };
+        let export = format!("{interface}#insecure-seed");
+        self.component_exporting(&[interface.to_string()], move |_, _| {
+            let mut types = TypeSection::new();
+            types.ty().function([], [ValType::I32]);
+            let mut functions = FunctionSection::new();
+            functions.function(0);
+            let mut memories = MemorySection::new();
+            memories.memory(MemoryType {
+                minimum: 1,
+                maximum: None,
+                memory64: false,
+                shared: false,
+                page_size_log2: None,
+            });
+            let mut exports = ExportSection::new();
+            exports.export("memory", ExportKind::Memory, 0);
+            exports.export(&export, ExportKind::Func, 0);
+            let mut code = CodeSection::new();
+            let mut body = Function::new([]);
+            // tuple<u64, u64> is returned through a pointer to its two values.
+            body.instructions().i32_const(16).end();
+            code.function(&body);
+            let mut data = DataSection::new();
+            data.active(0, &ConstExpr::i32_const(16), seed);
+            let mut module = Module::new();
+            module
+                .section(&types)
+                .section(&functions)
+                .section(&memories)
+                .section(&exports)
+                .section(&code)
+                .section(&data);
+            module.finish()
+        })
+    }
+
+    fn component_exporting(
+        &self,
+        interfaces: &[String],
+        module: impl FnOnce(&Resolve, WorldId) -> Vec<u8>,
+    ) -> Result<Vec<u8>, String> {
         let mut resolve = self.resolve.clone();
         let exports: String = interfaces
             .iter()
             .map(|name| format!("    export {name};\n"))
             .collect();
-        let text = format!("package faas:deny;\n\nworld deny {{\n{exports}}}\n");
+        let text = format!("package faas:generated;\n\nworld generated {{\n{exports}}}\n");
         let package = resolve
-            .push_str("deny.wit", &text)
+            .push_str("generated.wit", &text)
             .map_err(|e| format!("{e:#}"))?;
         let world = resolve
-            .select_world(&[package], Some("deny"))
+            .select_world(&[package], Some("generated"))
             .map_err(|e| format!("{e:#}"))?;
-        let mut module =
-            wit_component::dummy_module(&resolve, world, wit_parser::ManglingAndAbi::Standard32);
+        let mut module = module(&resolve, world);
         wit_component::embed_component_metadata(
             &mut module,
             &resolve,

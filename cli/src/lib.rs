@@ -21,4 +21,5 @@ pub mod scaffold;
 pub mod serve;
 pub mod sign;
 pub mod source;
+pub mod targets;
 pub mod wrap;

@@ -132,6 +132,8 @@ pub struct FunctionSection {
     /// The policy file, relative to `faas.toml`.
     #[serde(default = "default_policy")]
     pub policy: PathBuf,
+    /// The platform artifacts must fit (`wasi-http`, `wasmcloud`), checked by `faas wrap`.
+    pub target: Option<String>,
 }
 
 fn default_language() -> Language {

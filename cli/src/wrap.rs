@@ -20,6 +20,7 @@ use crate::fsutil;
 use crate::guests;
 use crate::policy::{self, Capabilities, CompiledPolicy, PolicyError};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use wac_graph::types::Package;
 use wac_graph::{CompositionGraph, EncodeOptions, NodeId, Processor};
@@ -35,6 +36,8 @@ pub struct WrapOptions {
     pub output: PathBuf,
     /// The artifact's name, for reports.
     pub name: String,
+    /// The platform the artifact must fit, if any (`wasi-http`, `wasmcloud`).
+    pub target: Option<String>,
 }
 
 /// Why wrapping failed.
@@ -90,6 +93,17 @@ pub enum WrapError {
         /// Where the policy's `[capabilities]` table is.
         location: Option<String>,
     },
+    /// The artifact does not fit the target platform.
+    #[error("the artifact does not fit the {target} target: {}", .problems.iter().map(|p| p.message.clone()).collect::<Vec<_>>().join("; "))]
+    Target {
+        /// The target.
+        target: String,
+        /// Every problem.
+        problems: Vec<crate::targets::Problem>,
+    },
+    /// The target name is unknown.
+    #[error("{0}")]
+    UnknownTarget(String),
     /// The output cannot be written.
     #[error("cannot write {}", .path.display())]
     Write {
@@ -173,6 +187,10 @@ pub fn wrap(options: &WrapOptions) -> Result<WrapOutput, WrapError> {
         source,
     })?;
     let policy = policy::load(&options.policy)?;
+    let target = match &options.target {
+        Some(name) => Some(crate::targets::Target::load(name).map_err(WrapError::UnknownTarget)?),
+        None => None,
+    };
     let composed = compose(&function, &policy).map_err(|e| match e {
         WrapError::Function { source, .. } => WrapError::Function {
             path: options.function.clone(),
@@ -180,6 +198,18 @@ pub fn wrap(options: &WrapOptions) -> Result<WrapOutput, WrapError> {
         },
         other => other,
     })?;
+    if let Some(target) = &target {
+        let note = read_layers(&composed.bytes);
+        let problems = target.check(&composed.imports, &composed.exports, &|import| {
+            layer_of(note.as_ref(), import)
+        });
+        if !problems.is_empty() {
+            return Err(WrapError::Target {
+                target: target.name.clone(),
+                problems,
+            });
+        }
+    }
     fsutil::write_atomic(&options.output, &composed.bytes).map_err(write_err)?;
     Ok(WrapOutput {
         name: options.name.clone(),
@@ -251,7 +281,19 @@ pub fn compose(function: &[u8], policy: &CompiledPolicy) -> Result<Composed, Wra
     )?;
     let mut deny_layers = Vec::new();
     let denials = Denials::for_function(&inspected, &policy.capabilities)?;
-    deny_layers.extend(denials.wire(&mut graph, function_instance, "function")?);
+    let mut host_imports = BTreeMap::new();
+    let seed: [u8; 16] = {
+        use sha2::Digest;
+        sha2::Sha256::digest(&policy.document)[..16]
+            .try_into()
+            .expect("16 bytes")
+    };
+    deny_layers.extend(denials.wire(
+        &mut graph,
+        function_instance,
+        "function",
+        &mut host_imports,
+    )?);
     let mut credentials_layer = None;
     if let Some(import) = inspected
         .imports
@@ -274,11 +316,14 @@ pub fn compose(function: &[u8], policy: &CompiledPolicy) -> Result<Composed, Wra
         } else {
             &[]
         };
-        deny_layers.extend(Denials::for_guest(&provider_inspection, denied)?.wire(
-            &mut graph,
-            provider_instance,
-            "credentials",
-        )?);
+        deny_layers.extend(
+            Denials::for_guest(&provider_inspection, denied, seed)?.wire(
+                &mut graph,
+                provider_instance,
+                "credentials",
+                &mut host_imports,
+            )?,
+        );
         connect(
             &mut graph,
             provider_instance,
@@ -311,10 +356,11 @@ pub fn compose(function: &[u8], policy: &CompiledPolicy) -> Result<Composed, Wra
         &[guests::CONFIG_STORE]
     };
     deny_layers.extend(
-        Denials::for_guest(&decorator_inspection, decorator_denied)?.wire(
+        Denials::for_guest(&decorator_inspection, decorator_denied, seed)?.wire(
             &mut graph,
             decorator,
             "decorator",
+            &mut host_imports,
         )?,
     );
     connect(
@@ -336,10 +382,11 @@ pub fn compose(function: &[u8], policy: &CompiledPolicy) -> Result<Composed, Wra
     let http = graph.instantiate(http_pkg);
     let http_inspection =
         component::inspect(guests::HTTP_ADAPTER).map_err(|e| compose_err("http adapter", e))?;
-    deny_layers.extend(Denials::for_guest(&http_inspection, &[])?.wire(
+    deny_layers.extend(Denials::for_guest(&http_inspection, &[], seed)?.wire(
         &mut graph,
         http,
         "http-adapter",
+        &mut host_imports,
     )?);
     connect(&mut graph, http, &handler_name, decorated, "http adapter")?;
     connect(
@@ -405,6 +452,7 @@ pub fn compose(function: &[u8], policy: &CompiledPolicy) -> Result<Composed, Wra
     let note = LayersNote {
         faas_version: env!("CARGO_PKG_VERSION").to_string(),
         layers: layers.clone(),
+        host_imports,
         policy_document: digest::sha256(&policy.document),
         policy_summary: policy.summary(),
     };
@@ -432,10 +480,27 @@ pub struct LayersNote {
     pub faas_version: String,
     /// The layers.
     pub layers: Vec<Layer>,
+    /// What each layer leaves for the host to supply, by layer name.
+    #[serde(default)]
+    pub host_imports: BTreeMap<String, Vec<String>>,
     /// The digest of the compiled policy document.
     pub policy_document: String,
     /// A summary of the policy.
     pub policy_summary: String,
+}
+
+/// The layer of an artifact that imports `import` (by interface name, any version), from its note.
+pub fn layer_of(note: Option<&LayersNote>, import: &str) -> String {
+    let interface = import.split('@').next().unwrap_or(import);
+    note.and_then(|note| {
+        note.host_imports.iter().find_map(|(layer, imports)| {
+            imports
+                .iter()
+                .any(|i| i.split('@').next() == Some(interface))
+                .then(|| layer.clone())
+        })
+    })
+    .unwrap_or_else(|| "component".to_string())
 }
 
 /// Reads the layers note of a wrapped artifact, if it has one (at the top level of the component).
@@ -478,10 +543,14 @@ fn append_custom_section(bytes: &mut Vec<u8>, name: &str, data: &[u8]) {
     bytes.extend_from_slice(&content);
 }
 
-/// The imports of one layer that are satisfied by a deny-all implementation inside the artifact.
+/// The imports of one layer that are satisfied inside the artifact: by a deny-all implementation,
+/// or (for our own layers) by a fixed hash-map seed.
 struct Denials {
     interfaces: Vec<String>,
     component: Option<Vec<u8>>,
+    seed: Option<(String, Vec<u8>)>,
+    /// What the layer leaves for the host to supply.
+    host_imports: Vec<String>,
 }
 
 impl Denials {
@@ -506,12 +575,16 @@ impl Denials {
                 location: capabilities.location.clone(),
             });
         }
-        Self::build(function, interfaces, "function")
+        Self::build(function, interfaces, None, "function")
     }
 
     /// For a layer of ours: the ambient imports of the standard library, and `also` (host
     /// interfaces the layer can use but this policy does not need), are denied.
-    fn for_guest(guest: &component::Inspection, also: &[&str]) -> Result<Self, WrapError> {
+    fn for_guest(
+        guest: &component::Inspection,
+        also: &[&str],
+        seed: [u8; 16],
+    ) -> Result<Self, WrapError> {
         let interfaces = guest
             .imports
             .iter()
@@ -521,14 +594,40 @@ impl Denials {
             })
             .cloned()
             .collect();
-        Self::build(guest, interfaces, "a faas layer")
+        Self::build(guest, interfaces, Some(seed), "a faas layer")
     }
 
     fn build(
         inspection: &component::Inspection,
         interfaces: Vec<String>,
+        seed: Option<[u8; 16]>,
         layer: &'static str,
     ) -> Result<Self, WrapError> {
+        let seed = match (
+            seed,
+            inspection
+                .imports
+                .iter()
+                .find(|i| i.starts_with("wasi:random/insecure-seed@")),
+        ) {
+            (Some(seed), Some(interface)) => Some((
+                interface.clone(),
+                inspection
+                    .seed_component(interface, seed)
+                    .map_err(|e| compose_err(layer, format!("hash-map seed: {e}")))?,
+            )),
+            _ => None,
+        };
+        let host_imports = inspection
+            .imports
+            .iter()
+            .filter(|i| {
+                !i.starts_with("faas:")
+                    && !interfaces.contains(i)
+                    && seed.as_ref().is_none_or(|(s, _)| s != *i)
+            })
+            .cloned()
+            .collect();
         let component = if interfaces.is_empty() {
             None
         } else {
@@ -541,6 +640,8 @@ impl Denials {
         Ok(Denials {
             interfaces,
             component,
+            seed,
+            host_imports,
         })
     }
 
@@ -551,9 +652,20 @@ impl Denials {
         graph: &mut CompositionGraph,
         instance: NodeId,
         layer: &'static str,
-    ) -> Result<Option<(String, Vec<u8>)>, WrapError> {
+        host_imports: &mut BTreeMap<String, Vec<String>>,
+    ) -> Result<Vec<(String, Vec<u8>)>, WrapError> {
+        host_imports.insert(layer.to_string(), self.host_imports.clone());
+        let mut generated = Vec::new();
+        if let Some((interface, bytes)) = self.seed {
+            let name = format!("{layer}-seed");
+            let package = register(graph, &format!("faas:{name}"), &bytes, layer)?;
+            let seed = graph.instantiate(package);
+            let export = alias(graph, seed, &interface, layer)?;
+            connect(graph, instance, &interface, export, layer)?;
+            generated.push((name, bytes));
+        }
         let Some(bytes) = self.component else {
-            return Ok(None);
+            return Ok(generated);
         };
         let name = format!("{layer}-deny");
         let package = register(graph, &format!("faas:{name}"), &bytes, layer)?;
@@ -562,7 +674,8 @@ impl Denials {
             let export = alias(graph, deny, interface, layer)?;
             connect(graph, instance, interface, export, layer)?;
         }
-        Ok(Some((name, bytes)))
+        generated.push((name, bytes));
+        Ok(generated)
     }
 }
 

@@ -7,5 +7,6 @@ mod jwt;
 mod new;
 mod publish;
 mod serve;
+mod targets;
 mod validate;
 mod wrap;

@@ -32,6 +32,7 @@ fn wrap_writes_a_valid_artifact_exporting_the_http_handler() {
             "decorator",
             "http-adapter",
             "function-deny",
+            "decorator-seed",
             "decorator-deny",
             "http-adapter-deny"
         ]

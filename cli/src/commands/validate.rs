@@ -6,18 +6,24 @@ use faas::digest;
 use serde::Serialize;
 use std::path::PathBuf;
 
-/// Check a Wasm file: is it a component, what it imports and exports, does it implement the contract.
+/// Check a Wasm file: is it a component, what it imports and exports, does it fit.
 ///
-/// Runs the same checks as `faas build` on any file and reports what was found. Exits 1 when a check
-/// fails.
+/// A function is checked against the contract (as `faas build` does); a wrapped artifact (from
+/// `faas wrap`) is recognised by the layers it records. With --target, every import must be
+/// supplied and every export callable by that platform; each problem names the layer, the
+/// interface and a fix, all at once. Exits 1 when a check fails.
 #[derive(Args)]
 #[command(
     after_help = "Examples:\n  faas validate target/faas/hello.function.wasm\n  \
-    faas validate some.wasm --json"
+    faas validate target/faas/hello.wasm --target wasi-http --json"
 )]
 pub struct ValidateArgs {
     /// The file to check.
     file: PathBuf,
+
+    /// The platform the file must fit: wasi-http or wasmcloud.
+    #[arg(long, value_name = "NAME", env = "FAAS_TARGET")]
+    target: Option<String>,
 
     /// Print the report as one JSON object on stdout.
     #[arg(long)]
@@ -38,6 +44,14 @@ struct Report {
     /// The contract export, when present and compatible.
     #[serde(skip_serializing_if = "Option::is_none")]
     handler: Option<String>,
+    /// The layers of a wrapped artifact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    layers: Option<Vec<faas::wrap::Layer>>,
+    /// The target checked against.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target: Option<String>,
+    /// Problems found against the target, each with its layer and interface.
+    target_problems: Vec<faas::targets::Problem>,
     /// Every problem found; empty when the file is a valid function component.
     problems: Vec<String>,
     valid: bool,
@@ -55,16 +69,44 @@ impl ValidateArgs {
             imports: vec![],
             exports: vec![],
             handler: None,
+            layers: None,
+            target: self.target.clone(),
+            target_problems: vec![],
             problems: vec![],
             valid: false,
+        };
+        let target = match &self.target {
+            Some(name) => Some(faas::targets::Target::load(name).map_err(anyhow::Error::msg)?),
+            None => None,
         };
         match component::inspect(&bytes) {
             Err(e) => report.problems.push(e.to_string()),
             Ok(inspection) => {
                 report.kind = Some(inspection.origin);
-                match inspection.check_function() {
-                    Ok(handler) => report.handler = Some(handler.interface),
-                    Err(e) => report.problems.push(e.to_string()),
+                let note = faas::wrap::read_layers(&bytes);
+                let is_function = inspection
+                    .exports
+                    .iter()
+                    .any(|e| e.starts_with("faas:function/handler@"));
+                match (&note, is_function) {
+                    (Some(note), false) => report.layers = Some(note.layers.clone()),
+                    _ => match inspection.check_function() {
+                        Ok(handler) => report.handler = Some(handler.interface),
+                        Err(e) => report.problems.push(e.to_string()),
+                    },
+                }
+                if let Some(target) = &target {
+                    report.target_problems =
+                        target.check(&inspection.imports, &inspection.exports, &|import| {
+                            if is_function {
+                                "function".to_string()
+                            } else {
+                                faas::wrap::layer_of(note.as_ref(), import)
+                            }
+                        });
+                    report
+                        .problems
+                        .extend(report.target_problems.iter().map(|p| p.message.clone()));
                 }
                 report.imports = inspection.imports;
                 report.exports = inspection.exports;
@@ -105,8 +147,22 @@ fn print_human(report: &Report) {
     for export in &report.exports {
         println!("  export   {export}");
     }
-    match &report.handler {
-        Some(handler) => println!("  contract ok ({handler})"),
-        None => println!("  contract NOT satisfied"),
+    match (&report.handler, &report.layers) {
+        (Some(handler), _) => println!("  contract ok ({handler})"),
+        (None, Some(layers)) => {
+            let names: Vec<_> = layers.iter().map(|l| l.layer.as_str()).collect();
+            println!("  artifact layers: {}", names.join(", "));
+        }
+        (None, None) => println!("  contract NOT satisfied"),
+    }
+    if let Some(target) = &report.target {
+        if report.target_problems.is_empty() {
+            println!("  target   {target}: ok");
+        } else {
+            println!(
+                "  target   {target}: {} problem(s)",
+                report.target_problems.len()
+            );
+        }
     }
 }

@@ -28,6 +28,11 @@ pub struct WrapArgs {
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
 
+    /// Check that the artifact fits this platform: wasi-http or wasmcloud (default: faas.toml's
+    /// `target`, if any).
+    #[arg(long, value_name = "NAME", env = "FAAS_TARGET")]
+    target: Option<String>,
+
     /// The function folder (default: the current folder or the nearest parent with faas.toml).
     #[arg(long, value_name = "DIR", env = "FAAS_PROJECT_DIR")]
     project_dir: Option<PathBuf>,
@@ -66,6 +71,10 @@ impl WrapArgs {
                         wrap::default_output(&project.output_dir(), project.name().as_str())
                     }),
                     name: project.name().to_string(),
+                    target: self
+                        .target
+                        .clone()
+                        .or_else(|| project.file.function.target.clone()),
                 }
             }
             None => {
@@ -79,6 +88,7 @@ impl WrapArgs {
                     policy: self.policy.expect("standalone has a policy"),
                     output,
                     name,
+                    target: self.target.clone(),
                 }
             }
         };

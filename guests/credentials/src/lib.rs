@@ -32,3 +32,7 @@ impl Guest for Credentials {
 }
 
 export!(Credentials);
+
+// Linking the wasip2 crate moves the standard library's WASI imports to the adapters' 0.2 release.
+#[used]
+static WASI_RELEASE: fn() -> wasip2::clocks::wall_clock::Datetime = wasip2::clocks::wall_clock::now;

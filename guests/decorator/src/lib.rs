@@ -36,10 +36,10 @@ fn handle(req: outer::Request) -> outer::Response {
         headers: &req.headers,
         body_len: req.body.len() as u64,
     };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    // The wall clock through the wasip2 crate: linking it also moves the standard library's WASI
+    // imports to the same 0.2 release as the adapters, so the artifact imports one version of each
+    // interface (which exact-name target checks require).
+    let now = wasip2::clocks::wall_clock::now().seconds;
     // Run-time configuration is read only when the policy needs it (an HS256 token); a read error
     // is treated as an absent value, which denies.
     let config = |key: &str| wasi::config::store::get(key).ok().flatten();
