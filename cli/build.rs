@@ -9,9 +9,11 @@ use std::process::Command;
 
 const TARGET: &str = "wasm32-wasip2";
 const GUESTS: &[(&str, &str)] = &[
+    ("faas-cli-adapter", "faas_cli_adapter.wasm"),
     ("faas-credentials", "faas_credentials.wasm"),
     ("faas-decorator", "faas_decorator.wasm"),
     ("faas-http-adapter", "faas_http_adapter.wasm"),
+    ("faas-messaging-adapter", "faas_messaging_adapter.wasm"),
 ];
 
 fn main() {
@@ -21,10 +23,12 @@ fn main() {
     for watched in [
         "guests/Cargo.toml",
         "guests/Cargo.lock",
+        "guests/cli-adapter",
         "guests/credentials",
         "guests/decorator",
         "guests/wit",
         "guests/http-adapter",
+        "guests/messaging-adapter",
         "guests/policy-core/src",
         "guests/policy-core/Cargo.toml",
         "wit",

@@ -217,7 +217,37 @@ pub fn compile(source: &SourceFile) -> Result<(Policy, Capabilities), TextError>
         });
     }
 
-    if file.rule.is_empty() {
+    let messaging = match &file.messaging {
+        None => None,
+        Some(table) => {
+            let t = table.get_ref();
+            if t.subjects.is_empty() {
+                return Err(source.error_at(
+                    Some(table.span()),
+                    "`subjects` is empty: no message could reach the function; list the subjects \
+                     it accepts, or remove [messaging]",
+                ));
+            }
+            for subject in &t.subjects {
+                if !is_subject_pattern(subject.get_ref()) {
+                    return Err(source.error_at(
+                        Some(subject.span()),
+                        format!(
+                            "invalid subject pattern `{}`: dot-separated tokens, `*` for one \
+                             token, a final `>` for the rest",
+                            subject.get_ref()
+                        ),
+                    ));
+                }
+            }
+            Some(faas_policy_core::Messaging {
+                subjects: t.subjects.iter().map(|s| s.get_ref().clone()).collect(),
+                scopes: t.scopes.iter().map(|s| s.0.clone()).collect(),
+            })
+        }
+    };
+
+    if file.rule.is_empty() && messaging.is_none() {
         return Err(source.error_at(
             None,
             "the policy has no [[rule]], so every request would be denied; add rules for the \
@@ -276,6 +306,7 @@ pub fn compile(source: &SourceFile) -> Result<(Policy, Capabilities), TextError>
         rules: rules.into_iter().map(|(_, r)| r).collect(),
         jwt,
         credentials,
+        messaging,
     };
     Ok((policy, capabilities))
 }
@@ -460,6 +491,16 @@ fn compile_jwt(source: &SourceFile, table: &Spanned<JwtTable>) -> Result<Jwt, Te
     })
 }
 
+fn is_subject_pattern(pattern: &str) -> bool {
+    let tokens: Vec<&str> = pattern.split('.').collect();
+    tokens.iter().enumerate().all(|(i, t)| {
+        !t.is_empty()
+            && !t.contains(char::is_whitespace)
+            && (*t != ">" || i + 1 == tokens.len())
+            && (t.len() == 1 || (!t.contains('*') && !t.contains('>')))
+    })
+}
+
 /// The digest of an API key, as written in a policy.
 pub fn hash_key(key: &str) -> String {
     crate::digest::sha256(key.as_bytes())
@@ -479,6 +520,7 @@ struct PolicyFile {
     #[serde(default)]
     rule: Vec<Spanned<RuleTable>>,
     capabilities: Option<Spanned<CapabilitiesTable>>,
+    messaging: Option<Spanned<MessagingTable>>,
     #[serde(default)]
     credentials: std::collections::BTreeMap<String, Spanned<RuntimeRef>>,
 }
@@ -577,6 +619,14 @@ impl<'de> Deserialize<'de> for RuntimeRef {
             )),
         }
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MessagingTable {
+    subjects: Vec<Spanned<String>>,
+    #[serde(default)]
+    scopes: Vec<Scope>,
 }
 
 #[derive(Deserialize)]

@@ -220,8 +220,12 @@ struct RequestState {
 
 impl RequestState {
     fn new(config: Arc<WasiConfigVariables>) -> Self {
+        Self::with_wasi(config, WasiCtx::builder().inherit_stderr().build())
+    }
+
+    fn with_wasi(config: Arc<WasiConfigVariables>, wasi: WasiCtx) -> Self {
         Self {
-            wasi: WasiCtx::builder().inherit_stderr().build(),
+            wasi,
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
             hooks: DenyOutgoing,
@@ -286,4 +290,74 @@ impl WasiHttpHooks for DenyOutgoing {
     > {
         Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
     }
+}
+
+/// The result of `faas invoke`.
+pub struct Invocation {
+    /// Whether `wasi:cli/run` returned success (the function answered below 400).
+    pub success: bool,
+    /// What the artifact wrote to standard output (the response as JSON).
+    pub stdout: Vec<u8>,
+}
+
+/// Runs the artifact's `wasi:cli/run` (the CLI trigger) once, with `request` on standard input,
+/// in the same sandbox as `faas serve` (the same imports are supplied: WASI, `wasi:http` types,
+/// `wasi:config/store`).
+pub fn invoke(
+    path: &Path,
+    request: Vec<u8>,
+    values: Vec<(String, String)>,
+) -> anyhow::Result<Invocation> {
+    use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    let engine = Engine::new(&config).map_err(anyhow::Error::from)?;
+    let component = Component::from_binary(&engine, &bytes)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("{} is not a component", path.display()))?;
+    let mut linker: Linker<RequestState> = Linker::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+        .map_err(anyhow::Error::from)?;
+    wasmtime_wasi_config::add_to_linker(&mut linker, |state: &mut RequestState| {
+        WasiConfig::from(&*state.config)
+    })
+    .map_err(anyhow::Error::from)?;
+    let stdout = MemoryOutputPipe::new(16 * 1024 * 1024);
+    let wasi = WasiCtx::builder()
+        .stdin(MemoryInputPipe::new(request))
+        .stdout(stdout.clone())
+        .inherit_stderr()
+        .build();
+    let state = RequestState::with_wasi(Arc::new(values.into_iter().collect()), wasi);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let success = runtime.block_on(async {
+        let mut store = Store::new(&engine, state);
+        let command = wasmtime_wasi::p2::bindings::Command::instantiate_async(
+            &mut store, &component, &linker,
+        )
+        .await
+        .map_err(anyhow::Error::from)
+        .with_context(|| {
+            format!(
+                "cannot run {} (it needs the cli trigger: faas.toml triggers, or faas \
+                         wrap --triggers cli; and only imports this host supplies)",
+                path.display()
+            )
+        })?;
+        let result = command
+            .wasi_cli_run()
+            .call_run(&mut store)
+            .await
+            .map_err(anyhow::Error::from)
+            .context("the artifact trapped")?;
+        anyhow::Ok(result.is_ok())
+    })?;
+    Ok(Invocation {
+        success,
+        stdout: stdout.contents().to_vec(),
+    })
 }

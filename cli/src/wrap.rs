@@ -19,6 +19,7 @@ use crate::digest;
 use crate::fsutil;
 use crate::guests;
 use crate::policy::{self, Capabilities, CompiledPolicy, PolicyError};
+use crate::project::Trigger;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -38,6 +39,8 @@ pub struct WrapOptions {
     pub name: String,
     /// The platform the artifact must fit, if any (`wasi-http`, `wasmcloud`).
     pub target: Option<String>,
+    /// The triggers: one adapter each.
+    pub triggers: Vec<Trigger>,
 }
 
 /// Why wrapping failed.
@@ -191,7 +194,7 @@ pub fn wrap(options: &WrapOptions) -> Result<WrapOutput, WrapError> {
         Some(name) => Some(crate::targets::Target::load(name).map_err(WrapError::UnknownTarget)?),
         None => None,
     };
-    let composed = compose(&function, &policy).map_err(|e| match e {
+    let composed = compose(&function, &policy, &options.triggers).map_err(|e| match e {
         WrapError::Function { source, .. } => WrapError::Function {
             path: options.function.clone(),
             source,
@@ -241,7 +244,17 @@ pub struct Composed {
 
 /// Composes `function` with the decorator specialized for `policy` and the HTTP adapter, and
 /// validates the result. Pure: no file system access.
-pub fn compose(function: &[u8], policy: &CompiledPolicy) -> Result<Composed, WrapError> {
+pub fn compose(
+    function: &[u8],
+    policy: &CompiledPolicy,
+    triggers: &[Trigger],
+) -> Result<Composed, WrapError> {
+    if triggers.is_empty() {
+        return Err(compose_err(
+            "the artifact",
+            "no trigger: faas.toml must list at least one",
+        ));
+    }
     let function_check = |source| WrapError::Function {
         path: PathBuf::new(),
         source,
@@ -262,12 +275,6 @@ pub fn compose(function: &[u8], policy: &CompiledPolicy) -> Result<Composed, Wra
     )?;
     let policy_pkg = register(&mut graph, "faas:policy", &policy_component, "policy")?;
     let decorator_pkg = register(&mut graph, "faas:decorator", guests::DECORATOR, "decorator")?;
-    let http_pkg = register(
-        &mut graph,
-        "faas:http-adapter",
-        guests::HTTP_ADAPTER,
-        "http adapter",
-    )?;
 
     let policy_instance = graph.instantiate(policy_pkg);
     let policy_export = alias(&mut graph, policy_instance, &policy_name, "policy")?;
@@ -379,27 +386,46 @@ pub fn compose(function: &[u8], policy: &CompiledPolicy) -> Result<Composed, Wra
     )?;
     let decorated = alias(&mut graph, decorator, &handler_name, "decorator")?;
 
-    let http = graph.instantiate(http_pkg);
-    let http_inspection =
-        component::inspect(guests::HTTP_ADAPTER).map_err(|e| compose_err("http adapter", e))?;
-    deny_layers.extend(Denials::for_guest(&http_inspection, &[], seed)?.wire(
-        &mut graph,
-        http,
-        "http-adapter",
-        &mut host_imports,
-    )?);
-    connect(&mut graph, http, &handler_name, decorated, "http adapter")?;
-    connect(
-        &mut graph,
-        http,
-        &policy_name,
-        policy_export,
-        "http adapter",
-    )?;
-    let incoming = alias(&mut graph, http, guests::HTTP_EXPORT, "http adapter")?;
-    graph
-        .export(incoming, guests::HTTP_EXPORT)
-        .map_err(|e| compose_err("http adapter", e))?;
+    // One adapter per trigger, each wired to the one decorator instance.
+    let mut adapter_layers = Vec::new();
+    for trigger in triggers {
+        let adapter = guests::adapter(*trigger);
+        let package = register(
+            &mut graph,
+            &format!("faas:{}", adapter.layer),
+            adapter.bytes,
+            adapter.layer,
+        )?;
+        let instance = graph.instantiate(package);
+        let inspection =
+            component::inspect(adapter.bytes).map_err(|e| compose_err(adapter.layer, e))?;
+        deny_layers.extend(
+            Denials::for_guest(&inspection, &[], seed)?
+                .keeping(adapter.keep)
+                .wire(&mut graph, instance, adapter.layer, &mut host_imports)?,
+        );
+        connect(
+            &mut graph,
+            instance,
+            &handler_name,
+            decorated,
+            adapter.layer,
+        )?;
+        if inspection.imports.contains(&policy_name) {
+            connect(
+                &mut graph,
+                instance,
+                &policy_name,
+                policy_export,
+                adapter.layer,
+            )?;
+        }
+        let export = alias(&mut graph, instance, adapter.export, adapter.layer)?;
+        graph
+            .export(export, adapter.export)
+            .map_err(|e| compose_err(adapter.layer, e))?;
+        adapter_layers.push((adapter.layer, adapter.bytes));
+    }
 
     let bytes = graph
         .encode(EncodeOptions {
@@ -439,8 +465,10 @@ pub fn compose(function: &[u8], policy: &CompiledPolicy) -> Result<Composed, Wra
         layer("function", &inspected.component),
         layer("policy", &policy_component),
         layer("decorator", guests::DECORATOR),
-        layer("http-adapter", guests::HTTP_ADAPTER),
     ];
+    for (name, bytes) in &adapter_layers {
+        layers.push(layer(name, bytes));
+    }
     if credentials_layer.is_some() {
         layers.push(layer("credentials", guests::CREDENTIALS));
     }
@@ -643,6 +671,22 @@ impl Denials {
             seed,
             host_imports,
         })
+    }
+
+    /// Leaves `interfaces` for the host even though they are ambient (an adapter's own I/O).
+    fn keeping(mut self, interfaces: &[&str]) -> Self {
+        let kept: Vec<String> = self
+            .interfaces
+            .iter()
+            .filter(|i| interfaces.iter().any(|k| i.starts_with(k)))
+            .cloned()
+            .collect();
+        self.interfaces.retain(|i| !kept.contains(i));
+        self.host_imports.extend(kept);
+        if self.interfaces.is_empty() {
+            self.component = None;
+        }
+        self
     }
 
     /// Instantiates the deny-all component and wires it to `instance`'s denied imports; returns the

@@ -2,6 +2,7 @@
 //! and a `run` method that calls one library function and prints the result.
 
 mod build;
+mod invoke;
 mod keygen;
 mod new;
 mod policy;
@@ -45,6 +46,7 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     Wrap(wrap::WrapArgs),
     Serve(serve::ServeArgs),
+    Invoke(invoke::InvokeArgs),
     Publish(publish::PublishArgs),
     Verify(verify::VerifyArgs),
     Pull(pull::PullArgs),
@@ -60,6 +62,7 @@ impl Command {
             Command::Validate(args) => args.run(),
             Command::Wrap(args) => args.run(),
             Command::Serve(args) => args.run(),
+            Command::Invoke(args) => args.run(),
             Command::Publish(args) => args.run(),
             Command::Verify(args) => args.run(),
             Command::Pull(args) => args.run(),

@@ -1,7 +1,7 @@
 use super::{human_size, print_json, status};
 use anyhow::Context;
 use clap::Args;
-use faas::project::Project;
+use faas::project::{Project, Trigger};
 use faas::wrap::{self, WrapOptions, WrapOutput};
 use std::path::PathBuf;
 
@@ -28,6 +28,10 @@ pub struct WrapArgs {
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
 
+    /// The triggers, comma-separated: http, messaging, cli (default: faas.toml's `triggers`).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_trigger)]
+    triggers: Option<Vec<Trigger>>,
+
     /// Check that the artifact fits this platform: wasi-http or wasmcloud (default: faas.toml's
     /// `target`, if any).
     #[arg(long, value_name = "NAME", env = "FAAS_TARGET")]
@@ -40,6 +44,15 @@ pub struct WrapArgs {
     /// Print the result as one JSON object on stdout.
     #[arg(long)]
     json: bool,
+}
+
+fn parse_trigger(s: &str) -> Result<Trigger, String> {
+    match s {
+        "http" => Ok(Trigger::Http),
+        "messaging" => Ok(Trigger::Messaging),
+        "cli" => Ok(Trigger::Cli),
+        _ => Err(format!("unknown trigger `{s}`: http, messaging or cli")),
+    }
 }
 
 impl WrapArgs {
@@ -75,6 +88,10 @@ impl WrapArgs {
                         .target
                         .clone()
                         .or_else(|| project.file.function.target.clone()),
+                    triggers: self
+                        .triggers
+                        .clone()
+                        .unwrap_or_else(|| project.file.function.triggers.clone()),
                 }
             }
             None => {
@@ -89,6 +106,7 @@ impl WrapArgs {
                     output,
                     name,
                     target: self.target.clone(),
+                    triggers: self.triggers.clone().unwrap_or_else(|| vec![Trigger::Http]),
                 }
             }
         };

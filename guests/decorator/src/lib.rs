@@ -12,7 +12,7 @@ wit_bindgen::generate!({
 use exports::faas::function::handler as outer;
 use faas::function::handler as inner;
 use faas::function::policy;
-use faas_policy_core::{Decision, Environment, Policy, RequestView, cors_headers, decide};
+use faas_policy_core::{Decision, Environment, Policy, RequestView, Trigger, cors_headers, decide};
 
 struct Decorator;
 
@@ -31,6 +31,10 @@ fn handle(req: outer::Request) -> outer::Response {
         }
     };
     let view = RequestView {
+        trigger: match req.trigger.kind {
+            outer::TriggerKind::Messaging => Trigger::Messaging(&req.trigger.source),
+            outer::TriggerKind::Http | outer::TriggerKind::Cli => Trigger::Http,
+        },
         method: &req.method,
         path: &req.path,
         headers: &req.headers,

@@ -2,7 +2,7 @@
 //! order (little-endian integers, length-prefixed strings and lists). Small and free of parsing
 //! dependencies, so the decorator stays lean.
 
-use crate::{Access, ApiKey, Cors, DOCUMENT_VERSION, Filters, Grant, Jwt, Policy, Rule};
+use crate::{Access, ApiKey, Cors, DOCUMENT_VERSION, Filters, Grant, Jwt, Messaging, Policy, Rule};
 
 const MAGIC: &[u8; 8] = b"faaspol\0";
 
@@ -103,6 +103,14 @@ impl Policy {
             w.str(&grant.name);
             w.str(&grant.config_key);
         }
+        match &self.messaging {
+            None => w.u8(0),
+            Some(m) => {
+                w.u8(1);
+                w.strs(&m.subjects);
+                w.strs(&m.scopes);
+            }
+        }
         w.0
     }
 
@@ -182,6 +190,14 @@ impl Policy {
                 config_key: r.str()?,
             });
         }
+        let messaging = match r.u8()? {
+            0 => None,
+            1 => Some(Messaging {
+                subjects: r.strs()?,
+                scopes: r.strs()?,
+            }),
+            _ => return Err(DecodeError::Invalid("messaging flag")),
+        };
         if !r.0.is_empty() {
             return Err(DecodeError::Truncated);
         }
@@ -193,6 +209,7 @@ impl Policy {
             rules,
             jwt,
             credentials,
+            messaging,
         })
     }
 }
@@ -318,6 +335,10 @@ mod tests {
                 name: "db".into(),
                 config_key: "db-password".into(),
             }],
+            messaging: Some(Messaging {
+                subjects: vec!["orders.>".into()],
+                scopes: vec!["orders:write".into()],
+            }),
         }
     }
 

@@ -6,9 +6,20 @@ use crate::{Access, Policy};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+/// How a request arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger<'a> {
+    /// HTTP (and the CLI trigger, whose requests carry headers like HTTP ones).
+    Http,
+    /// A broker message on this subject.
+    Messaging(&'a str),
+}
+
 /// The parts of a request the policy looks at.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestView<'a> {
+    /// How it arrived.
+    pub trigger: Trigger<'a>,
     /// The method, as received (methods are case-sensitive).
     pub method: &'a str,
     /// Path with query.
@@ -68,6 +79,9 @@ pub enum Decision {
 
 /// Decides what to do with `req` under `policy`.
 pub fn decide(policy: &Policy, req: &RequestView<'_>, env: &Environment<'_>) -> Decision {
+    if let Trigger::Messaging(subject) = req.trigger {
+        return decide_message(policy, subject, req.body_len);
+    }
     if !path_is_canonical(req.path) {
         return deny(400, "bad request", vec![]);
     }
@@ -212,6 +226,49 @@ fn bearer_token<'a>(req: &RequestView<'a>) -> Result<Option<&'a str>, ()> {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Some(token.trim()),
         _ => None,
     })
+}
+
+/// A message is accepted when its subject matches the policy's `[messaging]` subjects; the caller
+/// is the broker. Without a `[messaging]` table no message reaches the function.
+fn decide_message(policy: &Policy, subject: &str, body_len: u64) -> Decision {
+    let Some(messaging) = &policy.messaging else {
+        return deny(403, "forbidden", vec![]);
+    };
+    if !messaging
+        .subjects
+        .iter()
+        .any(|p| subject_matches(p, subject))
+    {
+        return deny(403, "forbidden", vec![]);
+    }
+    if body_len > policy.filters.max_body_bytes {
+        return deny(413, "payload too large", vec![]);
+    }
+    Decision::Forward {
+        caller: Some(Caller {
+            subject: subject.to_string(),
+            scopes: messaging.scopes.clone(),
+            claims: vec![("subject".to_string(), subject.to_string())],
+            scheme: "broker",
+        }),
+        strip_header: None,
+    }
+}
+
+/// NATS subject matching: tokens separated by `.`; `*` matches one token; a final `>` matches one
+/// or more tokens.
+pub fn subject_matches(pattern: &str, subject: &str) -> bool {
+    let mut want = pattern.split('.');
+    let mut have = subject.split('.');
+    loop {
+        match (want.next(), have.next()) {
+            (Some(">"), Some(token)) => return !token.is_empty(),
+            (None, None) => return true,
+            (Some("*"), Some(token)) if !token.is_empty() => continue,
+            (Some(w), Some(h)) if w == h && !h.is_empty() => continue,
+            _ => return false,
+        }
+    }
 }
 
 /// The request filters, in the order a client can fix them: method, headers, size, media type.
@@ -478,6 +535,10 @@ mod tests {
             ],
             jwt: None,
             credentials: vec![],
+            messaging: Some(crate::Messaging {
+                subjects: vec!["orders.*".into()],
+                scopes: vec!["orders:write".into()],
+            }),
         }
     }
 
@@ -489,6 +550,7 @@ mod tests {
         decide(
             &policy(),
             &RequestView {
+                trigger: Trigger::Http,
                 method,
                 path,
                 headers: &headers,
@@ -675,6 +737,36 @@ mod tests {
         ] {
             assert_eq!(status(&run("GET", path, &[], 0)), 400, "{path}");
         }
+    }
+
+    #[test]
+    fn messages_are_accepted_by_subject_only() {
+        let env = Environment {
+            now: 0,
+            config: &|_| None,
+        };
+        let message = |subject, len| {
+            decide(
+                &policy(),
+                &RequestView {
+                    trigger: Trigger::Messaging(subject),
+                    method: "POST",
+                    path: "/",
+                    headers: &[],
+                    body_len: len,
+                },
+                &env,
+            )
+        };
+        let Decision::Forward { caller, .. } = message("orders.created", 2) else {
+            panic!("denied")
+        };
+        assert_eq!(caller.unwrap().scheme, "broker");
+        assert_eq!(status(&message("payments.created", 2)), 403);
+        assert_eq!(status(&message("orders.created", 9)), 413);
+        assert!(subject_matches("orders.>", "orders.eu.created"));
+        assert!(!subject_matches("orders.>", "orders"));
+        assert!(!subject_matches("orders.*", "orders.eu.created"));
     }
 
     #[test]

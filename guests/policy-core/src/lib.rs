@@ -11,11 +11,12 @@ pub mod jwt;
 
 pub use document::DecodeError;
 pub use engine::{
-    Answer, Caller, Decision, Environment, RequestView, cors_headers, decide, path_matches,
+    Answer, Caller, Decision, Environment, RequestView, Trigger, cors_headers, decide,
+    path_matches, subject_matches,
 };
 
 /// The version of the binary document. A decorator refuses documents of any other version.
-pub const DOCUMENT_VERSION: u16 = 2;
+pub const DOCUMENT_VERSION: u16 = 3;
 
 /// A compiled policy.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -34,6 +35,19 @@ pub struct Policy {
     pub jwt: Option<Jwt>,
     /// Credentials granted to the function.
     pub credentials: Vec<Grant>,
+    /// Which broker subjects may reach the function through the messaging trigger.
+    pub messaging: Option<Messaging>,
+}
+
+/// The messaging trigger's rules. Messages carry no HTTP credentials: the broker authenticates
+/// publishers (e.g. NATS accounts and subject permissions), and the policy decides which subjects
+/// the function accepts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Messaging {
+    /// NATS-style subject patterns: `*` matches one token, a final `>` one or more.
+    pub subjects: Vec<String>,
+    /// Scopes the function sees for messages (the caller is the broker).
+    pub scopes: Vec<String>,
 }
 
 /// JWT settings.

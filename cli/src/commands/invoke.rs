@@ -1,0 +1,61 @@
+use super::ExitWith;
+use anyhow::Context;
+use clap::Args;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+/// Call a wrapped artifact once through its CLI trigger, without a server.
+///
+/// The request (JSON: method, path, headers, body) is read from --request or standard input and
+/// passes the security policy like an HTTP request; the response is printed as JSON on stdout.
+/// Exits 0 when the status is below 400, 1 otherwise: a CI job can smoke-test an artifact.
+#[derive(Args)]
+#[command(
+    after_help = "Examples:\n  faas invoke target/faas/hello.wasm --request req.json\n  \
+    echo '{\"method\":\"GET\",\"path\":\"/health\"}' | faas invoke target/faas/hello.wasm"
+)]
+pub struct InvokeArgs {
+    /// The artifact, wrapped with the cli trigger.
+    file: PathBuf,
+
+    /// The request as JSON (default: read from standard input).
+    #[arg(long, value_name = "FILE")]
+    request: Option<PathBuf>,
+
+    /// A run-time configuration value (wasi:config/store), KEY=VALUE; repeatable.
+    #[arg(long = "config", value_name = "KEY=VALUE", value_parser = super::serve::parse_pair)]
+    config: Vec<(String, String)>,
+
+    /// Read run-time configuration values from a file of KEY=VALUE lines.
+    #[arg(long, value_name = "FILE", env = "FAAS_CONFIG_FILE")]
+    config_file: Option<PathBuf>,
+}
+
+impl InvokeArgs {
+    pub fn run(self) -> anyhow::Result<()> {
+        let request = match &self.request {
+            Some(path) => {
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?
+            }
+            None => {
+                let mut input = Vec::new();
+                std::io::stdin()
+                    .read_to_end(&mut input)
+                    .context("cannot read the request from standard input")?;
+                input
+            }
+        };
+        let mut config = match &self.config_file {
+            Some(path) => faas::serve::read_config_file(path)?,
+            None => Vec::new(),
+        };
+        config.extend(self.config);
+        let invocation = faas::serve::invoke(&self.file, request, config)?;
+        std::io::stdout().write_all(&invocation.stdout)?;
+        if invocation.success {
+            Ok(())
+        } else {
+            Err(ExitWith(super::exit::FAILURE).into())
+        }
+    }
+}

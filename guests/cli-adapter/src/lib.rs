@@ -1,0 +1,154 @@
+//! The CLI platform adapter: exports `wasi:cli/run`. It reads one request as JSON from standard
+//! input, calls the decorated handler, and writes the response as JSON to standard output; the run
+//! fails (non-zero exit) when the status is 400 or above. A batch job or a CI smoke test can invoke
+//! a function this way, without a server (`faas invoke`).
+//!
+//! Request: `{"method": "GET", "path": "/", "headers": {"name": "value"} or [["name", "value"]],
+//! "body": "text"}` (or `"body_base64"`). Response: `{"status": 200, "headers": [["name",
+//! "value"]], "body": "text"}` (`"body_base64"` when the body is not UTF-8).
+
+wit_bindgen::generate!({
+    path: "../../wit",
+    world: "faas:function/adapter",
+});
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use faas::function::handler::{self, Request, Response, TriggerInfo, TriggerKind};
+use faas::function::policy;
+use faas_policy_core::Policy;
+use serde_json::{Value, json};
+use std::io::{Read, Write};
+
+struct Cli;
+
+impl wasip2::exports::cli::run::Guest for Cli {
+    fn run() -> Result<(), ()> {
+        let response = match read_request() {
+            Ok(request) => match handler::handle(&request) {
+                Ok(response) => response,
+                Err(error) => error_response(&error),
+            },
+            Err((status, message)) => {
+                eprintln!("faas cli adapter: {message}");
+                plain(status)
+            }
+        };
+        let status = response.status;
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "{}", render(response));
+        let _ = out.flush();
+        if status < 400 { Ok(()) } else { Err(()) }
+    }
+}
+
+wasip2::cli::command::export!(Cli);
+
+fn read_request() -> Result<Request, (u16, String)> {
+    let max_body = Policy::decode(&policy::document())
+        .map_err(|e| (500, format!("policy: {e}")))?
+        .filters
+        .max_body_bytes;
+    // The JSON around a body (and base64) is larger than the body: allow for it, but bound it.
+    let limit = max_body.saturating_mul(2).saturating_add(64 * 1024);
+    let mut input = Vec::new();
+    std::io::stdin()
+        .take(limit + 1)
+        .read_to_end(&mut input)
+        .map_err(|e| (400, format!("cannot read standard input: {e}")))?;
+    if input.len() as u64 > limit {
+        return Err((413, "the request on standard input is too large".into()));
+    }
+    let value: Value = serde_json::from_slice(&input)
+        .map_err(|e| (400, format!("the request is not JSON: {e}")))?;
+    let text = |name: &str, default: &str| {
+        value
+            .get(name)
+            .and_then(Value::as_str)
+            .unwrap_or(default)
+            .to_string()
+    };
+    let headers = match value.get("headers") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Object(map)) => map
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.to_ascii_lowercase(),
+                    v.as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect(),
+        Some(Value::Array(pairs)) => pairs
+            .iter()
+            .filter_map(|pair| {
+                let pair = pair.as_array()?;
+                Some((
+                    pair.first()?.as_str()?.to_ascii_lowercase(),
+                    pair.get(1)?.as_str()?.to_string(),
+                ))
+            })
+            .collect(),
+        Some(_) => return Err((400, "`headers` must be an object or a list of pairs".into())),
+    };
+    let body = match (value.get("body"), value.get("body_base64")) {
+        (Some(Value::String(text)), None) => text.clone().into_bytes(),
+        (None, Some(Value::String(encoded))) => BASE64
+            .decode(encoded)
+            .map_err(|e| (400, format!("`body_base64` is not base64: {e}")))?,
+        (None, None) => Vec::new(),
+        _ => return Err((400, "give `body` (text) or `body_base64`, not both".into())),
+    };
+    Ok(Request {
+        method: text("method", "POST").to_ascii_uppercase(),
+        path: text("path", "/"),
+        headers,
+        body,
+        trigger: TriggerInfo {
+            kind: TriggerKind::Cli,
+            source: String::new(),
+        },
+        // Only the decorator sets the caller.
+        caller: None,
+    })
+}
+
+fn render(response: Response) -> String {
+    let headers: Vec<Value> = response
+        .headers
+        .iter()
+        .map(|(k, v)| json!([k, v]))
+        .collect();
+    let mut out = json!({ "status": response.status, "headers": headers });
+    match String::from_utf8(response.body) {
+        Ok(text) => out["body"] = Value::String(text),
+        Err(e) => out["body_base64"] = Value::String(BASE64.encode(e.into_bytes())),
+    }
+    out.to_string()
+}
+
+fn error_response(error: &handler::Error) -> Response {
+    plain(match error {
+        handler::Error::BadRequest(_) => 400,
+        handler::Error::Unauthorized(_) => 401,
+        handler::Error::Forbidden(_) => 403,
+        handler::Error::NotFound(_) => 404,
+        handler::Error::Internal(_) => 500,
+    })
+}
+
+fn plain(status: u16) -> Response {
+    let kind = match status {
+        400 => "bad request",
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not found",
+        413 => "payload too large",
+        _ => "internal",
+    };
+    Response {
+        status,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: format!("{{\"error\":\"{kind}\"}}").into_bytes(),
+    }
+}
