@@ -2,6 +2,7 @@
 //! and a `run` method that calls one library function and prints the result.
 
 mod build;
+mod inspect;
 mod invoke;
 mod keygen;
 mod new;
@@ -44,6 +45,7 @@ pub enum Command {
     New(new::NewArgs),
     Build(build::BuildArgs),
     Validate(validate::ValidateArgs),
+    Inspect(inspect::InspectArgs),
     Wrap(wrap::WrapArgs),
     Serve(serve::ServeArgs),
     Invoke(invoke::InvokeArgs),
@@ -60,6 +62,7 @@ impl Command {
             Command::New(args) => args.run(),
             Command::Build(args) => args.run(),
             Command::Validate(args) => args.run(),
+            Command::Inspect(args) => args.run(),
             Command::Wrap(args) => args.run(),
             Command::Serve(args) => args.run(),
             Command::Invoke(args) => args.run(),

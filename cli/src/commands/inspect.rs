@@ -1,0 +1,110 @@
+use super::print_json;
+use anyhow::Context;
+use clap::Args;
+use faas::oci::{Selector, Target};
+use std::path::PathBuf;
+
+/// Show what is inside a wrapped artifact: its layers, policy, imports and exports.
+///
+/// FILE is a wrapped artifact on disk, or a published one: host[:port]/repository:tag or
+/// oci:PATH:tag (its component layer is fetched and its digest checked).
+#[derive(Args)]
+#[command(after_help = "Examples:\n  faas inspect target/faas/hello.wasm\n  \
+    faas inspect oci:target/faas/oci:0.1.0 --json")]
+pub struct InspectArgs {
+    /// The artifact: a file, or a reference.
+    artifact: String,
+
+    #[command(flatten)]
+    registry: super::registry_args::RegistryArgs,
+
+    /// Print the result as one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(serde::Serialize)]
+struct Inspection {
+    artifact: String,
+    size: u64,
+    digest: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    faas_version: Option<String>,
+    layers: Vec<faas::wrap::Layer>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policy: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policy_document: Option<String>,
+    host_imports_by_layer: std::collections::BTreeMap<String, Vec<String>>,
+    imports: Vec<String>,
+    exports: Vec<String>,
+}
+
+impl InspectArgs {
+    pub fn run(self) -> anyhow::Result<()> {
+        let path = PathBuf::from(&self.artifact);
+        let bytes = if path.exists() {
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?
+        } else {
+            let target = Target::parse(&self.artifact)?;
+            if target.selector() == &Selector::None {
+                anyhow::bail!("{}: give a tag or a digest", self.artifact);
+            }
+            let connection = self.registry.connection(&target)?;
+            let mut store = faas::publish::open_store(&target, &connection)?;
+            faas::publish::pull(store.as_mut(), &target, None)?.0
+        };
+        let component = faas::component::inspect(&bytes)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", self.artifact))?;
+        let note = faas::wrap::read_layers(&bytes);
+        let report = Inspection {
+            artifact: self.artifact.clone(),
+            size: bytes.len() as u64,
+            digest: faas::digest::sha256(&bytes),
+            faas_version: note.as_ref().map(|n| n.faas_version.clone()),
+            layers: note.as_ref().map(|n| n.layers.clone()).unwrap_or_default(),
+            policy: note.as_ref().map(|n| n.policy_summary.clone()),
+            policy_document: note.as_ref().map(|n| n.policy_document.clone()),
+            host_imports_by_layer: note.map(|n| n.host_imports).unwrap_or_default(),
+            imports: component.imports.clone(),
+            exports: component.exports.clone(),
+        };
+        if self.json {
+            return print_json(&report);
+        }
+        println!("{}", report.artifact);
+        println!("  size     {} bytes", report.size);
+        println!("  digest   {}", report.digest);
+        match &report.policy {
+            Some(policy) => println!(
+                "  policy   {policy} (document {})",
+                report.policy_document.as_deref().unwrap_or("")
+            ),
+            None => println!("  (not wrapped by faas: no layers recorded)"),
+        }
+        if !report.layers.is_empty() {
+            println!("  layers");
+            for layer in &report.layers {
+                println!(
+                    "    {:<22} {:>8} bytes  {}",
+                    layer.layer, layer.size, layer.digest
+                );
+                for import in report
+                    .host_imports_by_layer
+                    .get(&layer.layer)
+                    .into_iter()
+                    .flatten()
+                {
+                    println!("      imports {import}");
+                }
+            }
+        }
+        for export in &report.exports {
+            println!("  export   {export}");
+        }
+        for import in &report.imports {
+            println!("  import   {import}");
+        }
+        Ok(())
+    }
+}
