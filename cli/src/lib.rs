@@ -14,6 +14,7 @@ pub mod digest;
 pub mod fsutil;
 pub mod guests;
 pub mod oci;
+pub mod pipeline;
 pub mod policy;
 pub mod project;
 pub mod publish;

@@ -148,12 +148,27 @@ fn default_policy() -> PathBuf {
     PathBuf::from("auth.toml")
 }
 
+/// The `[pipeline]` table: defaults for `faas pipeline` (flags and `FAAS_*` variables win).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PipelineSection {
+    /// Where to publish: `host[:port]/repository` or `oci:PATH` (default: `oci:target/faas/oci`).
+    pub registry: Option<String>,
+    /// The signing key, relative to faas.toml.
+    pub key: Option<PathBuf>,
+    /// The public key to verify with (default: the signing key's own).
+    pub public_key: Option<PathBuf>,
+}
+
 /// The whole project file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectFile {
     /// The `[function]` table.
     pub function: FunctionSection,
+    /// The `[pipeline]` table.
+    #[serde(default)]
+    pub pipeline: PipelineSection,
 }
 
 /// A function folder: where `faas.toml` is, and what it says.

@@ -6,6 +6,7 @@ mod common;
 mod jwt;
 mod messaging;
 mod new;
+mod pipeline;
 mod publish;
 mod serve;
 mod targets;

@@ -19,12 +19,25 @@ fn a_wrapped_artifact_fits_wasi_http_and_wasmcloud_and_wasm_tools_agrees() {
     success(&faas(&dir, &["wrap", "--target", "wasi-http"]));
     let out = success(&faas(&dir, &["inspect", path, "--json"]));
     let inspected: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert!(inspected["policy"].as_str().unwrap().contains("1 API key(s)"), "{inspected}");
+    assert!(
+        inspected["policy"]
+            .as_str()
+            .unwrap()
+            .contains("1 API key(s)"),
+        "{inspected}"
+    );
     let layers = inspected["layers"].to_string();
     for layer in ["function", "policy", "decorator", "http-adapter"] {
-        assert!(layers.contains(&format!("\"{layer}\"")), "{layer} missing: {layers}");
+        assert!(
+            layers.contains(&format!("\"{layer}\"")),
+            "{layer} missing: {layers}"
+        );
     }
-    assert!(inspected["host_imports_by_layer"]["decorator"].to_string().contains("wasi:clocks/wall-clock"));
+    assert!(
+        inspected["host_imports_by_layer"]["decorator"]
+            .to_string()
+            .contains("wasi:clocks/wall-clock")
+    );
     // Independently: wasm-tools checks the artifact against the wasi:http/proxy world.
     let targets = fixtures().join("../wit/targets");
     let out = std::process::Command::new("wasm-tools")

@@ -6,6 +6,7 @@ mod inspect;
 mod invoke;
 mod keygen;
 mod new;
+mod pipeline;
 mod policy;
 mod publish;
 mod pull;
@@ -53,6 +54,7 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     Pull(pull::PullArgs),
     Keygen(keygen::KeygenArgs),
+    Pipeline(pipeline::PipelineArgs),
     Policy(policy::PolicyArgs),
 }
 
@@ -70,6 +72,7 @@ impl Command {
             Command::Verify(args) => args.run(),
             Command::Pull(args) => args.run(),
             Command::Keygen(args) => args.run(),
+            Command::Pipeline(args) => args.run(),
             Command::Policy(args) => args.run(),
         }
     }

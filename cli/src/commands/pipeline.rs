@@ -1,0 +1,197 @@
+use super::print_json;
+use super::registry_args::RegistryArgs;
+use clap::Args;
+use faas::compile::Profile;
+use faas::oci::{Selector, Target};
+use faas::pipeline::{self, PipelineOptions, StageReport};
+use faas::project::Project;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+/// Run the whole pipeline as one CI step: build → wrap → validate → publish → verify.
+///
+/// Stops at the first failing stage. One status line per stage on stderr; with --json, one report
+/// on stdout listing each stage, its duration and outputs. Exit codes: 0 ok, 2 usage, 10 build,
+/// 11 policy, 12 validation, 13 publish, 14 verify (docs/ci.md). Options come from flags, then
+/// FAAS_* variables, then faas.toml's [pipeline] and [function] tables.
+#[derive(Args)]
+#[command(after_help = "Examples:\n  faas pipeline --key faas.key --json\n  \
+    FAAS_REGISTRY=registry.example.com/team/hello FAAS_KEY=ci.key faas pipeline --target wasmcloud")]
+pub struct PipelineArgs {
+    /// Where to publish: host[:port]/repository[:tag] or oci:PATH[:tag] (default: faas.toml's
+    /// [pipeline] registry, else oci:target/faas/oci).
+    #[arg(long, value_name = "REF", env = "FAAS_REGISTRY")]
+    registry: Option<String>,
+
+    /// The tag (default: the reference's, else the version in faas.toml).
+    #[arg(long)]
+    tag: Option<String>,
+
+    /// Sign with this private key (password from FAAS_KEY_PASSWORD).
+    #[arg(long, value_name = "FILE", env = "FAAS_KEY")]
+    key: Option<PathBuf>,
+
+    /// Verify with this public key (default: the signing key's own).
+    #[arg(long, value_name = "FILE", env = "FAAS_PUBLIC_KEY")]
+    public_key: Option<PathBuf>,
+
+    /// The policy (default: faas.toml's).
+    #[arg(long, value_name = "FILE", env = "FAAS_POLICY")]
+    policy: Option<PathBuf>,
+
+    /// The platform to validate against: wasi-http or wasmcloud (default: faas.toml's target).
+    #[arg(long, value_name = "NAME", env = "FAAS_TARGET")]
+    target: Option<String>,
+
+    /// Build with cargo's dev profile.
+    #[arg(long)]
+    debug: bool,
+
+    /// Allow the tag `latest`.
+    #[arg(long)]
+    allow_latest: bool,
+
+    /// org.opencontainers.image.source.
+    #[arg(long, env = "FAAS_SOURCE")]
+    source: Option<String>,
+
+    /// org.opencontainers.image.revision.
+    #[arg(long, env = "FAAS_REVISION")]
+    revision: Option<String>,
+
+    /// The function folder (default: the current folder or the nearest parent with faas.toml).
+    #[arg(long, value_name = "DIR", env = "FAAS_PROJECT_DIR")]
+    project_dir: Option<PathBuf>,
+
+    #[command(flatten)]
+    registry_args: RegistryArgs,
+
+    /// Print the report as one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+impl PipelineArgs {
+    pub fn run(self) -> anyhow::Result<()> {
+        let start = self
+            .project_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("."));
+        let project = Project::find(&start).map_err(usage)?;
+        let defaults = project.file.pipeline.clone();
+        let reference = match self.registry.clone().or(defaults.registry.clone()) {
+            Some(reference) => Target::parse(&reference).map_err(usage)?,
+            None => Target::Layout {
+                path: project.output_dir().join("oci"),
+                selector: Selector::None,
+            },
+        };
+        let tag = match (reference.selector(), &self.tag) {
+            (Selector::Tag(tag), _) => tag.clone(),
+            (_, Some(tag)) => tag.clone(),
+            _ => project.file.function.version.to_string(),
+        };
+        if !faas::oci::is_tag(&tag) {
+            return Err(usage(anyhow::anyhow!("invalid tag `{tag}`")));
+        }
+        if tag == "latest" && !self.allow_latest {
+            return Err(usage(anyhow::anyhow!(
+                "refusing the tag `latest`, which names nothing reproducible; use a version, or --allow-latest"
+            )));
+        }
+        let in_project = |p: PathBuf| {
+            if p.is_absolute() {
+                p
+            } else {
+                project.root.join(p)
+            }
+        };
+        let options = PipelineOptions {
+            profile: if self.debug {
+                Profile::Debug
+            } else {
+                Profile::Release
+            },
+            policy: self.policy.clone().unwrap_or_else(|| project.policy_path()),
+            triggers: project.file.function.triggers.clone(),
+            target: self
+                .target
+                .clone()
+                .or_else(|| project.file.function.target.clone()),
+            connection: self.registry_args.connection(&reference).map_err(usage)?,
+            reference,
+            tag,
+            key: self.key.clone().or(defaults.key.map(in_project)),
+            key_password: super::keygen::key_password(),
+            public_key: self
+                .public_key
+                .clone()
+                .or(defaults.public_key.map(in_project)),
+            source: self.source.clone(),
+            revision: self.revision.clone(),
+            project,
+        };
+        let painter = Painter::for_stderr();
+        let report = pipeline::run(&options, &mut |stage| painter.line(stage));
+        if self.json {
+            print_json(&report)?;
+        }
+        if report.ok {
+            Ok(())
+        } else {
+            Err(super::ExitWith(report.exit_code).into())
+        }
+    }
+}
+
+fn usage(e: impl Into<anyhow::Error>) -> anyhow::Error {
+    let e: anyhow::Error = e.into();
+    eprintln!("error: {e:#}");
+    super::ExitWith(2).into()
+}
+
+/// Status lines on stderr, coloured only on a terminal and only without NO_COLOR.
+struct Painter {
+    color: bool,
+}
+
+impl Painter {
+    fn for_stderr() -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Painter {
+            color: std::io::stderr().is_terminal() && !no_color,
+        }
+    }
+
+    fn line(&self, stage: &StageReport) {
+        let name = serde_json::to_value(stage.stage).unwrap_or_default();
+        let name = name.as_str().unwrap_or("");
+        let (code, status) = match stage.status {
+            "ok" => ("32", "ok"),
+            "skipped" => ("33", "skipped"),
+            _ => ("31", "FAILED"),
+        };
+        let status = if self.color {
+            format!("\x1b[{code}m{status}\x1b[0m")
+        } else {
+            status.to_string()
+        };
+        let detail = stage
+            .message
+            .clone()
+            .or_else(|| summary(&stage.outputs))
+            .unwrap_or_default();
+        eprintln!("{name:>12} {status} ({:.0} ms) {detail}", stage.duration_ms);
+    }
+}
+
+fn summary(outputs: &serde_json::Value) -> Option<String> {
+    ["reference", "path", "manifest_digest", "target"]
+        .iter()
+        .find_map(|key| {
+            outputs
+                .get(key)
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        })
+}

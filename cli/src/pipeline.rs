@@ -1,0 +1,292 @@
+//! `faas pipeline`: build → wrap → validate → publish → verify, as one CI step.
+//!
+//! Each stage runs the same library function as its command. The run stops at the first failing
+//! stage; the report lists every stage with its duration and outputs, and the exit code says which
+//! kind of failure it was (documented in docs/ci.md).
+
+use crate::compile::{self, Profile};
+use crate::oci::registry::Connection;
+use crate::oci::{Selector, Target};
+use crate::project::{Project, Trigger};
+use crate::publish::{self, PublishOptions};
+use crate::sign::{PrivateKey, PublicKey};
+use crate::targets;
+use crate::wrap::{self, WrapError, WrapOptions};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Exit codes per kind of failure.
+pub mod exit {
+    /// A stage failed to compile the function or found it is not one.
+    pub const BUILD: i32 = 10;
+    /// The policy file is missing or invalid.
+    pub const POLICY: i32 = 11;
+    /// The artifact does not validate: capabilities, composition or target platform.
+    pub const VALIDATION: i32 = 12;
+    /// Publishing failed (registry, credentials, key).
+    pub const PUBLISH: i32 = 13;
+    /// The published artifact's signature does not verify.
+    pub const VERIFY: i32 = 14;
+}
+
+/// The stages, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stage {
+    /// `faas build`.
+    Build,
+    /// `faas wrap`.
+    Wrap,
+    /// `faas validate --target`.
+    Validate,
+    /// `faas publish`.
+    Publish,
+    /// `faas verify`.
+    Verify,
+}
+
+/// What happened in one stage.
+#[derive(Debug, Clone, Serialize)]
+pub struct StageReport {
+    /// The stage.
+    pub stage: Stage,
+    /// `ok`, `failed` or `skipped`.
+    pub status: &'static str,
+    /// Wall-clock time, in milliseconds.
+    pub duration_ms: f64,
+    /// The stage's outputs (paths, digests, references), as its command's `--json` prints them.
+    pub outputs: serde_json::Value,
+    /// Why it failed, or why it was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// The whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct PipelineReport {
+    /// Whether every stage passed (or was skipped).
+    pub ok: bool,
+    /// The process exit code.
+    pub exit_code: i32,
+    /// The function.
+    pub function: String,
+    /// The stages run, in order.
+    pub stages: Vec<StageReport>,
+}
+
+/// What the pipeline needs; every value already resolved from flags, environment and faas.toml.
+pub struct PipelineOptions {
+    /// The function folder.
+    pub project: Project,
+    /// The cargo profile.
+    pub profile: Profile,
+    /// The policy file.
+    pub policy: PathBuf,
+    /// The triggers.
+    pub triggers: Vec<Trigger>,
+    /// The target platform, if any.
+    pub target: Option<String>,
+    /// Where to publish.
+    pub reference: Target,
+    /// The tag.
+    pub tag: String,
+    /// The signing key (its public half verifies), if any.
+    pub key: Option<PathBuf>,
+    /// The key's password.
+    pub key_password: Option<Vec<u8>>,
+    /// A public key to verify with instead of the signing key's own.
+    pub public_key: Option<PathBuf>,
+    /// Registry access.
+    pub connection: Connection,
+    /// `org.opencontainers.image.source`.
+    pub source: Option<String>,
+    /// `org.opencontainers.image.revision`.
+    pub revision: Option<String>,
+}
+
+/// Runs the stages, calling `progress` after each.
+pub fn run(options: &PipelineOptions, progress: &mut dyn FnMut(&StageReport)) -> PipelineReport {
+    let mut report = PipelineReport {
+        ok: true,
+        exit_code: 0,
+        function: options.project.name().to_string(),
+        stages: Vec::new(),
+    };
+    let mut record = |report: &mut PipelineReport,
+                      stage: Stage,
+                      started: Instant,
+                      result: Result<serde_json::Value, (i32, String)>| {
+        let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let entry = match result {
+            Ok(outputs) => StageReport {
+                stage,
+                status: "ok",
+                duration_ms,
+                outputs,
+                message: None,
+            },
+            Err((code, message)) => {
+                report.ok = false;
+                report.exit_code = code;
+                StageReport {
+                    stage,
+                    status: "failed",
+                    duration_ms,
+                    outputs: serde_json::Value::Null,
+                    message: Some(message),
+                }
+            }
+        };
+        progress(&entry);
+        report.stages.push(entry);
+        report.ok
+    };
+
+    // build
+    let started = Instant::now();
+    let function_path = options.project.function_output();
+    let result = compile::build_project(&options.project, options.profile, &function_path)
+        .map(|built| to_json(&built))
+        .map_err(|e| (exit::BUILD, format!("{:#}", anyhow::Error::from(e))));
+    if !record(&mut report, Stage::Build, started, result) {
+        return report;
+    }
+
+    // wrap
+    let started = Instant::now();
+    let artifact = wrap::default_output(
+        &options.project.output_dir(),
+        options.project.name().as_str(),
+    );
+    let wrap_options = WrapOptions {
+        function: function_path,
+        policy: options.policy.clone(),
+        output: artifact.clone(),
+        name: options.project.name().to_string(),
+        target: None,
+        triggers: options.triggers.clone(),
+    };
+    let result = wrap::wrap(&wrap_options).map(|w| to_json(&w)).map_err(|e| {
+        let code = match e {
+            WrapError::Policy(_) => exit::POLICY,
+            _ => exit::VALIDATION,
+        };
+        (code, format!("{:#}", anyhow::Error::from(e)))
+    });
+    if !record(&mut report, Stage::Wrap, started, result) {
+        return report;
+    }
+
+    // validate
+    let started = Instant::now();
+    let result = validate(&artifact, options.target.as_deref());
+    if !record(&mut report, Stage::Validate, started, result) {
+        return report;
+    }
+
+    // publish
+    let started = Instant::now();
+    let key = match &options.key {
+        Some(path) => match PrivateKey::read(path, options.key_password.as_deref()) {
+            Ok(key) => Some(key),
+            Err(e) => {
+                record(
+                    &mut report,
+                    Stage::Publish,
+                    started,
+                    Err((exit::PUBLISH, e.to_string())),
+                );
+                return report;
+            }
+        },
+        None => None,
+    };
+    let public = match (&options.public_key, &key) {
+        (Some(path), _) => Some(PublicKey::read(path).map_err(|e| e.to_string())),
+        (None, Some(key)) => Some(Ok(key.public_key())),
+        (None, None) => None,
+    };
+    let publish_options = PublishOptions {
+        artifact: artifact.clone(),
+        target: options.reference.clone(),
+        tag: options.tag.clone(),
+        key,
+        connection: options.connection.clone(),
+        title: options.project.name().to_string(),
+        version: Some(options.project.file.function.version.to_string()),
+        source: options.source.clone(),
+        revision: options.revision.clone(),
+    };
+    let published = publish::publish(&publish_options);
+    let digest = published.as_ref().ok().map(|p| p.manifest_digest.clone());
+    let result = published
+        .map(|p| to_json(&p))
+        .map_err(|e| (exit::PUBLISH, format!("{:#}", anyhow::Error::from(e))));
+    if !record(&mut report, Stage::Publish, started, result) {
+        return report;
+    }
+
+    // verify
+    let started = Instant::now();
+    let Some(public) = public else {
+        let entry = StageReport {
+            stage: Stage::Verify,
+            status: "skipped",
+            duration_ms: 0.0,
+            outputs: serde_json::Value::Null,
+            message: Some("no key: the artifact was published unsigned".into()),
+        };
+        progress(&entry);
+        report.stages.push(entry);
+        return report;
+    };
+    let result = public.map_err(|e| (exit::VERIFY, e)).and_then(|public| {
+        let pinned = options
+            .reference
+            .with_selector(Selector::Digest(digest.clone().unwrap_or_default()));
+        let mut store = publish::open_store(&pinned, &options.connection)
+            .map_err(|e| (exit::VERIFY, e.to_string()))?;
+        publish::verify(store.as_mut(), &pinned, &public)
+            .map(|v| to_json(&v))
+            .map_err(|e| (exit::VERIFY, e.to_string()))
+    });
+    record(&mut report, Stage::Verify, started, result);
+    report
+}
+
+/// The validate stage: the artifact decodes, exports what its triggers need, and fits the target.
+fn validate(
+    artifact: &std::path::Path,
+    target: Option<&str>,
+) -> Result<serde_json::Value, (i32, String)> {
+    let fail = |m: String| (exit::VALIDATION, m);
+    let bytes =
+        std::fs::read(artifact).map_err(|e| fail(format!("{}: {e}", artifact.display())))?;
+    let inspection = crate::component::inspect(&bytes).map_err(|e| fail(e.to_string()))?;
+    let Some(name) = target else {
+        return Ok(
+            serde_json::json!({ "target": null, "exports": inspection.exports, "imports": inspection.imports }),
+        );
+    };
+    let target = targets::Target::load(name).map_err(fail)?;
+    let note = wrap::read_layers(&bytes);
+    let problems = target.check(&inspection.imports, &inspection.exports, &|import| {
+        wrap::layer_of(note.as_ref(), import)
+    });
+    if problems.is_empty() {
+        Ok(
+            serde_json::json!({ "target": name, "exports": inspection.exports, "imports": inspection.imports }),
+        )
+    } else {
+        let messages: Vec<String> = problems.into_iter().map(|p| p.message).collect();
+        Err(fail(format!(
+            "the artifact does not fit the {name} target: {}",
+            messages.join("; ")
+        )))
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or_default()
+}
