@@ -217,6 +217,7 @@ pub fn run(options: &PipelineOptions, progress: &mut dyn FnMut(&StageReport)) ->
         version: Some(options.project.file.function.version.to_string()),
         source: options.source.clone(),
         revision: options.revision.clone(),
+        created: None,
     };
     let published = publish::publish(&publish_options);
     let digest = published.as_ref().ok().map(|p| p.manifest_digest.clone());

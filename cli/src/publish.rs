@@ -92,6 +92,8 @@ pub struct PublishOptions {
     pub source: Option<String>,
     /// `org.opencontainers.image.revision`.
     pub revision: Option<String>,
+    /// `created` (RFC 3339); default: `SOURCE_DATE_EPOCH`, else now.
+    pub created: Option<String>,
 }
 
 /// The result of a publish.
@@ -165,7 +167,10 @@ pub fn publish(options: &PublishOptions) -> Result<PublishRecord, PublishError> 
     let info = ArtifactInfo {
         title: options.title.clone(),
         version: options.version.clone(),
-        created: artifact::created_timestamp().map_err(PublishError::Created)?,
+        created: match &options.created {
+            Some(created) => created.clone(),
+            None => artifact::created_timestamp().map_err(PublishError::Created)?,
+        },
         source: options.source.clone(),
         revision: options.revision.clone(),
         imports: inspection.imports.clone(),

@@ -65,6 +65,31 @@ impl Server {
         })
     }
 
+    /// Times `iterations` instantiations of the pre-instantiated artifact, each in a fresh store as
+    /// for a request (used by the benchmarks).
+    pub fn time_instantiations(
+        &self,
+        iterations: usize,
+    ) -> anyhow::Result<Vec<std::time::Duration>> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(async {
+            let mut times = Vec::with_capacity(iterations);
+            for _ in 0..iterations {
+                let mut store =
+                    Store::new(self.pre.engine(), RequestState::new(self.config.clone()));
+                let started = Instant::now();
+                self.pre
+                    .instantiate_async(&mut store)
+                    .await
+                    .map_err(anyhow::Error::from)?;
+                times.push(started.elapsed());
+            }
+            Ok(times)
+        })
+    }
+
     /// Serves connections from `listener` until `shutdown` completes.
     pub async fn serve(
         self,

@@ -129,6 +129,7 @@ impl PublishArgs {
             source: self.source.clone(),
             revision,
             target: target.clone(),
+            created: None,
         };
         status(
             "Publishing",

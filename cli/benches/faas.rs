@@ -1,0 +1,464 @@
+//! The benchmarks of docs/benchmarks.md: `cargo bench` prints a table.
+//!
+//! Every figure is measured beside its anchor in the same run, on two functions: the scaffolded
+//! sample, and a larger one (serde_json and regex with Unicode tables):
+//! 1. `faas wrap` end to end vs composing the same components with wac-graph alone (time, and the
+//!    peak memory of a process doing only that);
+//! 2. requests per second and latency (p50, p99) through the wrapped artifact vs the function
+//!    behind the HTTP adapter alone, both served by `faas serve`'s server on loopback, under a
+//!    bounded load from this process;
+//! 3. instantiation time of each (pre-instantiated component, fresh store per instance);
+//! 4. bytes added by the decorator and the adapter;
+//! 5. publish time to a loopback registry (Debian's docker-registry), and a republish of the
+//!    unchanged artifact (bytes uploaded).
+
+use faas::project::{FunctionName, Project, Trigger};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const LOAD_THREADS: usize = 4;
+const LOAD_REQUESTS_PER_THREAD: usize = 250;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    // Child mode: do one composition and report the peak memory of the process.
+    if let Some(i) = args.iter().position(|a| a == "--peak-memory-of") {
+        let mode = &args[i + 1];
+        let function = std::fs::read(&args[i + 2]).unwrap();
+        let policy = faas::policy::load(Path::new(&args[i + 3])).unwrap();
+        match mode.as_str() {
+            "wrap" => {
+                faas::wrap::compose(&function, &policy, &[Trigger::Http]).unwrap();
+            }
+            _ => {
+                plain_composition(&function, &policy.document, true);
+            }
+        }
+        println!("{}", peak_rss_kib());
+        return;
+    }
+    if args.iter().any(|a| a == "--list") {
+        return;
+    }
+
+    let work = tempfile::tempdir().unwrap();
+    println!("# faas benchmarks\n");
+    println!("machine: {}", machine());
+    let sample = build_function(work.path(), "sample", None);
+    let large = build_function(work.path(), "large", Some(LARGE_FUNCTION));
+    for function in [&sample, &large] {
+        report(function);
+    }
+    publish_benchmark(&sample);
+}
+
+struct Built {
+    name: &'static str,
+    dir: PathBuf,
+    function: PathBuf,
+    policy: PathBuf,
+    key: String,
+}
+
+const LARGE_FUNCTION: &str = r#"
+wit_bindgen::generate!({ path: "wit", world: "faas:function/function" });
+use exports::faas::function::handler::{Error, Guest, Request, Response};
+struct Function;
+impl Guest for Function {
+    fn handle(req: Request) -> Result<Response, Error> {
+        let pattern = regex::Regex::new(r"^/(?P<kind>\p{L}+)/(?P<id>\d+)$").map_err(|e| Error::Internal(e.to_string()))?;
+        let fields = match pattern.captures(req.path.split('?').next().unwrap_or("")) {
+            Some(c) => serde_json::json!({"kind": &c["kind"], "id": &c["id"]}),
+            None => serde_json::json!({}),
+        };
+        let body = serde_json::to_vec(&serde_json::json!({
+            "caller": req.caller.as_ref().map(|c| c.subject.clone()),
+            "fields": fields,
+        })).map_err(|e| Error::Internal(e.to_string()))?;
+        Ok(Response { status: 200, headers: vec![("content-type".into(), "application/json".into())], body })
+    }
+}
+export!(Function);
+"#;
+
+fn build_function(work: &Path, name: &'static str, source: Option<&str>) -> Built {
+    let dir = work.join(name);
+    let created = faas::scaffold::scaffold(
+        &FunctionName::try_from(name.to_string()).unwrap(),
+        faas::scaffold::Template::RustHttp,
+        &dir,
+    )
+    .unwrap();
+    if let Some(source) = source {
+        std::fs::write(dir.join("src/lib.rs"), source).unwrap();
+        let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+        let manifest = manifest.replace("[dependencies]\n", "[dependencies]\nregex = \"1\"\n");
+        std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
+    }
+    let project = Project::load(&dir).unwrap();
+    eprintln!("building the {name} function…");
+    let built = faas::compile::build_project(
+        &project,
+        faas::compile::Profile::Release,
+        &project.function_output(),
+    )
+    .unwrap();
+    Built {
+        name,
+        function: built.path,
+        policy: dir.join("auth.toml"),
+        key: created.sample_key,
+        dir,
+    }
+}
+
+fn report(built: &Built) {
+    let function = std::fs::read(&built.function).unwrap();
+    let policy = faas::policy::load(&built.policy).unwrap();
+    println!("\n## {} function ({} bytes)\n", built.name, function.len());
+
+    // 1. wrap vs wac-graph alone
+    let iterations = 20;
+    let wrap_times = time(iterations, || {
+        faas::wrap::compose(&function, &policy, &[Trigger::Http]).unwrap();
+    });
+    let plain_times = time(iterations, || {
+        plain_composition(&function, &policy.document, true);
+    });
+    let wrap_mem = child_peak_memory("wrap", &built.function, &built.policy);
+    let plain_mem = child_peak_memory("plain", &built.function, &built.policy);
+    println!("| measure | faas | anchor | ratio |");
+    println!("|---|---|---|---|");
+    row_ms(
+        "compose: `faas wrap` (checks, policy, deny layers, validation) vs wac-graph alone, median",
+        median(&wrap_times),
+        median(&plain_times),
+    );
+    println!(
+        "| compose: peak memory of a process doing only that (KiB) | {wrap_mem} | {plain_mem} | {:.2}× |",
+        wrap_mem as f64 / plain_mem.max(1) as f64
+    );
+
+    // 2, 3, 4. serve both and load them.
+    let wrapped = faas::wrap::compose(&function, &policy, &[Trigger::Http])
+        .unwrap()
+        .bytes;
+    let bare = plain_composition(&function, &policy.document, false);
+    let wrapped_server = faas::serve::Server::from_bytes(&wrapped, vec![]).unwrap();
+    let bare_server = faas::serve::Server::from_bytes(&bare, vec![]).unwrap();
+    let wrapped_inst = wrapped_server.time_instantiations(200).unwrap();
+    let bare_inst = bare_server.time_instantiations(200).unwrap();
+    row_ms(
+        "instantiation (pre-instantiated, fresh store), median",
+        median(&wrapped_inst),
+        median(&bare_inst),
+    );
+    let auth = format!("Bearer {}", built.key);
+    let path = if built.name == "large" {
+        "/orders/42"
+    } else {
+        "/hello"
+    };
+    let wrapped_load = load(wrapped_server, path, Some(&auth));
+    let bare_load = load(bare_server, path, None);
+    println!(
+        "| requests per second ({LOAD_THREADS} clients, {} requests, new connection each) | {:.0} | {:.0} | {:.2}× |",
+        LOAD_THREADS * LOAD_REQUESTS_PER_THREAD,
+        wrapped_load.rps,
+        bare_load.rps,
+        wrapped_load.rps / bare_load.rps
+    );
+    row_ms("latency p50", wrapped_load.p50, bare_load.p50);
+    row_ms("latency p99", wrapped_load.p99, bare_load.p99);
+    println!(
+        "| artifact size (bytes) | {} | {} | {:.2}× |",
+        wrapped.len(),
+        bare.len(),
+        wrapped.len() as f64 / bare.len() as f64
+    );
+    println!(
+        "| bytes added to the function by faas's layers (decorator, adapter, policy, deny) | {} | {} (function + adapter: {}) | |",
+        wrapped.len() - function.len(),
+        bare.len() - function.len(),
+        bare.len() - function.len()
+    );
+    println!(
+        "| embedded layers: decorator / http adapter (bytes) | {} | {} | |",
+        faas::guests::DECORATOR.len(),
+        faas::guests::HTTP_ADAPTER.len()
+    );
+}
+
+/// The function (and optionally the decorator) and the HTTP adapter composed with wac-graph alone:
+/// no checks, no deny layers, no validation, the imports left to the host.
+fn plain_composition(function: &[u8], policy_document: &[u8], with_decorator: bool) -> Vec<u8> {
+    use wac_graph::types::Package;
+    use wac_graph::{CompositionGraph, EncodeOptions};
+    let handler = "faas:function/handler@0.1.0";
+    let policy_name = "faas:function/policy@0.1.0";
+    let mut graph = CompositionGraph::new();
+    let add = |graph: &mut CompositionGraph, name: &str, bytes: &[u8]| {
+        let package = Package::from_bytes(name, None, bytes.to_vec(), graph.types_mut()).unwrap();
+        graph.register_package(package).unwrap()
+    };
+    let policy_component = faas::wrap::policy_component(policy_document).unwrap();
+    let f = add(&mut graph, "bench:function", function);
+    let p = add(&mut graph, "bench:policy", &policy_component);
+    let a = add(&mut graph, "bench:adapter", faas::guests::HTTP_ADAPTER);
+    let p = graph.instantiate(p);
+    let policy_export = graph.alias_instance_export(p, policy_name).unwrap();
+    let f = graph.instantiate(f);
+    let mut handler_export = graph.alias_instance_export(f, handler).unwrap();
+    if with_decorator {
+        let d = add(&mut graph, "bench:decorator", faas::guests::DECORATOR);
+        let d = graph.instantiate(d);
+        graph
+            .set_instantiation_argument(d, handler, handler_export)
+            .unwrap();
+        graph
+            .set_instantiation_argument(d, policy_name, policy_export)
+            .unwrap();
+        handler_export = graph.alias_instance_export(d, handler).unwrap();
+    }
+    let a = graph.instantiate(a);
+    graph
+        .set_instantiation_argument(a, handler, handler_export)
+        .unwrap();
+    graph
+        .set_instantiation_argument(a, policy_name, policy_export)
+        .unwrap();
+    let export = graph
+        .alias_instance_export(a, faas::guests::HTTP_EXPORT)
+        .unwrap();
+    graph.export(export, faas::guests::HTTP_EXPORT).unwrap();
+    graph.encode(EncodeOptions::default()).unwrap()
+}
+
+struct Load {
+    rps: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+/// Serves `server` on a free loopback port and sends a bounded load to it.
+fn load(server: faas::serve::Server, path: &str, auth: Option<&str>) -> Load {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let handle = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+            ready_tx.send(()).unwrap();
+            let stop = async move {
+                let _ = tokio::task::spawn_blocking(move || stop_rx.recv()).await;
+            };
+            server.serve(listener, stop).await.unwrap();
+        });
+    });
+    ready_rx.recv().unwrap();
+    // Warm up.
+    for _ in 0..20 {
+        request(addr, path, auth);
+    }
+    let started = Instant::now();
+    let threads: Vec<_> = (0..LOAD_THREADS)
+        .map(|_| {
+            let (path, auth) = (path.to_string(), auth.map(str::to_string));
+            std::thread::spawn(move || {
+                (0..LOAD_REQUESTS_PER_THREAD)
+                    .map(|_| {
+                        let t = Instant::now();
+                        let status = request(addr, &path, auth.as_deref());
+                        assert_eq!(status, 200, "the benchmark request was not answered 200");
+                        t.elapsed()
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut latencies: Vec<Duration> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    let elapsed = started.elapsed();
+    stop_tx.send(()).unwrap();
+    let _ = request(addr, path, auth);
+    handle.join().unwrap();
+    latencies.sort();
+    Load {
+        rps: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50: latencies[latencies.len() / 2],
+        p99: latencies[latencies.len() * 99 / 100],
+    }
+}
+
+/// One GET over a new connection; returns the status.
+fn request(addr: std::net::SocketAddr, path: &str, auth: Option<&str>) -> u16 {
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
+        return 0;
+    };
+    let auth = auth
+        .map(|a| format!("authorization: {a}\r\n"))
+        .unwrap_or_default();
+    let _ = write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nhost: bench\r\nconnection: close\r\n{auth}\r\n"
+    );
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    String::from_utf8_lossy(&response)
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+fn publish_benchmark(built: &Built) {
+    println!("\n## publish (sample function, loopback registry)\n");
+    let Some((mut registry, addr, _dir)) = start_registry() else {
+        println!("docker-registry is not installed: run scripts/test once to install it");
+        return;
+    };
+    let artifact = built.dir.join("target/faas/sample.wasm");
+    let wrapped = faas::wrap::compose(
+        &std::fs::read(&built.function).unwrap(),
+        &faas::policy::load(&built.policy).unwrap(),
+        &[Trigger::Http],
+    )
+    .unwrap();
+    std::fs::write(&artifact, &wrapped.bytes).unwrap();
+    let options = faas::publish::PublishOptions {
+        artifact,
+        target: faas::oci::Target::parse(&format!("{addr}/bench/sample")).unwrap(),
+        tag: "0.1.0".into(),
+        key: None,
+        connection: Default::default(),
+        title: "sample".into(),
+        version: Some("0.1.0".into()),
+        source: None,
+        revision: None,
+        // A fixed creation time makes the republish byte-identical, as SOURCE_DATE_EPOCH does.
+        created: Some("2023-11-14T22:13:20Z".into()),
+    };
+    let first = Instant::now();
+    let record = faas::publish::publish(&options).unwrap();
+    let first = first.elapsed();
+    let second = Instant::now();
+    let again = faas::publish::publish(&options).unwrap();
+    let second = second.elapsed();
+    println!("| measure | value |");
+    println!("|---|---|");
+    println!(
+        "| first publish ({} bytes of layer) | {:.1} ms, {} blob(s) uploaded |",
+        record.size,
+        first.as_secs_f64() * 1000.0,
+        record.uploaded.len()
+    );
+    println!(
+        "| republish of the unchanged artifact | {:.1} ms, {} blob(s) uploaded, {} already present |",
+        second.as_secs_f64() * 1000.0,
+        again.uploaded.len(),
+        again.already_present.len()
+    );
+    let _ = registry.kill();
+    let _ = registry.wait();
+}
+
+fn start_registry() -> Option<(std::process::Child, String, tempfile::TempDir)> {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let config = dir.path().join("config.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {addr}\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let child = std::process::Command::new("docker-registry")
+        .arg("serve")
+        .arg(&config)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(&addr).is_ok() {
+            return Some((child, addr, dir));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+fn child_peak_memory(mode: &str, function: &Path, policy: &Path) -> u64 {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--peak-memory-of", mode])
+        .arg(function)
+        .arg(policy)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0)
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn time(iterations: usize, mut f: impl FnMut()) -> Vec<Duration> {
+    f();
+    (0..iterations)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect()
+}
+
+fn median(times: &[Duration]) -> Duration {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    sorted[sorted.len() / 2]
+}
+
+fn row_ms(what: &str, ours: Duration, anchor: Duration) {
+    println!(
+        "| {what} (ms) | {:.3} | {:.3} | {:.2}× |",
+        ours.as_secs_f64() * 1000.0,
+        anchor.as_secs_f64() * 1000.0,
+        ours.as_secs_f64() / anchor.as_secs_f64()
+    );
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|l| l.trim_start_matches([' ', '\t', ':']).to_string())
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cpu}, {cores} cores")
+}
