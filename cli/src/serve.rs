@@ -386,3 +386,29 @@ pub fn invoke(
         stdout: stdout.contents().to_vec(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_files_are_key_value_lines_with_comments() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.env");
+        std::fs::write(
+            &path,
+            "# secrets for local runs\njwt-hmac = abc=def\n\ndb=x\n",
+        )
+        .unwrap();
+        assert_eq!(
+            read_config_file(&path).unwrap(),
+            vec![
+                ("jwt-hmac".to_string(), "abc=def".to_string()),
+                ("db".to_string(), "x".to_string())
+            ]
+        );
+        std::fs::write(&path, "ok=1\nnot a pair\n").unwrap();
+        let err = read_config_file(&path).unwrap_err().to_string();
+        assert!(err.ends_with("run.env:2:1: expected KEY=VALUE"), "{err}");
+    }
+}

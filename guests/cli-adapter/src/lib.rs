@@ -137,18 +137,12 @@ fn error_response(error: &handler::Error) -> Response {
     })
 }
 
+/// A generic answer: the status and its kind, never internal detail.
 fn plain(status: u16) -> Response {
-    let kind = match status {
-        400 => "bad request",
-        401 => "unauthorized",
-        403 => "forbidden",
-        404 => "not found",
-        413 => "payload too large",
-        _ => "internal",
-    };
+    let answer = faas_policy_core::error_answer(status);
     Response {
-        status,
-        headers: vec![("content-type".into(), "application/json".into())],
-        body: format!("{{\"error\":\"{kind}\"}}").into_bytes(),
+        status: answer.status,
+        headers: answer.headers,
+        body: answer.body,
     }
 }

@@ -27,7 +27,7 @@ fn handle(req: outer::Request) -> outer::Response {
         Ok(policy) => policy,
         Err(e) => {
             eprintln!("faas decorator: cannot read the policy document: {e}");
-            return json_response(500, "internal");
+            return json_response(500);
         }
     };
     let view = RequestView {
@@ -119,16 +119,17 @@ fn forward(
                 inner::Error::Internal(m) => (500, "internal", m),
             };
             eprintln!("faas decorator: function returned {kind}: {message}");
-            json_response(status, kind)
+            json_response(status)
         }
     }
 }
 
-fn json_response(status: u16, kind: &str) -> outer::Response {
+fn json_response(status: u16) -> outer::Response {
+    let answer = faas_policy_core::error_answer(status);
     outer::Response {
-        status,
-        headers: vec![("content-type".into(), "application/json".into())],
-        body: format!("{{\"error\":\"{kind}\"}}").into_bytes(),
+        status: answer.status,
+        headers: answer.headers,
+        body: answer.body,
     }
 }
 

@@ -470,6 +470,22 @@ pub fn path_matches(pattern: &str, path_and_query: &str) -> bool {
     }
 }
 
+/// A generic answer for `status`, as every layer gives it: the kind of failure as JSON, never
+/// internal detail.
+pub fn error_answer(status: u16) -> Answer {
+    let kind = match status {
+        400 => "bad request",
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not found",
+        405 => "method not allowed",
+        413 => "payload too large",
+        415 => "unsupported media type",
+        _ => "internal",
+    };
+    answer(status, kind, vec![])
+}
+
 fn answer(status: u16, kind: &str, headers: Vec<(&str, String)>) -> Answer {
     let mut headers: Vec<(String, String)> = headers
         .into_iter()

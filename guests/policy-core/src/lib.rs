@@ -12,7 +12,7 @@ pub mod jwt;
 pub use document::DecodeError;
 pub use engine::{
     Answer, Caller, Decision, Environment, RequestView, Trigger, cors_headers, decide,
-    path_matches, subject_matches,
+    error_answer, path_matches, subject_matches,
 };
 
 /// The version of the binary document. A decorator refuses documents of any other version.
