@@ -155,30 +155,37 @@ fn wrap_before_build_says_to_build() {
 #[test]
 fn wrap_refuses_a_function_that_is_not_one() {
     let tmp = tempfile::tempdir().unwrap();
-    let function = fixtures().join("wasm/wrong-export.wasm");
     let policy = policy_fixture("full.toml");
-    let err = failure(
-        &faas(
-            tmp.path(),
-            &[
-                "wrap",
-                "--function",
-                function.to_str().unwrap(),
-                "--policy",
-                policy.to_str().unwrap(),
-                "-o",
-                "out.wasm",
-            ],
+    let cases = [
+        (
+            "wrong-export.wasm",
+            "wrong-export.wasm: the component does not export faas:function/handler@0.1.0",
         ),
-        1,
-    );
-    assert!(
-        err.contains(
-            "wrong-export.wasm: the component does not export faas:function/handler@0.1.0"
+        (
+            "incompatible-contract.wasm",
+            "incompatible-contract.wasm: the component exports faas:function/handler@0.2.0, which is not compatible",
         ),
-        "{err}"
-    );
-    assert!(!tmp.path().join("out.wasm").exists());
+    ];
+    for (file, expected) in cases {
+        let function = fixtures().join("wasm").join(file);
+        let err = failure(
+            &faas(
+                tmp.path(),
+                &[
+                    "wrap",
+                    "--function",
+                    function.to_str().unwrap(),
+                    "--policy",
+                    policy.to_str().unwrap(),
+                    "-o",
+                    "out.wasm",
+                ],
+            ),
+            1,
+        );
+        assert!(err.contains(expected), "{file}: {err}");
+        assert!(!tmp.path().join("out.wasm").exists());
+    }
 }
 
 #[test]
