@@ -86,19 +86,13 @@ impl PipelineArgs {
                 selector: Selector::None,
             },
         };
-        let tag = match (reference.selector(), &self.tag) {
-            (Selector::Tag(tag), _) => tag.clone(),
-            (_, Some(tag)) => tag.clone(),
-            _ => project.file.function.version.to_string(),
-        };
-        if !faas::oci::is_tag(&tag) {
-            return Err(usage(anyhow::anyhow!("invalid tag `{tag}`")));
-        }
-        if tag == "latest" && !self.allow_latest {
-            return Err(usage(anyhow::anyhow!(
-                "refusing the tag `latest`, which names nothing reproducible; use a version, or --allow-latest"
-            )));
-        }
+        let tag = faas::oci::publish_tag(
+            reference.selector(),
+            self.tag.as_deref(),
+            Some(project.file.function.version.to_string()),
+            self.allow_latest,
+        )
+        .map_err(|e| usage(anyhow::Error::msg(e)))?;
         let in_project = |p: PathBuf| {
             if p.is_absolute() {
                 p

@@ -74,23 +74,15 @@ impl PublishArgs {
                 "no reference given and no faas.toml found; give REF (host/repo:tag or oci:PATH:tag)"
             ),
         };
-        let tag = match (target.selector(), &self.tag, &project) {
-            (Selector::Tag(tag), _, _) => tag.clone(),
-            (Selector::Digest(_), _, _) => {
-                anyhow::bail!("publish to a tag, not a digest: a digest is the result")
-            }
-            (Selector::None, Some(tag), _) => tag.clone(),
-            (Selector::None, None, Some(project)) => project.file.function.version.to_string(),
-            (Selector::None, None, None) => anyhow::bail!("no tag: give REF:TAG or --tag"),
-        };
-        if !faas::oci::is_tag(&tag) {
-            anyhow::bail!("invalid tag `{tag}`");
-        }
-        if tag == "latest" && !self.allow_latest {
-            anyhow::bail!(
-                "refusing the tag `latest`, which names nothing reproducible; use a version, or --allow-latest"
-            );
-        }
+        let tag = faas::oci::publish_tag(
+            target.selector(),
+            self.tag.as_deref(),
+            project
+                .as_ref()
+                .map(|p| p.file.function.version.to_string()),
+            self.allow_latest,
+        )
+        .map_err(anyhow::Error::msg)?;
         let artifact = match (&self.artifact, &project) {
             (Some(a), _) => a.clone(),
             (None, Some(p)) => faas::wrap::default_output(&p.output_dir(), p.name().as_str()),

@@ -170,6 +170,36 @@ fn selector(tag: Option<&str>, digest: Option<String>) -> Result<Selector, &'sta
     }
 }
 
+/// The tag to publish under: the reference's, else `flag`, else `default` (the function's
+/// version). `latest` is refused unless allowed: it names nothing reproducible.
+pub fn publish_tag(
+    selector: &Selector,
+    flag: Option<&str>,
+    default: Option<String>,
+    allow_latest: bool,
+) -> Result<String, String> {
+    let tag = match (selector, flag, default) {
+        (Selector::Tag(tag), _, _) => tag.clone(),
+        (Selector::Digest(_), _, _) => {
+            return Err("publish to a tag, not a digest: a digest is the result".into());
+        }
+        (Selector::None, Some(tag), _) => tag.to_string(),
+        (Selector::None, None, Some(version)) => version,
+        (Selector::None, None, None) => return Err("no tag: give REF:TAG or --tag".into()),
+    };
+    if !is_tag(&tag) {
+        return Err(format!("invalid tag `{tag}`"));
+    }
+    if tag == "latest" && !allow_latest {
+        return Err(
+            "refusing the tag `latest`, which names nothing reproducible; use a version, or \
+             --allow-latest"
+                .into(),
+        );
+    }
+    Ok(tag)
+}
+
 /// An OCI tag.
 pub fn is_tag(tag: &str) -> bool {
     !tag.is_empty()
