@@ -301,7 +301,7 @@ pub fn compose(
         "function",
         &mut host_imports,
     )?);
-    let mut credentials_layer = None;
+    let mut with_credentials = false;
     if let Some(import) = inspected
         .imports
         .iter()
@@ -345,7 +345,7 @@ pub fn compose(
             "credentials provider",
         )?;
         connect(&mut graph, function_instance, import, export, "function")?;
-        credentials_layer = Some(());
+        with_credentials = true;
     }
 
     let decorator = graph.instantiate(decorator_pkg);
@@ -469,7 +469,7 @@ pub fn compose(
     for (name, bytes) in &adapter_layers {
         layers.push(layer(name, bytes));
     }
-    if credentials_layer.is_some() {
+    if with_credentials {
         layers.push(layer("credentials", guests::CREDENTIALS));
     }
     for (name, bytes) in &deny_layers {
