@@ -1,0 +1,242 @@
+//! `faas wrap`: specialize the security decorator with a policy and compose the function, the
+//! decorator and the platform adapter into one artifact.
+//!
+//! Nothing is compiled here. The policy becomes a tiny generated component (a data segment and one
+//! function returning it, encoded with wasm-encoder and wit-component) that exports
+//! `faas:function/policy`; wac-graph then wires
+//!
+//! ```text
+//! policy ──► decorator ◄── function          policy ──► http adapter ◄── decorator
+//! ```
+//!
+//! (one adapter per trigger: HTTP, messaging, CLI), satisfies what the policy denies with generated
+//! deny-all layers, and exports each adapter's export. The same inputs always give the same bytes:
+//! every step is deterministic and nothing depends on time or paths.
+//!
+//! `compose` does the wiring, `generated` makes the policy component, `note` records the layers in
+//! the artifact.
+
+mod compose;
+mod generated;
+mod note;
+
+pub use compose::{Composed, compose};
+pub use generated::policy_component;
+pub use note::{LAYERS_SECTION, LayersNote, layer_of, read_layers};
+
+use crate::component::CheckError;
+use crate::digest;
+use crate::fsutil;
+use crate::policy::{self, PolicyError};
+use crate::project::Trigger;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// What to wrap.
+#[derive(Debug, Clone)]
+pub struct WrapOptions {
+    /// The function component (`target/faas/NAME.function.wasm`).
+    pub function: PathBuf,
+    /// The policy file.
+    pub policy: PathBuf,
+    /// Where to write the artifact.
+    pub output: PathBuf,
+    /// The artifact's name, for reports.
+    pub name: String,
+    /// The platform the artifact must fit, if any (`wasi-http`, `wasmcloud`).
+    pub target: Option<String>,
+    /// The triggers: one adapter each.
+    pub triggers: Vec<Trigger>,
+}
+
+/// Why wrapping failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WrapError {
+    /// The function component cannot be read.
+    #[error("cannot read the function component {}", .path.display())]
+    ReadFunction {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The function is not a usable component.
+    #[error("{}: {source}", .path.display())]
+    Function {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        #[source]
+        source: CheckError,
+    },
+    /// The policy cannot be used.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// Generating the policy component failed (a faas bug, not an input problem).
+    #[error("cannot generate the policy component: {0}")]
+    PolicyComponent(String),
+    /// The composition does not type-check or encode.
+    #[error("cannot compose {layer}: {message}")]
+    Compose {
+        /// The layer being wired.
+        layer: &'static str,
+        /// What wac-graph said.
+        message: String,
+    },
+    /// The composed artifact needs something no layer supplies and no host should.
+    #[error("the {layer} imports {import}, which no layer of the artifact supplies{hint}")]
+    Unsatisfied {
+        /// Which layer imports it.
+        layer: &'static str,
+        /// The import.
+        import: String,
+        /// What would fix it.
+        hint: &'static str,
+    },
+    /// The function imports interfaces the policy does not allow.
+    #[error("{}", capability_message(.imports, .location))]
+    Capabilities {
+        /// The refused imports.
+        imports: Vec<String>,
+        /// Where the policy's `[capabilities]` table is.
+        location: Option<String>,
+    },
+    /// The artifact does not fit the target platform.
+    #[error("the artifact does not fit the {target} target: {}", .problems.iter().map(|p| p.message.clone()).collect::<Vec<_>>().join("; "))]
+    Target {
+        /// The target.
+        target: String,
+        /// Every problem.
+        problems: Vec<crate::targets::Problem>,
+    },
+    /// The target name is unknown.
+    #[error("{0}")]
+    UnknownTarget(String),
+    /// The output cannot be written.
+    #[error("cannot write {}", .path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn capability_message(imports: &[String], location: &Option<String>) -> String {
+    let listed = imports.join(", ");
+    let it = if imports.len() == 1 { "it" } else { "them" };
+    match location {
+        Some(at) => format!(
+            "the function imports {listed}, which the policy does not allow ({at}, [capabilities]); \
+             add {it} to `allow` there, or remove the import from the function"
+        ),
+        None => format!(
+            "the function imports {listed}, which the policy does not allow (it has no \
+             [capabilities] table); grant {it} with [capabilities] allow = [...], or remove the \
+             import from the function"
+        ),
+    }
+}
+
+/// One layer of the artifact.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Layer {
+    /// `function`, `policy`, `decorator`, `http-adapter`.
+    pub layer: String,
+    /// The layer component's digest.
+    pub digest: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// The policy as placed in the artifact.
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyReport {
+    /// The policy file.
+    pub path: PathBuf,
+    /// The digest of the compiled policy document.
+    pub digest: String,
+    /// A summary for people.
+    pub summary: String,
+}
+
+/// The result of `faas wrap`.
+#[derive(Debug, Clone, Serialize)]
+pub struct WrapOutput {
+    /// The function's name.
+    pub name: String,
+    /// The artifact written.
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its digest.
+    pub digest: String,
+    /// The layers, from the function outwards.
+    pub layers: Vec<Layer>,
+    /// The policy applied.
+    pub policy: PolicyReport,
+    /// What the artifact imports from its host.
+    pub imports: Vec<String>,
+    /// What it exports.
+    pub exports: Vec<String>,
+}
+
+/// Wraps a function: reads inputs, composes, validates and writes the artifact atomically. On any
+/// error the previous artifact at `output` is removed, so it never looks like this run's result.
+pub fn wrap(options: &WrapOptions) -> Result<WrapOutput, WrapError> {
+    let write_err = |source| WrapError::Write {
+        path: options.output.clone(),
+        source,
+    };
+    fsutil::remove_stale(&options.output).map_err(write_err)?;
+    let function = std::fs::read(&options.function).map_err(|source| WrapError::ReadFunction {
+        path: options.function.clone(),
+        source,
+    })?;
+    let policy = policy::load(&options.policy)?;
+    let target = match &options.target {
+        Some(name) => Some(crate::targets::Target::load(name).map_err(WrapError::UnknownTarget)?),
+        None => None,
+    };
+    let composed = compose(&function, &policy, &options.triggers).map_err(|e| match e {
+        WrapError::Function { source, .. } => WrapError::Function {
+            path: options.function.clone(),
+            source,
+        },
+        other => other,
+    })?;
+    if let Some(target) = &target {
+        let note = read_layers(&composed.bytes);
+        let problems = target.check(&composed.imports, &composed.exports, &|import| {
+            layer_of(note.as_ref(), import)
+        });
+        if !problems.is_empty() {
+            return Err(WrapError::Target {
+                target: target.name.clone(),
+                problems,
+            });
+        }
+    }
+    fsutil::write_atomic(&options.output, &composed.bytes).map_err(write_err)?;
+    Ok(WrapOutput {
+        name: options.name.clone(),
+        path: options.output.clone(),
+        size: composed.bytes.len() as u64,
+        digest: digest::sha256(&composed.bytes),
+        layers: composed.layers,
+        policy: PolicyReport {
+            path: policy.path.clone(),
+            digest: digest::sha256(&policy.document),
+            summary: policy.summary(),
+        },
+        imports: composed.imports,
+        exports: composed.exports,
+    })
+}
+
+/// The default artifact path for a project: `target/faas/NAME.wasm`.
+pub fn default_output(output_dir: &Path, name: &str) -> PathBuf {
+    output_dir.join(format!("{name}.wasm"))
+}

@@ -1,0 +1,79 @@
+//! The note `faas wrap` leaves in an artifact (a custom section) recording its layers, so that
+//! publishing, inspection and target checks can name them without the inputs at hand.
+
+use super::Layer;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The custom section in which `faas wrap` records an artifact's layers.
+pub const LAYERS_SECTION: &str = "faas-layers";
+
+/// What `faas wrap` records inside an artifact about how it was made.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LayersNote {
+    /// The faas version that wrapped it.
+    pub faas_version: String,
+    /// The layers.
+    pub layers: Vec<Layer>,
+    /// What each layer leaves for the host to supply, by layer name.
+    #[serde(default)]
+    pub host_imports: BTreeMap<String, Vec<String>>,
+    /// The digest of the compiled policy document.
+    pub policy_document: String,
+    /// A summary of the policy.
+    pub policy_summary: String,
+}
+
+/// The layer of an artifact that imports `import` (by interface name, any version), from its note.
+pub fn layer_of(note: Option<&LayersNote>, import: &str) -> String {
+    let interface = import.split('@').next().unwrap_or(import);
+    note.and_then(|note| {
+        note.host_imports.iter().find_map(|(layer, imports)| {
+            imports
+                .iter()
+                .any(|i| i.split('@').next() == Some(interface))
+                .then(|| layer.clone())
+        })
+    })
+    .unwrap_or_else(|| "component".to_string())
+}
+
+/// Reads the layers note of a wrapped artifact, if it has one (at the top level of the component).
+pub fn read_layers(component: &[u8]) -> Option<LayersNote> {
+    let mut depth = 0usize;
+    for payload in wasmparser::Parser::new(0).parse_all(component) {
+        match payload.ok()? {
+            wasmparser::Payload::ModuleSection { .. }
+            | wasmparser::Payload::ComponentSection { .. } => depth += 1,
+            wasmparser::Payload::End(_) if depth > 0 => depth -= 1,
+            wasmparser::Payload::CustomSection(section)
+                if depth == 0 && section.name() == LAYERS_SECTION =>
+            {
+                return serde_json::from_slice(section.data()).ok();
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+pub(super) fn append_custom_section(bytes: &mut Vec<u8>, name: &str, data: &[u8]) {
+    fn leb128(out: &mut Vec<u8>, mut value: usize) {
+        loop {
+            let byte = (value & 0x7f) as u8;
+            value >>= 7;
+            if value == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    let mut content = Vec::new();
+    leb128(&mut content, name.len());
+    content.extend_from_slice(name.as_bytes());
+    content.extend_from_slice(data);
+    bytes.push(0); // custom section id
+    leb128(bytes, content.len());
+    bytes.extend_from_slice(&content);
+}
