@@ -30,11 +30,12 @@ pub mod exit {
     version,
     about = "Turn business logic into a sandboxed, policy-wrapped WebAssembly component",
     long_about = "Turn business logic into a sandboxed, policy-wrapped WebAssembly component.\n\n\
-        A function exports the faas:function/handler contract; faas builds it, checks it, and \
-        (in later stages) wraps it in a security decorator and platform adapters.",
-    after_help = "Example:\n  faas new hello && cd hello && faas build\n\n\
+        A function exports the faas:function/handler contract; faas builds it, wraps it in a \
+        security decorator generated from a policy and in platform adapters, validates the \
+        result against a target platform, and publishes it signed as a Wasm OCI artifact.",
+    after_help = "Example:\n  faas new hello && cd hello && faas build && faas wrap && faas serve\n\n\
         Exit codes: 0 success, 1 failure, 2 usage error; `faas build` passes on cargo's status \
-        when compilation fails."
+        when compilation fails; `faas pipeline` uses 10-14 per failing stage (docs/ci.md)."
 )]
 pub struct Cli {
     #[command(subcommand)]

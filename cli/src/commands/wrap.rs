@@ -5,7 +5,7 @@ use faas::project::{Project, Trigger};
 use faas::wrap::{self, WrapOptions, WrapOutput};
 use std::path::PathBuf;
 
-/// Wrap the function in the security decorator generated from the policy and the HTTP adapter.
+/// Wrap the function in the security decorator generated from the policy and the trigger adapters.
 ///
 /// In a function folder this takes target/faas/NAME.function.wasm (from `faas build`) and the policy
 /// named in faas.toml, and writes target/faas/NAME.wasm: one component exporting
