@@ -236,43 +236,10 @@ impl Inspection {
     /// asks for it to seed hash maps. Used only for faas's own layers, whose hash maps hold policy
     /// data, never keys chosen by a client.
     pub fn seed_component(&self, interface: &str, seed: [u8; 16]) -> Result<Vec<u8>, String> {
-        use wasm_encoder::{
-            CodeSection, ConstExpr, DataSection, ExportKind, ExportSection, Function,
-            FunctionSection, MemorySection, MemoryType, Module, TypeSection, ValType,
-        };
         let export = format!("{interface}#insecure-seed");
         self.component_exporting(&[interface.to_string()], move |_, _| {
-            let mut types = TypeSection::new();
-            types.ty().function([], [ValType::I32]);
-            let mut functions = FunctionSection::new();
-            functions.function(0);
-            let mut memories = MemorySection::new();
-            memories.memory(MemoryType {
-                minimum: 1,
-                maximum: None,
-                memory64: false,
-                shared: false,
-                page_size_log2: None,
-            });
-            let mut exports = ExportSection::new();
-            exports.export("memory", ExportKind::Memory, 0);
-            exports.export(&export, ExportKind::Func, 0);
-            let mut code = CodeSection::new();
-            let mut body = Function::new([]);
             // tuple<u64, u64> is returned through a pointer to its two values.
-            body.instructions().i32_const(16).end();
-            code.function(&body);
-            let mut data = DataSection::new();
-            data.active(0, &ConstExpr::i32_const(16), seed);
-            let mut module = Module::new();
-            module
-                .section(&types)
-                .section(&functions)
-                .section(&memories)
-                .section(&exports)
-                .section(&code)
-                .section(&data);
-            module.finish()
+            crate::wrap::pointer_returning_module(&export, 16, &[(16, &seed)])
         })
     }
 

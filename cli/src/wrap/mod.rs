@@ -21,6 +21,7 @@ mod generated;
 mod note;
 
 pub use compose::{Composed, compose};
+pub(crate) use generated::pointer_returning_module;
 pub use generated::policy_component;
 pub use note::{LAYERS_SECTION, LayersNote, layer_of, read_layers};
 
