@@ -97,6 +97,17 @@ pub fn built_function(name: &str) -> (tempfile::TempDir, PathBuf) {
     (tmp, dir)
 }
 
+/// The sample API key `faas new` wrote into the comment of the project's `auth.toml`.
+pub fn sample_key(dir: &Path) -> String {
+    let auth = std::fs::read_to_string(dir.join("auth.toml")).unwrap();
+    auth.split("Its key is: ")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .expect("auth.toml names its sample key")
+        .trim()
+        .to_string()
+}
+
 /// A fixture policy's path.
 pub fn policy_fixture(name: &str) -> PathBuf {
     fixtures().join("policies").join(name)

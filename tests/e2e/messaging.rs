@@ -171,16 +171,7 @@ fn faas_invoke_round_trips_a_request_through_the_cli_trigger() {
         &dir,
         &["wrap", "--triggers", "http,cli", "-o", "app.wasm"],
     ));
-    let auth = std::fs::read_to_string(dir.join("auth.toml")).unwrap();
-    let key = auth
-        .split("Its key is: ")
-        .nth(1)
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap()
-        .trim()
-        .to_string();
+    let key = sample_key(&dir);
     let request = serde_json::json!({
         "method": "GET", "path": "/orders?x=1",
         "headers": { "authorization": format!("Bearer {key}") },

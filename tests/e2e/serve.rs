@@ -197,16 +197,7 @@ fn cors_preflight_gets_the_configured_headers() {
 fn the_scaffolded_project_serves_with_its_sample_key_and_stops_on_ctrl_c() {
     let (_tmp, dir) = built_function("serve-sample");
     success(&faas(&dir, &["wrap"]));
-    let auth = std::fs::read_to_string(dir.join("auth.toml")).unwrap();
-    let key = auth
-        .split("Its key is: ")
-        .nth(1)
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap()
-        .trim()
-        .to_string();
+    let key = sample_key(&dir);
     let served = Served::start(&dir, &dir.join("target/faas/serve-sample.wasm"));
     let r = http(&served.addr, "GET", "/", &[], b"");
     assert_eq!(r.status, 401);

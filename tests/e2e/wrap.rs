@@ -96,15 +96,7 @@ fn no_plaintext_key_reaches_the_artifact() {
     }
     // The sample key of the scaffolded project is not in the default artifact either.
     success(&faas(&dir, &["wrap"]));
-    let auth = std::fs::read_to_string(dir.join("auth.toml")).unwrap();
-    let sample = auth
-        .split("Its key is: ")
-        .nth(1)
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap()
-        .trim();
+    let sample = sample_key(&dir);
     let bytes = std::fs::read(dir.join("target/faas/wrap-secrets.wasm")).unwrap();
     assert!(!bytes.windows(sample.len()).any(|w| w == sample.as_bytes()));
 }
