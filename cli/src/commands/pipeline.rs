@@ -2,7 +2,7 @@ use super::print_json;
 use super::registry_args::RegistryArgs;
 use clap::Args;
 use faas::compile::Profile;
-use faas::oci::{Selector, Target};
+use faas::oci::Target;
 use faas::pipeline::{self, PipelineOptions, StageReport};
 use faas::project::Project;
 use std::io::IsTerminal;
@@ -81,10 +81,7 @@ impl PipelineArgs {
         let defaults = project.file.pipeline.clone();
         let reference = match self.registry.clone().or(defaults.registry.clone()) {
             Some(reference) => Target::parse(&reference).map_err(usage)?,
-            None => Target::Layout {
-                path: project.output_dir().join("oci"),
-                selector: Selector::None,
-            },
+            None => Target::project_layout(&project),
         };
         let tag = faas::oci::publish_tag(
             reference.selector(),

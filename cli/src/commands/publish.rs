@@ -66,10 +66,7 @@ impl PublishArgs {
         let project = Project::find(&start).ok();
         let target = match (&self.reference, &project) {
             (Some(reference), _) => Target::parse(reference)?,
-            (None, Some(project)) => Target::Layout {
-                path: project.output_dir().join("oci"),
-                selector: Selector::None,
-            },
+            (None, Some(project)) => Target::project_layout(project),
             (None, None) => anyhow::bail!(
                 "no reference given and no faas.toml found; give REF (host/repo:tag or oci:PATH:tag)"
             ),

@@ -111,6 +111,14 @@ impl Target {
         })
     }
 
+    /// Where a project publishes by default: the layout folder `target/faas/oci`.
+    pub fn project_layout(project: &crate::project::Project) -> Target {
+        Target::Layout {
+            path: project.output_dir().join("oci"),
+            selector: Selector::None,
+        }
+    }
+
     /// The same place with another selector.
     pub fn with_selector(&self, selector: Selector) -> Target {
         let mut target = self.clone();
