@@ -12,7 +12,7 @@
 //! 5. publish time to a loopback registry (Debian's docker-registry), and a republish of the
 //!    unchanged artifact (bytes uploaded).
 
-use faas::project::{FunctionName, Project, Trigger};
+use faas::project::{FunctionName, Language, Project, Trigger};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -29,7 +29,7 @@ fn main() {
         let policy = faas::policy::load(Path::new(&args[i + 3])).unwrap();
         match mode.as_str() {
             "wrap" => {
-                faas::wrap::compose(&function, &policy, &[Trigger::Http]).unwrap();
+                faas::wrap::compose(&function, &policy, &[Trigger::Http], Language::Rust).unwrap();
             }
             _ => {
                 plain_composition(&function, &policy.document, true);
@@ -121,7 +121,7 @@ fn report(built: &Built) {
     // 1. wrap vs wac-graph alone
     let iterations = 20;
     let wrap_times = time(iterations, || {
-        faas::wrap::compose(&function, &policy, &[Trigger::Http]).unwrap();
+        faas::wrap::compose(&function, &policy, &[Trigger::Http], Language::Rust).unwrap();
     });
     let plain_times = time(iterations, || {
         plain_composition(&function, &policy.document, true);
@@ -141,7 +141,7 @@ fn report(built: &Built) {
     );
 
     // 2, 3, 4. serve both and load them.
-    let wrapped = faas::wrap::compose(&function, &policy, &[Trigger::Http])
+    let wrapped = faas::wrap::compose(&function, &policy, &[Trigger::Http], Language::Rust)
         .unwrap()
         .bytes;
     let bare = plain_composition(&function, &policy.document, false);
@@ -331,6 +331,7 @@ fn publish_benchmark(built: &Built) {
         &std::fs::read(&built.function).unwrap(),
         &faas::policy::load(&built.policy).unwrap(),
         &[Trigger::Http],
+        Language::Rust,
     )
     .unwrap();
     std::fs::write(&artifact, &wrapped.bytes).unwrap();

@@ -7,6 +7,15 @@
 //! (environment, exit, stdin, terminals) that a function never uses: rather than make a policy grant
 //! them, `faas wrap` satisfies them inside the artifact with deny-all implementations whose every
 //! function traps, as Spin's deny adapter does.
+//!
+//! Interpreted languages go further: componentize-py links CPython with the whole of wasi-libc, so
+//! every Python function imports `wasi:filesystem` and `wasi:sockets`; componentize-js links
+//! StarlingMonkey, which imports `wasi:filesystem` and, for `fetch`, `wasi:http`. Those imports say
+//! nothing about what the function does, so for those languages they are ambient too: denied
+//! inside the artifact unless the policy grants them. A Rust function that imports them really
+//! uses them, and is refused at wrap time instead of failing at run time.
+
+use crate::project::Language;
 
 /// What to do with one import of a function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,8 +53,29 @@ const AMBIENT: &[&str] = &[
     "wasi:cli/terminal-stderr",
 ];
 
-/// Classifies an import name (`wasi:sockets/tcp@0.2.6`) under the allow-list `allow`.
-pub fn classify(import: &str, allow: &[String]) -> Verdict {
+/// What the Python runtime (CPython on wasi-libc) imports whatever the function does.
+const PYTHON_AMBIENT: &[&str] = &["wasi:filesystem/*", "wasi:sockets/*"];
+
+/// What the JavaScript runtime (StarlingMonkey) imports whatever the function does.
+const JAVASCRIPT_AMBIENT: &[&str] = &[
+    "wasi:filesystem/*",
+    "wasi:http/types",
+    "wasi:http/outgoing-handler",
+];
+
+/// The ambient interfaces of a language's toolchain, as patterns.
+fn ambient(language: Language) -> impl Iterator<Item = &'static str> {
+    let runtime: &[&str] = match language {
+        Language::Rust => &[],
+        Language::Python => PYTHON_AMBIENT,
+        Language::Javascript => JAVASCRIPT_AMBIENT,
+    };
+    AMBIENT.iter().chain(runtime).copied()
+}
+
+/// Classifies an import name (`wasi:sockets/tcp@0.2.6`) of a function written in `language` under
+/// the allow-list `allow`.
+pub fn classify(import: &str, allow: &[String], language: Language) -> Verdict {
     let interface = import.split('@').next().unwrap_or(import);
     if interface.starts_with("faas:function/") {
         return Verdict::Internal;
@@ -53,7 +83,7 @@ pub fn classify(import: &str, allow: &[String]) -> Verdict {
     let matches = |pattern: &str| pattern_matches(pattern, interface);
     if ALWAYS_ALLOWED.iter().any(|p| matches(p)) || allow.iter().any(|p| matches(p)) {
         Verdict::Host
-    } else if AMBIENT.contains(&interface) {
+    } else if ambient(language).any(matches) {
         Verdict::Virtualize
     } else {
         Verdict::Denied
@@ -95,6 +125,7 @@ mod tests {
     #[test]
     fn defaults_allow_the_basics_and_virtualize_std_extras() {
         let none: Vec<String> = vec![];
+        let classify = |import: &str, allow: &[String]| classify(import, allow, Language::Rust);
         assert_eq!(
             classify("faas:function/credentials@0.1.0", &none),
             Verdict::Internal
@@ -117,7 +148,52 @@ mod tests {
     }
 
     #[test]
+    fn interpreters_runtime_imports_are_virtualized_unless_granted() {
+        let none: Vec<String> = vec![];
+        for language in [Language::Python, Language::Javascript] {
+            assert_eq!(
+                classify("wasi:filesystem/preopens@0.2.9", &none, language),
+                Verdict::Virtualize
+            );
+            assert_eq!(
+                classify("wasi:cli/exit@0.2.9", &none, language),
+                Verdict::Virtualize
+            );
+            assert_eq!(
+                classify("wasi:keyvalue/store@0.2.0", &none, language),
+                Verdict::Denied
+            );
+        }
+        assert_eq!(
+            classify("wasi:sockets/tcp@0.2.9", &none, Language::Python),
+            Verdict::Virtualize
+        );
+        assert_eq!(
+            classify("wasi:sockets/tcp@0.2.9", &none, Language::Javascript),
+            Verdict::Denied
+        );
+        assert_eq!(
+            classify(
+                "wasi:http/outgoing-handler@0.2.10",
+                &none,
+                Language::Javascript
+            ),
+            Verdict::Virtualize
+        );
+        let granted = vec!["wasi:http/outgoing-handler".to_string()];
+        assert_eq!(
+            classify(
+                "wasi:http/outgoing-handler@0.2.10",
+                &granted,
+                Language::Javascript
+            ),
+            Verdict::Host
+        );
+    }
+
+    #[test]
     fn grants_cover_interfaces_and_packages() {
+        let classify = |import: &str, allow: &[String]| classify(import, allow, Language::Rust);
         let allow = vec![
             "wasi:sockets/*".to_string(),
             "wasi:cli/environment".to_string(),

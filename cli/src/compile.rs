@@ -1,13 +1,14 @@
 //! `faas build`: compile a function into a component and check it against the contract.
 //!
 //! Rust functions are compiled by cargo for `wasm32-wasip2`, whose linker emits a component
-//! directly. Components from other toolchains enter through [`accept_component`]; both paths end in
+//! directly; Python and JavaScript functions by their componentize tools ([`crate::toolchains`]). Components from other toolchains enter through [`accept_component`]; both paths end in
 //! the same checks ([`crate::component`]) and the same output file.
 
 use crate::component::{self, CheckError, HandlerExport, Origin};
 use crate::digest;
 use crate::fsutil;
 use crate::project::{Language, Project};
+use crate::toolchains::{Toolchain, ToolchainError};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -76,6 +77,9 @@ pub enum BuildError {
         #[source]
         source: std::io::Error,
     },
+    /// A Python or JavaScript build failed.
+    #[error(transparent)]
+    Toolchain(#[from] ToolchainError),
     /// The compiled or supplied file is not a function component.
     #[error("{}: {source}", .path.display())]
     Check {
@@ -116,6 +120,24 @@ pub struct BuildOutput {
     pub imports: Vec<String>,
 }
 
+/// How a function in `language` is built, for status lines: `wasm32-wasip2, release`,
+/// `componentize-py 0.25.1`.
+pub fn describe_toolchain(language: Language, profile: Profile) -> String {
+    let componentize =
+        |toolchain: Toolchain| format!("{} {}", toolchain.tool(), toolchain.version());
+    match language {
+        Language::Rust => format!(
+            "{RUST_TARGET}, {}",
+            match profile {
+                Profile::Release => "release",
+                Profile::Debug => "debug",
+            }
+        ),
+        Language::Python => componentize(Toolchain::Python),
+        Language::Javascript => componentize(Toolchain::Javascript),
+    }
+}
+
 /// Compiles the project's function and writes it to `output` (normally
 /// [`Project::function_output`], `target/faas/NAME.function.wasm`).
 pub fn build_project(
@@ -130,12 +152,41 @@ pub fn build_project(
     })?;
     let wasm = match project.file.function.language {
         Language::Rust => cargo_build(&project.root, profile)?,
+        Language::Python => return componentize(project, Toolchain::Python, output),
+        Language::Javascript => return componentize(project, Toolchain::Javascript, output),
     };
     let bytes = std::fs::read(&wasm).map_err(|source| BuildError::Read {
         path: wasm.clone(),
         source,
     })?;
     check_and_write(project.name().as_str(), &wasm, &bytes, output)
+}
+
+/// Builds a Python or JavaScript function with its componentize tool, into a temporary file beside
+/// `output` that the usual checks then read.
+fn componentize(
+    project: &Project,
+    toolchain: Toolchain,
+    output: &Path,
+) -> Result<BuildOutput, BuildError> {
+    let write_err = |source| BuildError::Write {
+        path: output.to_path_buf(),
+        source,
+    };
+    let dir = output.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(write_err)?;
+    let scratch = tempfile::Builder::new()
+        .prefix(".faas-build-")
+        .suffix(".wasm")
+        .tempfile_in(dir)
+        .map_err(write_err)?;
+    toolchain.build(&project.root, scratch.path())?;
+    let bytes = std::fs::read(scratch.path()).map_err(|source| BuildError::Read {
+        path: scratch.path().to_path_buf(),
+        source,
+    })?;
+    let source = project.root.join(toolchain.source_file());
+    check_and_write(project.name().as_str(), &source, &bytes, output)
 }
 
 /// Checks a component made by another toolchain (or a core module with component-type metadata,

@@ -220,14 +220,53 @@ impl Inspection {
 }
 
 impl Inspection {
+    /// The imported interfaces whose types the import `name` uses (`wasi:filesystem/types` uses
+    /// `wasi:io/streams`), named as this component imports them.
+    pub fn uses(&self, name: &str) -> Vec<String> {
+        let world = &self.resolve.worlds[self.world];
+        let Some(id) = world.imports.iter().find_map(|(key, item)| match item {
+            WorldItem::Interface { id, .. } if self.resolve.name_world_key(key) == name => {
+                Some(*id)
+            }
+            _ => None,
+        }) else {
+            return Vec::new();
+        };
+        let mut used = Vec::new();
+        for ty in self.resolve.interfaces[id].types.values() {
+            let wit_parser::TypeDefKind::Type(wit_parser::Type::Id(target)) =
+                self.resolve.types[*ty].kind
+            else {
+                continue;
+            };
+            if let wit_parser::TypeOwner::Interface(owner) = self.resolve.types[target].owner
+                && owner != id
+                && let Some(owner_name) = self.resolve.id_of(owner)
+                && !used.contains(&owner_name)
+            {
+                used.push(owner_name);
+            }
+        }
+        used
+    }
+
     /// A component exporting each interface in `interfaces` (named as this component imports them)
-    /// with every function trapping: a deny-all implementation to satisfy imports that must not
+    /// in which every function traps or, where its type allows, answers that nothing is there
+    /// (see [`crate::deny`]): a deny-all implementation to satisfy imports that must not
     /// reach the host. Types the denied interfaces use from others stay imports of the new
     /// component.
     pub fn deny_component(&self, interfaces: &[String]) -> Result<Vec<u8>, String> {
-        self.component_exporting(interfaces, |resolve, world| {
-            wit_component::dummy_module(resolve, world, wit_parser::ManglingAndAbi::Standard32)
-        })
+        let mut answering = Ok(());
+        let component = self.component_exporting(interfaces, |resolve, world| {
+            let dummy =
+                wit_component::dummy_module(resolve, world, wit_parser::ManglingAndAbi::Standard32);
+            crate::deny::answering_module(&dummy, &crate::deny::answers(resolve, world))
+                .unwrap_or_else(|e| {
+                    answering = Err(e);
+                    dummy
+                })
+        })?;
+        answering.map(|()| component)
     }
 
     /// A component exporting `wasi:random/insecure-seed` (as this component imports it) that

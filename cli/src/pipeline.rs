@@ -166,6 +166,7 @@ pub fn run(options: &PipelineOptions, progress: &mut dyn FnMut(&StageReport)) ->
         name: options.project.name().to_string(),
         target: None,
         triggers: options.triggers.clone(),
+        language: options.project.file.function.language,
     };
     let result = wrap::wrap(&wrap_options).map(|w| to_json(&w)).map_err(|e| {
         let code = match e {

@@ -101,6 +101,40 @@ impl fmt::Display for FunctionName {
 pub enum Language {
     /// Rust, compiled with cargo for wasm32-wasip2.
     Rust,
+    /// Python, made into a component by componentize-py (an interpreter and the app's modules).
+    Python,
+    /// JavaScript, made into a component by componentize-js (the StarlingMonkey engine and the
+    /// app's module).
+    Javascript,
+}
+
+impl Language {
+    /// Every language, for help texts.
+    pub const ALL: &[Language] = &[Language::Rust, Language::Python, Language::Javascript];
+
+    /// The name used in faas.toml and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Language::Rust => "rust",
+            Language::Python => "python",
+            Language::Javascript => "javascript",
+        }
+    }
+}
+
+impl std::str::FromStr for Language {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Language::ALL
+            .iter()
+            .copied()
+            .find(|l| l.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Language::ALL.iter().map(|l| l.name()).collect();
+                format!("unknown language `{s}`; available: {}", names.join(", "))
+            })
+    }
 }
 
 /// A platform interface that can invoke the function.

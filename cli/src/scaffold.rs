@@ -13,16 +13,35 @@ use std::path::{Path, PathBuf};
 pub enum Template {
     /// A Rust function with `wit-bindgen`, answering HTTP requests with JSON.
     RustHttp,
+    /// The same function in Python, built with componentize-py.
+    PythonHttp,
+    /// The same function in JavaScript, built with componentize-js.
+    JsHttp,
 }
+
+/// The policy every template starts with.
+const AUTH_TOML: &str = include_str!("../../templates/common/auth.toml");
 
 impl Template {
     /// Every template, for help texts and errors.
-    pub const ALL: &[Template] = &[Template::RustHttp];
+    pub const ALL: &[Template] = &[Template::RustHttp, Template::PythonHttp, Template::JsHttp];
 
     /// The template's name on the command line.
     pub fn name(self) -> &'static str {
         match self {
             Template::RustHttp => "rust-http",
+            Template::PythonHttp => "python-http",
+            Template::JsHttp => "js-http",
+        }
+    }
+
+    /// The one-time command, run in the new folder, that installs what `faas build` needs there.
+    pub fn setup_command(self) -> Option<String> {
+        match self {
+            Template::RustHttp => None,
+            Template::PythonHttp => Some(crate::toolchains::Toolchain::Python.install_command()),
+            // package.json pins the version already.
+            Template::JsHttp => Some("npm install".to_string()),
         }
     }
 
@@ -42,10 +61,7 @@ impl Template {
                     "faas.toml",
                     include_str!("../../templates/rust-http/faas.toml"),
                 ),
-                (
-                    "auth.toml",
-                    include_str!("../../templates/rust-http/auth.toml"),
-                ),
+                ("auth.toml", AUTH_TOML),
                 (
                     "README.md",
                     include_str!("../../templates/rust-http/README.md"),
@@ -53,6 +69,44 @@ impl Template {
                 (
                     ".gitignore",
                     include_str!("../../templates/rust-http/gitignore"),
+                ),
+                ("wit/function.wit", contract::FUNCTION_WIT),
+            ],
+            Template::PythonHttp => &[
+                ("app.py", include_str!("../../templates/python-http/app.py")),
+                (
+                    "faas.toml",
+                    include_str!("../../templates/python-http/faas.toml"),
+                ),
+                ("auth.toml", AUTH_TOML),
+                (
+                    "README.md",
+                    include_str!("../../templates/python-http/README.md"),
+                ),
+                (
+                    ".gitignore",
+                    include_str!("../../templates/python-http/gitignore"),
+                ),
+                ("wit/function.wit", contract::FUNCTION_WIT),
+            ],
+            Template::JsHttp => &[
+                ("app.js", include_str!("../../templates/js-http/app.js")),
+                (
+                    "package.json",
+                    include_str!("../../templates/js-http/package.json"),
+                ),
+                (
+                    "faas.toml",
+                    include_str!("../../templates/js-http/faas.toml"),
+                ),
+                ("auth.toml", AUTH_TOML),
+                (
+                    "README.md",
+                    include_str!("../../templates/js-http/README.md"),
+                ),
+                (
+                    ".gitignore",
+                    include_str!("../../templates/js-http/gitignore"),
                 ),
                 ("wit/function.wit", contract::FUNCTION_WIT),
             ],
@@ -106,6 +160,8 @@ pub struct Scaffolded {
     pub files: Vec<String>,
     /// The sample API key written into `auth.toml`'s comment (for local testing only).
     pub sample_key: String,
+    /// The one-time command that installs the language's build tool into the project, if any.
+    pub setup: Option<String>,
 }
 
 /// Renders `template` for a function called `name` into `dir`, which must not exist or be empty.
@@ -135,6 +191,14 @@ pub fn scaffold(
         (
             "{{sample_key_digest}}",
             digest::sha256(sample_key.as_bytes()),
+        ),
+        (
+            "{{componentize_py_version}}",
+            crate::toolchains::COMPONENTIZE_PY_VERSION.to_string(),
+        ),
+        (
+            "{{componentize_js_version}}",
+            crate::toolchains::COMPONENTIZE_JS_VERSION.to_string(),
         ),
     ];
 
@@ -174,6 +238,7 @@ pub fn scaffold(
         template: template.name(),
         files,
         sample_key,
+        setup: template.setup_command(),
     })
 }
 
@@ -190,6 +255,25 @@ mod tests {
 
     fn name(s: &str) -> FunctionName {
         FunctionName::try_from(s.to_string()).unwrap()
+    }
+
+    #[test]
+    fn every_template_renders_a_project_of_its_language() {
+        for (template, language) in [
+            (Template::RustHttp, crate::project::Language::Rust),
+            (Template::PythonHttp, crate::project::Language::Python),
+            (Template::JsHttp, crate::project::Language::Javascript),
+        ] {
+            let tmp = tempfile::tempdir().unwrap();
+            let dir = tmp.path().join("hello");
+            let done = scaffold(&name("hello"), template, &dir).unwrap();
+            for file in &done.files {
+                let text = std::fs::read_to_string(dir.join(file)).unwrap();
+                assert!(!text.contains("{{"), "{file} has an unrendered placeholder");
+            }
+            let project = crate::project::Project::load(&dir).unwrap();
+            assert_eq!(project.file.function.language, language);
+        }
     }
 
     #[test]

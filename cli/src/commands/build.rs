@@ -7,14 +7,16 @@ use std::path::PathBuf;
 
 /// Compile the function into a component and check it exports the faas contract.
 ///
-/// In a function folder (found through faas.toml, searching upwards) this compiles the function for
-/// wasm32-wasip2 and writes target/faas/NAME.function.wasm. With --component, a component made by
-/// any other toolchain (or a core module with component-type metadata) is checked instead.
+/// In a function folder (found through faas.toml, searching upwards) this compiles the function
+/// (Rust with cargo for wasm32-wasip2, Python with componentize-py, JavaScript with componentize-js,
+/// as faas.toml's `language` says) and writes target/faas/NAME.function.wasm. With --component, a
+/// component made by any other toolchain (or a core module with component-type metadata) is
+/// checked instead.
 #[derive(Args)]
 #[command(after_help = "Examples:\n  faas build\n  faas build --json\n  \
     faas build --component other-toolchain.wasm -o target/faas/hello.function.wasm")]
 pub struct BuildArgs {
-    /// Build with cargo's dev profile (faster to compile, larger output).
+    /// Build with cargo's dev profile (faster to compile, larger output); Rust only.
     #[arg(long)]
     debug: bool,
 
@@ -67,10 +69,9 @@ impl BuildArgs {
                 status(
                     "Building",
                     format!(
-                        "{} ({}, {})",
+                        "{} ({})",
                         project.name(),
-                        compile::RUST_TARGET,
-                        profile_name(profile)
+                        compile::describe_toolchain(project.file.function.language, profile)
                     ),
                 );
                 let output = self.output.unwrap_or_else(|| project.function_output());
@@ -79,13 +80,6 @@ impl BuildArgs {
             }
         };
         report(&built, self.json)
-    }
-}
-
-fn profile_name(profile: Profile) -> &'static str {
-    match profile {
-        Profile::Release => "release",
-        Profile::Debug => "debug",
     }
 }
 

@@ -10,13 +10,16 @@ use std::path::PathBuf;
 /// Writes a buildable project: the function's source, the contract WIT (wit/), faas.toml, a sample
 /// auth.toml with a freshly generated sample key, and a README. Refuses to touch a non-empty folder.
 #[derive(Args)]
-#[command(after_help = "Example:\n  faas new hello && cd hello && faas build")]
+#[command(
+    after_help = "Examples:\n  faas new hello && cd hello && faas build\n  \
+    faas new hello-py --template python-http\n  faas new hello-js --template js-http"
+)]
 pub struct NewArgs {
     /// The function's name: lower-case letters, digits and '-'.
     #[arg(value_parser = parse_name)]
     name: FunctionName,
 
-    /// The template to render.
+    /// The template to render: rust-http, python-http or js-http.
     #[arg(long, default_value = "rust-http", value_parser = parse_template)]
     template: Template,
 
@@ -56,7 +59,10 @@ impl NewArgs {
                 dir.display()
             ),
         );
-        println!("Next: cd {} && faas build", dir.display());
+        match &created.setup {
+            Some(setup) => println!("Next: cd {} && {setup} && faas build", dir.display()),
+            None => println!("Next: cd {} && faas build", dir.display()),
+        }
         Ok(())
     }
 }

@@ -1,7 +1,7 @@
 use super::{human_size, print_json, status};
 use anyhow::Context;
 use clap::Args;
-use faas::project::{Project, Trigger};
+use faas::project::{Language, Project, Trigger};
 use faas::wrap::{self, WrapOptions, WrapOutput};
 use std::path::PathBuf;
 
@@ -36,6 +36,12 @@ pub struct WrapArgs {
     /// `target`, if any).
     #[arg(long, value_name = "NAME", env = "FAAS_TARGET")]
     target: Option<String>,
+
+    /// The function's language: rust, python or javascript (default: faas.toml's `language`, or
+    /// rust). Python and JavaScript runtimes import files, sockets and outgoing HTTP whatever the
+    /// function does; for them, what the policy does not grant is denied inside the artifact.
+    #[arg(long, value_name = "NAME")]
+    language: Option<Language>,
 
     /// The function folder (default: the current folder or the nearest parent with faas.toml).
     #[arg(long, value_name = "DIR", env = "FAAS_PROJECT_DIR")]
@@ -92,6 +98,7 @@ impl WrapArgs {
                         .triggers
                         .clone()
                         .unwrap_or_else(|| project.file.function.triggers.clone()),
+                    language: self.language.unwrap_or(project.file.function.language),
                 }
             }
             None => {
@@ -107,6 +114,7 @@ impl WrapArgs {
                     name,
                     target: self.target.clone(),
                     triggers: self.triggers.clone().unwrap_or_else(|| vec![Trigger::Http]),
+                    language: self.language.unwrap_or(Language::Rust),
                 }
             }
         };

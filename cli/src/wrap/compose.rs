@@ -10,7 +10,7 @@ use crate::contract;
 use crate::digest;
 use crate::guests;
 use crate::policy::{Capabilities, CompiledPolicy};
-use crate::project::Trigger;
+use crate::project::{Language, Trigger};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use wac_graph::types::Package;
@@ -28,12 +28,14 @@ pub struct Composed {
     pub exports: Vec<String>,
 }
 
-/// Composes `function` with the decorator specialized for `policy` and the HTTP adapter, and
-/// validates the result. Pure: no file system access.
+/// Composes `function` (written in `language`, which decides the imports its toolchain adds) with
+/// the decorator specialized for `policy` and one adapter per trigger, and validates the result.
+/// Pure: no file system access.
 pub fn compose(
     function: &[u8],
     policy: &CompiledPolicy,
     triggers: &[Trigger],
+    language: Language,
 ) -> Result<Composed, WrapError> {
     if triggers.is_empty() {
         return Err(compose_err(
@@ -73,7 +75,7 @@ pub fn compose(
         "function",
     )?;
     let mut deny_layers = Vec::new();
-    let denials = Denials::for_function(&inspected, &policy.capabilities)?;
+    let denials = Denials::for_function(&inspected, &policy.capabilities, language)?;
     let mut host_imports = BTreeMap::new();
     let seed: [u8; 16] = {
         use sha2::Digest;
@@ -300,15 +302,26 @@ impl Denials {
     fn for_function(
         function: &component::Inspection,
         capabilities: &Capabilities,
+        language: Language,
     ) -> Result<Self, WrapError> {
         let mut refused = Vec::new();
         let mut interfaces = Vec::new();
+        let mut host = Vec::new();
         for import in &function.imports {
-            match crate::capabilities::classify(import, &capabilities.allow) {
-                Verdict::Internal | Verdict::Host => {}
+            match crate::capabilities::classify(import, &capabilities.allow, language) {
+                Verdict::Internal => {}
+                Verdict::Host => host.push(import.clone()),
                 Verdict::Virtualize => interfaces.push(import.clone()),
                 Verdict::Denied => refused.push(import.clone()),
             }
+        }
+        // A granted interface shares resources with the interfaces it uses (outgoing HTTP creates
+        // `wasi:http/types` requests): those must come from the host too, not from a deny layer.
+        while let Some(position) = interfaces
+            .iter()
+            .position(|i| host.iter().any(|h| function.uses(h).contains(i)))
+        {
+            host.push(interfaces.remove(position));
         }
         if !refused.is_empty() {
             return Err(WrapError::Capabilities {
@@ -330,7 +343,7 @@ impl Denials {
             .imports
             .iter()
             .filter(|i| {
-                crate::capabilities::classify(i, &[]) == Verdict::Virtualize
+                crate::capabilities::classify(i, &[], Language::Rust) == Verdict::Virtualize
                     || also.contains(&i.as_str())
             })
             .cloned()

@@ -29,7 +29,7 @@ use crate::component::CheckError;
 use crate::digest;
 use crate::fsutil;
 use crate::policy::{self, PolicyError};
-use crate::project::Trigger;
+use crate::project::{Language, Trigger};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -48,6 +48,9 @@ pub struct WrapOptions {
     pub target: Option<String>,
     /// The triggers: one adapter each.
     pub triggers: Vec<Trigger>,
+    /// The function's language, which decides the imports its toolchain adds (see
+    /// [`crate::capabilities`]).
+    pub language: Language,
 }
 
 /// Why wrapping failed.
@@ -201,13 +204,14 @@ pub fn wrap(options: &WrapOptions) -> Result<WrapOutput, WrapError> {
         Some(name) => Some(crate::targets::Target::load(name).map_err(WrapError::UnknownTarget)?),
         None => None,
     };
-    let composed = compose(&function, &policy, &options.triggers).map_err(|e| match e {
-        WrapError::Function { source, .. } => WrapError::Function {
-            path: options.function.clone(),
-            source,
-        },
-        other => other,
-    })?;
+    let composed =
+        compose(&function, &policy, &options.triggers, options.language).map_err(|e| match e {
+            WrapError::Function { source, .. } => WrapError::Function {
+                path: options.function.clone(),
+                source,
+            },
+            other => other,
+        })?;
     if let Some(target) = &target {
         let note = read_layers(&composed.bytes);
         let problems = target.check(&composed.imports, &composed.exports, &|import| {
