@@ -4,6 +4,7 @@ mod build;
 mod capabilities;
 mod common;
 mod jwt;
+mod languages;
 mod messaging;
 mod new;
 mod pipeline;

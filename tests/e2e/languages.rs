@@ -1,0 +1,253 @@
+//! Python and JavaScript functions: `faas new` → `faas build` (with the pinned componentize tool,
+//! installed into the project by the very command faas names when it is missing) → `faas wrap` →
+//! `faas serve`, plus their bad inputs and the sandbox the deny layers give them.
+
+use crate::common::*;
+use std::path::Path;
+
+/// Scaffolds `template`, checks that `faas build` refuses to start without the tool and names the
+/// command that installs it, runs that command, and builds.
+fn new_and_installed(name: &str, template: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    success(&faas(tmp.path(), &["new", name, "--template", template]));
+    let dir = tmp.path().join(name);
+
+    let stderr = failure(&faas(&dir, &["build"]), 1);
+    let install = stderr
+        .split("install it there with `")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .unwrap_or_else(|| panic!("no install command in: {stderr}"));
+    assert!(
+        !dir.join("target/faas")
+            .join(format!("{name}.function.wasm"))
+            .exists(),
+        "a failed build must not leave a component"
+    );
+    let installed = std::process::Command::new("sh")
+        .current_dir(&dir)
+        .args(["-c", install])
+        .output()
+        .unwrap();
+    assert!(
+        installed.status.success(),
+        "`{install}` failed:\n{}",
+        String::from_utf8_lossy(&installed.stderr)
+    );
+    (tmp, dir)
+}
+
+fn function_path(dir: &Path, name: &str) -> std::path::PathBuf {
+    dir.join("target/faas")
+        .join(format!("{name}.function.wasm"))
+}
+
+/// Builds, wraps and serves the project; checks the sample key gets the function's JSON and no key
+/// gets 401, as for a Rust function.
+fn build_wrap_serve_and_call(dir: &Path, name: &str) {
+    let built: serde_json::Value = serde_json::from_str(&success(&faas(dir, &["build", "--json"])))
+        .expect("build --json prints JSON");
+    assert_eq!(built["handler"]["interface"], "faas:function/handler@0.1.0");
+    let imports: Vec<&str> = built["imports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i.as_str().unwrap())
+        .collect();
+    // The interpreter imports files whatever the function does…
+    assert!(
+        imports.iter().any(|i| i.starts_with("wasi:filesystem/")),
+        "{imports:?}"
+    );
+
+    let wrapped: serde_json::Value =
+        serde_json::from_str(&success(&faas(dir, &["wrap", "--json"]))).unwrap();
+    // …and the artifact does not: the policy grants nothing, so a deny layer answers instead.
+    let artifact_imports = wrapped["imports"].as_array().unwrap();
+    for import in artifact_imports {
+        let import = import.as_str().unwrap();
+        assert!(
+            !import.starts_with("wasi:filesystem/")
+                && !import.starts_with("wasi:sockets/")
+                && !import.starts_with("wasi:http/outgoing-handler")
+                && !import.starts_with("wasi:cli/environment"),
+            "the artifact imports {import}"
+        );
+    }
+    assert!(
+        wrapped["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["layer"] == "function-deny"),
+        "{wrapped}"
+    );
+
+    let artifact = dir.join("target/faas").join(format!("{name}.wasm"));
+    let served = Served::start(dir, &artifact);
+    let key = format!("Bearer {}", sample_key(dir));
+    let r = http(
+        &served.addr,
+        "GET",
+        "/hello?x=1",
+        &[("authorization", &key)],
+        b"",
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let body = r.json();
+    assert_eq!(body["caller"], "sample-client");
+    assert_eq!(body["message"], "Hello, sample-client!");
+    assert_eq!(body["path"], "/hello?x=1");
+
+    let r = http(&served.addr, "GET", "/hello", &[], b"");
+    assert_eq!(r.status, 401);
+
+    // The function's own error reaches the caller as the contract's status.
+    let r = http(
+        &served.addr,
+        "POST",
+        "/hello",
+        &[("authorization", &key)],
+        b"not json",
+    );
+    assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&r.body));
+
+    // A public route: the function sees no caller.
+    let r = http(&served.addr, "GET", "/health", &[], b"");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["caller"], serde_json::Value::Null);
+}
+
+#[test]
+fn a_python_function_builds_wraps_and_serves_like_a_rust_one() {
+    let (_tmp, dir) = new_and_installed("hello-py", "python-http");
+    build_wrap_serve_and_call(&dir, "hello-py");
+    let good_source = std::fs::read_to_string(dir.join("app.py")).unwrap();
+
+    // A syntax error names the file and line, with the tool's message; no component is left.
+    std::fs::write(dir.join("app.py"), "def broken(:\n    pass\n").unwrap();
+    let stderr = failure(&faas(&dir, &["build"]), 1);
+    let last = stderr.lines().last().unwrap();
+    assert!(
+        last.contains("app.py:1") && last.contains("SyntaxError"),
+        "{stderr}"
+    );
+    assert!(!function_path(&dir, "hello-py").exists());
+
+    // Source that does not implement the contract.
+    std::fs::write(dir.join("app.py"), "x = 1\n").unwrap();
+    let stderr = failure(&faas(&dir, &["build"]), 1);
+    let last = stderr.lines().last().unwrap();
+    assert!(
+        last.contains("app.py") && last.contains("has no attribute 'Handler'"),
+        "{stderr}"
+    );
+
+    // The sandbox: no environment, files or sockets, each refused with an ordinary exception.
+    std::fs::write(
+        dir.join("app.py"),
+        std::fs::read(fixtures().join("functions/sandbox-probe.py")).unwrap(),
+    )
+    .unwrap();
+    success(&faas(&dir, &["build"]));
+    success(&faas(&dir, &["wrap"]));
+    let served = Served::start(&dir, &dir.join("target/faas/hello-py.wasm"));
+    let key = format!("Bearer {}", sample_key(&dir));
+    let r = http(&served.addr, "GET", "/", &[("authorization", &key)], b"");
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let report = r.json();
+    assert_eq!(report["environment"], 0, "{report}");
+    assert_eq!(report["read-file"], "FileNotFoundError", "{report}");
+    assert_eq!(report["list-root"], "FileNotFoundError", "{report}");
+    assert_eq!(report["socket"], "PermissionError", "{report}");
+    assert_eq!(report["lazy-import"], "ModuleNotFoundError", "{report}");
+    drop(served);
+    std::fs::write(dir.join("app.py"), good_source).unwrap();
+}
+
+#[test]
+fn a_javascript_function_builds_wraps_and_serves_like_a_rust_one() {
+    let (_tmp, dir) = new_and_installed("hello-js", "js-http");
+    build_wrap_serve_and_call(&dir, "hello-js");
+
+    // A syntax error names file, line and column.
+    std::fs::write(
+        dir.join("app.js"),
+        "export const handler = {\n  handle(req) { return {; }\n};\n",
+    )
+    .unwrap();
+    let stderr = failure(&faas(&dir, &["build"]), 1);
+    let last = stderr.lines().last().unwrap();
+    assert!(
+        last.contains("app.js:2:") && last.contains("SyntaxError"),
+        "{stderr}"
+    );
+    assert!(!function_path(&dir, "hello-js").exists());
+
+    // Source that does not implement the contract.
+    std::fs::write(dir.join("app.js"), "export const nothing = 1;\n").unwrap();
+    let stderr = failure(&faas(&dir, &["build"]), 1);
+    let last = stderr.lines().last().unwrap();
+    assert!(
+        last.contains("app.js") && last.contains("does not export a \"handler\""),
+        "{stderr}"
+    );
+
+    // Outgoing HTTP is not granted: fetch reaches a deny layer, which traps; the caller gets 500
+    // and the function never reaches the network.
+    std::fs::write(
+        dir.join("app.js"),
+        std::fs::read(fixtures().join("functions/sandbox-probe.js")).unwrap(),
+    )
+    .unwrap();
+    success(&faas(&dir, &["build"]));
+    success(&faas(&dir, &["wrap"]));
+    let served = Served::start(&dir, &dir.join("target/faas/hello-js.wasm"));
+    let key = format!("Bearer {}", sample_key(&dir));
+    let r = http(&served.addr, "GET", "/", &[("authorization", &key)], b"");
+    assert_eq!(r.status, 200);
+    let r = http(
+        &served.addr,
+        "GET",
+        "/fetch",
+        &[("authorization", &key)],
+        b"",
+    );
+    assert_eq!(r.status, 500);
+}
+
+#[test]
+fn an_interpreted_function_is_refused_as_rust_but_wraps_as_its_language() {
+    // A Python-built component wrapped as if it were Rust: its file and socket imports are refused,
+    // named, because a Rust function importing them would really use them.
+    let (_tmp, dir) = new_and_installed("lang-py", "python-http");
+    success(&faas(&dir, &["build"]));
+    let function = function_path(&dir, "lang-py");
+    let policy = dir.join("auth.toml");
+    let args = |language: &'static str, out: &'static str| {
+        vec![
+            "wrap".to_string(),
+            "--function".into(),
+            function.display().to_string(),
+            "--policy".into(),
+            policy.display().to_string(),
+            "-o".into(),
+            out.into(),
+            "--language".into(),
+            language.into(),
+        ]
+    };
+    let run = |args: Vec<String>| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        faas(&dir, &args)
+    };
+    let stderr = failure(&run(args("rust", "as-rust.wasm")), 1);
+    assert!(
+        stderr.contains("wasi:sockets/tcp@") && stderr.contains("wasi:filesystem/preopens@"),
+        "{stderr}"
+    );
+    assert!(!dir.join("as-rust.wasm").exists());
+    success(&run(args("python", "as-python.wasm")));
+    assert!(dir.join("as-python.wasm").is_file());
+}
