@@ -10,7 +10,9 @@
 //! 3. instantiation time of each (pre-instantiated component, fresh store per instance);
 //! 4. bytes added by the decorator and the adapter;
 //! 5. publish time to a loopback registry (Debian's docker-registry), and a republish of the
-//!    unchanged artifact (bytes uploaded).
+//!    unchanged artifact (bytes uploaded);
+//! 6. for the Python and JavaScript templates: the time to install the pinned componentize tool
+//!    into the project and the first and second builds, then 1–4 on their components.
 
 use faas::project::{FunctionName, Language, Project, Trigger};
 use std::io::{Read, Write};
@@ -27,9 +29,10 @@ fn main() {
         let mode = &args[i + 1];
         let function = std::fs::read(&args[i + 2]).unwrap();
         let policy = faas::policy::load(Path::new(&args[i + 3])).unwrap();
+        let language: Language = args[i + 4].parse().unwrap();
         match mode.as_str() {
             "wrap" => {
-                faas::wrap::compose(&function, &policy, &[Trigger::Http], Language::Rust).unwrap();
+                faas::wrap::compose(&function, &policy, &[Trigger::Http], language).unwrap();
             }
             _ => {
                 plain_composition(&function, &policy.document, true);
@@ -51,10 +54,19 @@ fn main() {
         report(function);
     }
     publish_benchmark(&sample);
+    println!("\n## first builds of the interpreted languages\n");
+    println!("| language | tool install (into the project) | first build | second build |");
+    println!("|---|---|---|---|");
+    let python = build_interpreted(work.path(), "python", faas::scaffold::Template::PythonHttp);
+    let javascript = build_interpreted(work.path(), "javascript", faas::scaffold::Template::JsHttp);
+    for function in [&python, &javascript] {
+        report(function);
+    }
 }
 
 struct Built {
     name: &'static str,
+    language: Language,
     dir: PathBuf,
     function: PathBuf,
     policy: PathBuf,
@@ -106,7 +118,62 @@ fn build_function(work: &Path, name: &'static str, source: Option<&str>) -> Buil
     .unwrap();
     Built {
         name,
+        language: Language::Rust,
         function: built.path,
+        policy: dir.join("auth.toml"),
+        key: created.sample_key,
+        dir,
+    }
+}
+
+/// Scaffolds a Python or JavaScript function, installs its tool with the template's setup command
+/// and builds it twice, printing the times (a table row).
+fn build_interpreted(work: &Path, name: &'static str, template: faas::scaffold::Template) -> Built {
+    let dir = work.join(name);
+    let created = faas::scaffold::scaffold(
+        &FunctionName::try_from(name.to_string()).unwrap(),
+        template,
+        &dir,
+    )
+    .unwrap();
+    let setup = created
+        .setup
+        .expect("interpreted templates have a setup command");
+    eprintln!("installing the {name} toolchain: {setup}");
+    let started = Instant::now();
+    let status = std::process::Command::new("sh")
+        .current_dir(&dir)
+        .args(["-c", &setup])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "`{setup}` failed");
+    let install = started.elapsed();
+    let project = Project::load(&dir).unwrap();
+    let mut builds = Vec::new();
+    let mut built = None;
+    for _ in 0..2 {
+        let started = Instant::now();
+        built = Some(
+            faas::compile::build_project(
+                &project,
+                faas::compile::Profile::Release,
+                &project.function_output(),
+            )
+            .unwrap(),
+        );
+        builds.push(started.elapsed());
+    }
+    println!(
+        "| {name} | {:.1} s | {:.1} s | {:.1} s |",
+        install.as_secs_f64(),
+        builds[0].as_secs_f64(),
+        builds[1].as_secs_f64()
+    );
+    Built {
+        name,
+        language: project.file.function.language,
+        function: built.unwrap().path,
         policy: dir.join("auth.toml"),
         key: created.sample_key,
         dir,
@@ -121,13 +188,13 @@ fn report(built: &Built) {
     // 1. wrap vs wac-graph alone
     let iterations = 20;
     let wrap_times = time(iterations, || {
-        faas::wrap::compose(&function, &policy, &[Trigger::Http], Language::Rust).unwrap();
+        faas::wrap::compose(&function, &policy, &[Trigger::Http], built.language).unwrap();
     });
     let plain_times = time(iterations, || {
         plain_composition(&function, &policy.document, true);
     });
-    let wrap_mem = child_peak_memory("wrap", &built.function, &built.policy);
-    let plain_mem = child_peak_memory("plain", &built.function, &built.policy);
+    let wrap_mem = child_peak_memory("wrap", built);
+    let plain_mem = child_peak_memory("plain", built);
     println!("| measure | faas | anchor | ratio |");
     println!("|---|---|---|---|");
     row_ms(
@@ -141,7 +208,7 @@ fn report(built: &Built) {
     );
 
     // 2, 3, 4. serve both and load them.
-    let wrapped = faas::wrap::compose(&function, &policy, &[Trigger::Http], Language::Rust)
+    let wrapped = faas::wrap::compose(&function, &policy, &[Trigger::Http], built.language)
         .unwrap()
         .bytes;
     let bare = plain_composition(&function, &policy.document, false);
@@ -209,6 +276,24 @@ fn plain_composition(function: &[u8], policy_document: &[u8], with_decorator: bo
     let p = graph.instantiate(p);
     let policy_export = graph.alias_instance_export(p, policy_name).unwrap();
     let f = graph.instantiate(f);
+    // Python and JavaScript bindings import every interface of the world, used or not; the host
+    // has no credentials, so a deny-all implementation stands in (Rust drops unused imports).
+    let inspection = faas::component::inspect(function).unwrap();
+    if let Some(credentials) = inspection
+        .imports
+        .iter()
+        .find(|i| i.starts_with("faas:function/credentials@"))
+    {
+        let deny = inspection
+            .deny_component(std::slice::from_ref(credentials))
+            .unwrap();
+        let deny = add(&mut graph, "bench:credentials-deny", &deny);
+        let deny = graph.instantiate(deny);
+        let export = graph.alias_instance_export(deny, credentials).unwrap();
+        graph
+            .set_instantiation_argument(f, credentials, export)
+            .unwrap();
+    }
     let mut handler_export = graph.alias_instance_export(f, handler).unwrap();
     if with_decorator {
         let d = add(&mut graph, "bench:decorator", faas::guests::DECORATOR);
@@ -405,11 +490,12 @@ fn start_registry() -> Option<(std::process::Child, String, tempfile::TempDir)> 
     None
 }
 
-fn child_peak_memory(mode: &str, function: &Path, policy: &Path) -> u64 {
+fn child_peak_memory(mode: &str, built: &Built) -> u64 {
     let out = std::process::Command::new(std::env::current_exe().unwrap())
         .args(["--peak-memory-of", mode])
-        .arg(function)
-        .arg(policy)
+        .arg(&built.function)
+        .arg(&built.policy)
+        .arg(built.language.name())
         .output()
         .unwrap();
     String::from_utf8_lossy(&out.stdout)
