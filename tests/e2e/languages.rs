@@ -170,6 +170,9 @@ fn a_python_function_builds_wraps_and_serves_like_a_rust_one() {
 fn a_javascript_function_builds_wraps_and_serves_like_a_rust_one() {
     let (_tmp, dir) = new_and_installed("hello-js", "js-http");
     build_wrap_serve_and_call(&dir, "hello-js");
+    // cargo's dev profile means nothing here: refused rather than ignored.
+    let stderr = failure(&faas(&dir, &["build", "--debug"]), 1);
+    assert!(stderr.contains("Rust functions only"), "{stderr}");
 
     // A syntax error names file, line and column.
     std::fs::write(
