@@ -60,8 +60,12 @@ fn build_wrap_serve_and_call(dir: &Path, name: &str) {
         "{imports:?}"
     );
 
-    let wrapped: serde_json::Value =
-        serde_json::from_str(&success(&faas(dir, &["wrap", "--json"]))).unwrap();
+    // The artifact fits the strictest target, the wasi:http/proxy world, as a Rust one does.
+    let wrapped: serde_json::Value = serde_json::from_str(&success(&faas(
+        dir,
+        &["wrap", "--json", "--target", "wasi-http"],
+    )))
+    .unwrap();
     // …and the artifact does not: the policy grants nothing, so a deny layer answers instead.
     let artifact_imports = wrapped["imports"].as_array().unwrap();
     for import in artifact_imports {
