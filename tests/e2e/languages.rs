@@ -37,6 +37,21 @@ fn new_and_installed(name: &str, template: &str) -> (tempfile::TempDir, std::pat
     (tmp, dir)
 }
 
+/// Wraps the project's function with its `auth.toml` plus a grant of the credential `db-password`
+/// (from the run-time configuration key `db-key`), and serves it with that key set.
+fn wrap_with_credentials_and_serve(dir: &Path, name: &str) -> Served {
+    let auth = std::fs::read_to_string(dir.join("auth.toml")).unwrap();
+    let policy = auth.replace(
+        "[filters]",
+        "[credentials]\ndb-password = { config = \"db-key\" }\n\n[filters]",
+    );
+    assert_ne!(policy, auth);
+    std::fs::write(dir.join("credentials.toml"), policy).unwrap();
+    success(&faas(dir, &["wrap", "--policy", "credentials.toml"]));
+    let artifact = dir.join("target/faas").join(format!("{name}.wasm"));
+    Served::start_with(dir, &artifact, &["--config", "db-key=s3cret"])
+}
+
 fn function_path(dir: &Path, name: &str) -> std::path::PathBuf {
     dir.join("target/faas")
         .join(format!("{name}.function.wasm"))
@@ -155,8 +170,7 @@ fn a_python_function_builds_wraps_and_serves_like_a_rust_one() {
     )
     .unwrap();
     success(&faas(&dir, &["build"]));
-    success(&faas(&dir, &["wrap"]));
-    let served = Served::start(&dir, &dir.join("target/faas/hello-py.wasm"));
+    let served = wrap_with_credentials_and_serve(&dir, "hello-py");
     let key = format!("Bearer {}", sample_key(&dir));
     let r = http(&served.addr, "GET", "/", &[("authorization", &key)], b"");
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
@@ -166,6 +180,9 @@ fn a_python_function_builds_wraps_and_serves_like_a_rust_one() {
     assert_eq!(report["list-root"], "FileNotFoundError", "{report}");
     assert_eq!(report["socket"], "PermissionError", "{report}");
     assert_eq!(report["lazy-import"], "ModuleNotFoundError", "{report}");
+    // The granted credential is read from the host; the other is denied by the provider.
+    assert_eq!(report["granted"], "value:s3cret", "{report}");
+    assert_eq!(report["ungranted"], "CredentialError_Denied", "{report}");
     drop(served);
     std::fs::write(dir.join("app.py"), good_source).unwrap();
 }
@@ -201,19 +218,21 @@ fn a_javascript_function_builds_wraps_and_serves_like_a_rust_one() {
         "{stderr}"
     );
 
-    // Outgoing HTTP is not granted: fetch reaches a deny layer, which traps; the caller gets 500
-    // and the function never reaches the network.
+    // Credentials through the provider, and outgoing HTTP, which is not granted: fetch reaches a
+    // deny layer, which traps; the caller gets 500 and the function never reaches the network.
     std::fs::write(
         dir.join("app.js"),
         std::fs::read(fixtures().join("functions/sandbox-probe.js")).unwrap(),
     )
     .unwrap();
     success(&faas(&dir, &["build"]));
-    success(&faas(&dir, &["wrap"]));
-    let served = Served::start(&dir, &dir.join("target/faas/hello-js.wasm"));
+    let served = wrap_with_credentials_and_serve(&dir, "hello-js");
     let key = format!("Bearer {}", sample_key(&dir));
     let r = http(&served.addr, "GET", "/", &[("authorization", &key)], b"");
-    assert_eq!(r.status, 200);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let report = r.json();
+    assert_eq!(report["granted"], "value:s3cret", "{report}");
+    assert_eq!(report["ungranted"], "denied", "{report}");
     let r = http(
         &served.addr,
         "GET",
