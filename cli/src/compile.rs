@@ -118,16 +118,20 @@ pub struct BuildOutput {
     pub handler: HandlerExport,
     /// The component's imports, for the capability review.
     pub imports: Vec<String>,
+    /// What made the component (`wasm32-wasip2, release`, `componentize-py 0.25.1`); `None` for a
+    /// component adopted with `--component`.
+    pub toolchain: Option<String>,
 }
 
-/// How a function in `language` is built, for status lines: `wasm32-wasip2, release`,
+/// How a function in `language` is built, for status lines and reports: `cargo, wasm32-wasip2,
+/// release`,
 /// `componentize-py 0.25.1`.
 pub fn describe_toolchain(language: Language, profile: Profile) -> String {
     let componentize =
         |toolchain: Toolchain| format!("{} {}", toolchain.tool(), toolchain.version());
     match language {
         Language::Rust => format!(
-            "{RUST_TARGET}, {}",
+            "cargo, {RUST_TARGET}, {}",
             match profile {
                 Profile::Release => "release",
                 Profile::Debug => "debug",
@@ -159,7 +163,9 @@ pub fn build_project(
         path: wasm.clone(),
         source,
     })?;
-    check_and_write(project.name().as_str(), &wasm, &bytes, output)
+    let mut built = check_and_write(project.name().as_str(), &wasm, &bytes, output)?;
+    built.toolchain = Some(describe_toolchain(Language::Rust, profile));
+    Ok(built)
 }
 
 /// Builds a Python or JavaScript function with its componentize tool, into a temporary file beside
@@ -186,7 +192,12 @@ fn componentize(
         source,
     })?;
     let source = project.root.join(toolchain.source_file());
-    check_and_write(project.name().as_str(), &source, &bytes, output)
+    let mut built = check_and_write(project.name().as_str(), &source, &bytes, output)?;
+    built.toolchain = Some(describe_toolchain(
+        project.file.function.language,
+        Profile::Release,
+    ));
+    Ok(built)
 }
 
 /// Checks a component made by another toolchain (or a core module with component-type metadata,
@@ -231,6 +242,7 @@ fn check_and_write(
         origin: inspection.origin,
         handler,
         imports: inspection.imports,
+        toolchain: None,
     })
 }
 

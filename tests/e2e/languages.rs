@@ -63,6 +63,11 @@ fn build_wrap_serve_and_call(dir: &Path, name: &str) {
     let built: serde_json::Value = serde_json::from_str(&success(&faas(dir, &["build", "--json"])))
         .expect("build --json prints JSON");
     assert_eq!(built["handler"]["interface"], "faas:function/handler@0.1.0");
+    let toolchain = built["toolchain"].as_str().unwrap();
+    assert!(
+        toolchain == "componentize-py 0.25.1" || toolchain == "componentize-js 0.23.0",
+        "{toolchain}"
+    );
     let imports: Vec<&str> = built["imports"]
         .as_array()
         .unwrap()
