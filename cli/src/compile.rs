@@ -123,9 +123,8 @@ pub struct BuildOutput {
     pub toolchain: Option<String>,
 }
 
-/// How a function in `language` is built, for status lines and reports: `cargo, wasm32-wasip2,
-/// release`,
-/// `componentize-py 0.25.1`.
+/// How a function in `language` is built, for status lines and reports:
+/// `cargo, wasm32-wasip2, release` or `componentize-py 0.25.1`.
 pub fn describe_toolchain(language: Language, profile: Profile) -> String {
     let componentize =
         |toolchain: Toolchain| format!("{} {}", toolchain.tool(), toolchain.version());
