@@ -13,6 +13,7 @@ const GUESTS: &[(&str, &str)] = &[
     ("faas-credentials", "faas_credentials.wasm"),
     ("faas-decorator", "faas_decorator.wasm"),
     ("faas-http-adapter", "faas_http_adapter.wasm"),
+    ("faas-jwt-verifier", "faas_jwt_verifier.wasm"),
     ("faas-messaging-adapter", "faas_messaging_adapter.wasm"),
 ];
 
@@ -28,6 +29,7 @@ fn main() {
         "guests/decorator",
         "guests/wit",
         "guests/http-adapter",
+        "guests/jwt-verifier",
         "guests/messaging-adapter",
         "guests/policy-core/src",
         "guests/policy-core/Cargo.toml",

@@ -255,6 +255,10 @@ fn report(built: &Built) {
         faas::guests::DECORATOR.len(),
         faas::guests::HTTP_ADAPTER.len()
     );
+    println!(
+        "| embedded JWT layer, composed only for policies with `[auth.jwt]` (bytes) | {} | | |",
+        faas::guests::JWT_VERIFIER.len()
+    );
 }
 
 /// The function (and optionally the decorator) and the HTTP adapter composed with wac-graph alone:

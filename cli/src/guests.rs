@@ -3,7 +3,13 @@
 /// The credentials provider (world `faas:guests/credentials-provider`).
 pub const CREDENTIALS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_credentials.wasm"));
 
-/// The run-time configuration interface the decorator and the credentials provider import.
+/// The JWT layer (world `faas:guests/jwt-verifier`), composed only for policies with `[auth.jwt]`.
+pub const JWT_VERIFIER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_jwt_verifier.wasm"));
+
+/// The interface the JWT layer exports to the decorator.
+pub const JWT_INTERFACE: &str = "faas:guests/jwt@0.1.0";
+
+/// The run-time configuration interface the JWT layer and the credentials provider import.
 pub const CONFIG_STORE: &str = "wasi:config/store@0.2.0-rc.1";
 
 /// The security decorator (world `faas:guests/decorator`).

@@ -174,7 +174,7 @@ fn jwt_matrix_and_credentials() {
     success(&faas(&dir, &["build"]));
     let policy_path = tmp.path().join("jwt.toml");
     std::fs::write(&policy_path, policy(&keys)).unwrap();
-    success(&faas(
+    let wrapped: serde_json::Value = serde_json::from_str(&success(&faas(
         &dir,
         &[
             "wrap",
@@ -182,8 +182,13 @@ fn jwt_matrix_and_credentials() {
             policy_path.to_str().unwrap(),
             "-o",
             "app.wasm",
+            "--json",
         ],
-    ));
+    )))
+    .unwrap();
+    // A JWT policy brings the JWT layer; its configuration (the HS256 secret) is read at run time.
+    let layers = wrapped["layers"].to_string();
+    assert!(layers.contains("\"jwt-verifier\""), "{layers}");
 
     // No secret given at run time reaches the artifact: only names of configuration keys do.
     let artifact = std::fs::read(dir.join("app.wasm")).unwrap();

@@ -36,7 +36,7 @@ fn a_wrapped_artifact_fits_wasi_http_and_wasmcloud_and_wasm_tools_agrees() {
     assert!(
         inspected["host_imports_by_layer"]["decorator"]
             .to_string()
-            .contains("wasi:clocks/wall-clock")
+            .contains("wasi:cli/stderr")
     );
     // Independently: wasm-tools checks the artifact against the wasi:http/proxy world.
     let targets = fixtures().join("../wit/targets");

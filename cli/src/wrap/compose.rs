@@ -1,6 +1,6 @@
-//! Composition: the function, the policy component, the decorator, the credentials provider, one
-//! adapter per trigger, and the generated deny-all and seed layers, wired with wac-graph and
-//! validated.
+//! Composition: the function, the policy component, the decorator, the JWT layer (for policies
+//! with `[auth.jwt]`), the credentials provider, one adapter per trigger, and the generated
+//! deny-all and seed layers, wired with wac-graph and validated.
 
 use super::note::{LAYERS_SECTION, LayersNote, append_custom_section};
 use super::{Layer, WrapError, policy_component};
@@ -139,16 +139,13 @@ pub fn compose(
     let decorator = graph.instantiate(decorator_pkg);
     let decorator_inspection =
         component::inspect(guests::DECORATOR).map_err(|e| compose_err("decorator", e))?;
-    // The decorator reads run-time configuration only for an HS256 secret.
-    let needs_config = policy
-        .policy
-        .jwt
-        .as_ref()
-        .is_some_and(|jwt| jwt.hs256_secret.is_some());
-    let decorator_denied: &[&str] = if needs_config {
+    // JWT verification is a layer of its own, composed only when the policy accepts JWTs; without
+    // it the decorator's import is denied (the decorator never calls it then).
+    let with_jwt = policy.policy.jwt.is_some();
+    let decorator_denied: &[&str] = if with_jwt {
         &[]
     } else {
-        &[guests::CONFIG_STORE]
+        &[guests::JWT_INTERFACE]
     };
     deny_layers.extend(
         Denials::for_guest(&decorator_inspection, decorator_denied, seed)?.wire(
@@ -158,6 +155,49 @@ pub fn compose(
             &mut host_imports,
         )?,
     );
+    if with_jwt {
+        let package = register(
+            &mut graph,
+            "faas:jwt-verifier",
+            guests::JWT_VERIFIER,
+            "jwt-verifier",
+        )?;
+        let verifier = graph.instantiate(package);
+        let inspection =
+            component::inspect(guests::JWT_VERIFIER).map_err(|e| compose_err("jwt-verifier", e))?;
+        // It reads run-time configuration only for an HS256 secret.
+        let needs_config = policy
+            .policy
+            .jwt
+            .as_ref()
+            .is_some_and(|jwt| jwt.hs256_secret.is_some());
+        let denied: &[&str] = if needs_config {
+            &[]
+        } else {
+            &[guests::CONFIG_STORE]
+        };
+        deny_layers.extend(Denials::for_guest(&inspection, denied, seed)?.wire(
+            &mut graph,
+            verifier,
+            "jwt-verifier",
+            &mut host_imports,
+        )?);
+        connect(
+            &mut graph,
+            verifier,
+            &policy_name,
+            policy_export,
+            "jwt-verifier",
+        )?;
+        let export = alias(&mut graph, verifier, guests::JWT_INTERFACE, "jwt-verifier")?;
+        connect(
+            &mut graph,
+            decorator,
+            guests::JWT_INTERFACE,
+            export,
+            "decorator",
+        )?;
+    }
     connect(
         &mut graph,
         decorator,
@@ -256,6 +296,9 @@ pub fn compose(
     ];
     for (name, bytes) in &adapter_layers {
         layers.push(layer(name, bytes));
+    }
+    if with_jwt {
+        layers.push(layer("jwt-verifier", guests::JWT_VERIFIER));
     }
     if with_credentials {
         layers.push(layer("credentials", guests::CREDENTIALS));

@@ -9,8 +9,9 @@
 //! policy ──► decorator ◄── function          policy ──► http adapter ◄── decorator
 //! ```
 //!
-//! (one adapter per trigger: HTTP, messaging, CLI), satisfies what the policy denies with generated
-//! deny-all layers, and exports each adapter's export. The same inputs always give the same bytes:
+//! (one adapter per trigger: HTTP, messaging, CLI; and `policy ──► jwt layer ──► decorator` when the
+//! policy accepts JWTs), satisfies what the policy denies with generated deny-all layers, and
+//! exports each adapter's export. The same inputs always give the same bytes:
 //! every step is deterministic and nothing depends on time or paths.
 //!
 //! `compose` does the wiring, `generated` makes the policy component, `note` records the layers in

@@ -26,7 +26,7 @@ fn handle(req: outer::Request) -> outer::Response {
     let policy = match Policy::decode(&policy::document()) {
         Ok(policy) => policy,
         Err(e) => {
-            eprintln!("faas decorator: cannot read the policy document: {e}");
+            log(&format!("cannot read the policy document: {e}"));
             return json_response(500);
         }
     };
@@ -40,19 +40,18 @@ fn handle(req: outer::Request) -> outer::Response {
         headers: &req.headers,
         body_len: req.body.len() as u64,
     };
-    // The wall clock through the wasip2 crate: linking it also moves the standard library's WASI
-    // imports to the same 0.2 release as the adapters, so the artifact imports one version of each
-    // interface (which exact-name target checks require).
-    let now = wasip2::clocks::wall_clock::now().seconds;
-    // Run-time configuration is read only when the policy needs it (an HS256 token); a read error
-    // is treated as an absent value, which denies.
-    let config = |key: &str| wasi::config::store::get(key).ok().flatten();
+    let verify_jwt = |token: &str| {
+        faas::guests::jwt::verify(token).map(|v| faas_policy_core::jwt::VerifiedToken {
+            subject: v.subject,
+            scopes: v.scopes,
+            claims: v.claims,
+        })
+    };
     let decision = decide(
         &policy,
         &view,
         &Environment {
-            now,
-            config: &config,
+            verify_jwt: &verify_jwt,
         },
     );
     let cors = cors_headers(&policy, &req.headers);
@@ -118,8 +117,22 @@ fn forward(
                 inner::Error::NotFound(m) => (404, "not found", m),
                 inner::Error::Internal(m) => (500, "internal", m),
             };
-            eprintln!("faas decorator: function returned {kind}: {message}");
+            log(&format!("function returned {kind}: {message}"));
             json_response(status)
+        }
+    }
+}
+
+/// One line on the host's stderr. Written through the wasip2 crate: linking it moves the standard
+/// library's WASI imports to the same 0.2 release as the adapters, so the artifact imports one
+/// version of each interface (which exact-name target checks require).
+fn log(message: &str) {
+    let line = format!("faas decorator: {message}\n");
+    let stderr = wasip2::cli::stderr::get_stderr();
+    // blocking-write-and-flush takes at most 4096 bytes at a time.
+    for chunk in line.as_bytes().chunks(4096) {
+        if stderr.blocking_write_and_flush(chunk).is_err() {
+            return;
         }
     }
 }

@@ -54,6 +54,21 @@ pub struct VerifiedToken {
 /// The smallest HS256 secret accepted: 256 bits, as RFC 7518 §3.2 requires.
 pub const MIN_HMAC_SECRET_BYTES: usize = 32;
 
+/// Verifies `token` under `policy`'s `[auth.jwt]` at time `now`: what the JWT layer exports to the
+/// decorator. The error is a reason for logs (clients only see 401).
+pub fn verify_under(
+    policy: &crate::Policy,
+    token: &str,
+    now: u64,
+    secret: &dyn Fn(&str) -> Option<String>,
+) -> Result<VerifiedToken, String> {
+    let jwt = policy
+        .jwt
+        .as_ref()
+        .ok_or_else(|| "the policy accepts no JWTs".to_string())?;
+    verify(jwt, token, now, secret).map_err(|e| format!("{e:?}"))
+}
+
 /// Verifies `token` under `jwt` at time `now` (seconds since the epoch). `secret` looks up a
 /// run-time configuration value by name (the HS256 secret).
 pub fn verify(
