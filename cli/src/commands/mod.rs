@@ -9,6 +9,7 @@ mod new;
 mod pipeline;
 mod policy;
 mod publish;
+mod publish_args;
 mod pull;
 mod registry_args;
 mod serve;

@@ -1,4 +1,5 @@
 use super::print_json;
+use super::publish_args::PublishFlags;
 use super::registry_args::RegistryArgs;
 use clap::Args;
 use faas::compile::Profile;
@@ -23,14 +24,6 @@ pub struct PipelineArgs {
     #[arg(long, value_name = "REF", env = "FAAS_REGISTRY")]
     registry: Option<String>,
 
-    /// The tag (default: the reference's, else the version in faas.toml).
-    #[arg(long)]
-    tag: Option<String>,
-
-    /// Sign with this private key (password from FAAS_KEY_PASSWORD).
-    #[arg(long, value_name = "FILE", env = "FAAS_KEY")]
-    key: Option<PathBuf>,
-
     /// Verify with this public key (default: the signing key's own).
     #[arg(long, value_name = "FILE", env = "FAAS_PUBLIC_KEY")]
     public_key: Option<PathBuf>,
@@ -47,17 +40,8 @@ pub struct PipelineArgs {
     #[arg(long)]
     debug: bool,
 
-    /// Allow the tag `latest`.
-    #[arg(long)]
-    allow_latest: bool,
-
-    /// org.opencontainers.image.source.
-    #[arg(long, env = "FAAS_SOURCE")]
-    source: Option<String>,
-
-    /// org.opencontainers.image.revision.
-    #[arg(long, env = "FAAS_REVISION")]
-    revision: Option<String>,
+    #[command(flatten)]
+    publishing: PublishFlags,
 
     /// The function folder (default: the current folder or the nearest parent with faas.toml).
     #[arg(long, value_name = "DIR", env = "FAAS_PROJECT_DIR")]
@@ -85,9 +69,9 @@ impl PipelineArgs {
         };
         let tag = faas::oci::publish_tag(
             reference.selector(),
-            self.tag.as_deref(),
+            self.publishing.tag.as_deref(),
             Some(project.file.function.version.to_string()),
-            self.allow_latest,
+            self.publishing.allow_latest,
         )
         .map_err(|e| usage(anyhow::Error::msg(e)))?;
         let in_project = |p: PathBuf| {
@@ -112,14 +96,14 @@ impl PipelineArgs {
             connection: self.registry_args.connection(&reference).map_err(usage)?,
             reference,
             tag,
-            key: self.key.clone().or(defaults.key.map(in_project)),
+            key: self.publishing.key.clone().or(defaults.key.map(in_project)),
             key_password: super::keygen::key_password(),
             public_key: self
                 .public_key
                 .clone()
                 .or(defaults.public_key.map(in_project)),
-            source: self.source.clone(),
-            revision: self.revision.clone(),
+            source: self.publishing.source.clone(),
+            revision: self.publishing.revision.clone(),
             project,
         };
         let painter = Painter::for_stderr();

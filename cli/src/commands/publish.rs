@@ -1,3 +1,4 @@
+use super::publish_args::PublishFlags;
 use super::registry_args::RegistryArgs;
 use super::{human_size, print_json, status};
 use anyhow::Context;
@@ -25,25 +26,8 @@ pub struct PublishArgs {
     #[arg(long, value_name = "FILE")]
     artifact: Option<PathBuf>,
 
-    /// The tag, when REF has none (default: the version in faas.toml).
-    #[arg(long)]
-    tag: Option<String>,
-
-    /// Sign with this private key (password from FAAS_KEY_PASSWORD).
-    #[arg(long, value_name = "FILE", env = "FAAS_KEY")]
-    key: Option<PathBuf>,
-
-    /// Allow the tag `latest` (refused by default: it names nothing reproducible).
-    #[arg(long)]
-    allow_latest: bool,
-
-    /// org.opencontainers.image.source (e.g. the repository URL).
-    #[arg(long, env = "FAAS_SOURCE")]
-    source: Option<String>,
-
-    /// org.opencontainers.image.revision (default: the project's git commit, when there is one).
-    #[arg(long, env = "FAAS_REVISION")]
-    revision: Option<String>,
+    #[command(flatten)]
+    publishing: PublishFlags,
 
     /// The function folder (default: the current folder or the nearest parent with faas.toml).
     #[arg(long, value_name = "DIR", env = "FAAS_PROJECT_DIR")]
@@ -73,11 +57,11 @@ impl PublishArgs {
         };
         let tag = faas::oci::publish_tag(
             target.selector(),
-            self.tag.as_deref(),
+            self.publishing.tag.as_deref(),
             project
                 .as_ref()
                 .map(|p| p.file.function.version.to_string()),
-            self.allow_latest,
+            self.publishing.allow_latest,
         )
         .map_err(anyhow::Error::msg)?;
         let artifact = match (&self.artifact, &project) {
@@ -85,7 +69,7 @@ impl PublishArgs {
             (None, Some(p)) => faas::wrap::default_output(&p.output_dir(), p.name().as_str()),
             (None, None) => anyhow::bail!("no artifact: give --artifact FILE"),
         };
-        let key = match &self.key {
+        let key = match &self.publishing.key {
             Some(path) => Some(faas::sign::PrivateKey::read(
                 path,
                 super::keygen::key_password().as_deref(),
@@ -103,6 +87,7 @@ impl PublishArgs {
             })
             .unwrap_or_default();
         let revision = self
+            .publishing
             .revision
             .clone()
             .or_else(|| project.as_ref().and_then(|p| git_revision(&p.root)));
@@ -115,7 +100,7 @@ impl PublishArgs {
             version: project
                 .as_ref()
                 .map(|p| p.file.function.version.to_string()),
-            source: self.source.clone(),
+            source: self.publishing.source.clone(),
             revision,
             target: target.clone(),
             created: None,
