@@ -246,6 +246,30 @@ fn a_javascript_function_builds_wraps_and_serves_like_a_rust_one() {
         b"",
     );
     assert_eq!(r.status, 500);
+    drop(served);
+
+    // Granting outgoing HTTP leaves it, and the types it shares resources with, to the host.
+    let auth = std::fs::read_to_string(dir.join("auth.toml")).unwrap();
+    std::fs::write(
+        dir.join("outgoing.toml"),
+        format!("{auth}\n[capabilities]\nallow = [\"wasi:http/outgoing-handler\"]\n"),
+    )
+    .unwrap();
+    let wrapped: serde_json::Value = serde_json::from_str(&success(&faas(
+        &dir,
+        &[
+            "wrap",
+            "--policy",
+            "outgoing.toml",
+            "-o",
+            "outgoing.wasm",
+            "--json",
+        ],
+    )))
+    .unwrap();
+    let imports = wrapped["imports"].to_string();
+    assert!(imports.contains("wasi:http/outgoing-handler@"), "{imports}");
+    assert!(!imports.contains("wasi:filesystem/"), "{imports}");
 }
 
 #[test]
