@@ -256,17 +256,11 @@ impl Inspection {
     /// reach the host. Types the denied interfaces use from others stay imports of the new
     /// component.
     pub fn deny_component(&self, interfaces: &[String]) -> Result<Vec<u8>, String> {
-        let mut answering = Ok(());
-        let component = self.component_exporting(interfaces, |resolve, world| {
+        self.component_exporting(interfaces, |resolve, world| {
             let dummy =
                 wit_component::dummy_module(resolve, world, wit_parser::ManglingAndAbi::Standard32);
             crate::deny::answering_module(&dummy, &crate::deny::answers(resolve, world))
-                .unwrap_or_else(|e| {
-                    answering = Err(e);
-                    dummy
-                })
-        })?;
-        answering.map(|()| component)
+        })
     }
 
     /// A component exporting `wasi:random/insecure-seed` (as this component imports it) that
@@ -278,14 +272,18 @@ impl Inspection {
         let export = format!("{interface}#insecure-seed");
         self.component_exporting(&[interface.to_string()], move |_, _| {
             // tuple<u64, u64> is returned through a pointer to its two values.
-            crate::wrap::pointer_returning_module(&export, 16, &[(16, &seed)])
+            Ok(crate::wrap::pointer_returning_module(
+                &export,
+                16,
+                &[(16, &seed)],
+            ))
         })
     }
 
     fn component_exporting(
         &self,
         interfaces: &[String],
-        module: impl FnOnce(&Resolve, WorldId) -> Vec<u8>,
+        module: impl FnOnce(&Resolve, WorldId) -> Result<Vec<u8>, String>,
     ) -> Result<Vec<u8>, String> {
         let mut resolve = self.resolve.clone();
         let exports: String = interfaces
@@ -299,7 +297,7 @@ impl Inspection {
         let world = resolve
             .select_world(&[package], Some("generated"))
             .map_err(|e| format!("{e:#}"))?;
-        let mut module = module(&resolve, world);
+        let mut module = module(&resolve, world)?;
         wit_component::embed_component_metadata(
             &mut module,
             &resolve,

@@ -97,41 +97,19 @@ pub fn compose(
     {
         // The provider answers only the names the policy grants; without grants it never reads
         // the host's configuration, so that import is denied inside the artifact.
-        let provider = register(
+        let (export, denied) = add_policy_reader(
             &mut graph,
-            "faas:credentials",
-            guests::CREDENTIALS,
-            "credentials provider",
+            &PolicyReader {
+                layer: "credentials",
+                bytes: guests::CREDENTIALS,
+                interface: contract::interface_name("credentials"),
+                needs_config: !policy.policy.credentials.is_empty(),
+            },
+            (&policy_name, policy_export),
+            seed,
+            &mut host_imports,
         )?;
-        let provider_instance = graph.instantiate(provider);
-        let provider_inspection = component::inspect(guests::CREDENTIALS)
-            .map_err(|e| compose_err("credentials provider", e))?;
-        let denied: &[&str] = if policy.policy.credentials.is_empty() {
-            &[guests::CONFIG_STORE]
-        } else {
-            &[]
-        };
-        deny_layers.extend(
-            Denials::for_guest(&provider_inspection, denied, seed)?.wire(
-                &mut graph,
-                provider_instance,
-                "credentials",
-                &mut host_imports,
-            )?,
-        );
-        connect(
-            &mut graph,
-            provider_instance,
-            &policy_name,
-            policy_export,
-            "credentials provider",
-        )?;
-        let export = alias(
-            &mut graph,
-            provider_instance,
-            &contract::interface_name("credentials"),
-            "credentials provider",
-        )?;
+        deny_layers.extend(denied);
         connect(&mut graph, function_instance, import, export, "function")?;
         with_credentials = true;
     }
@@ -156,40 +134,24 @@ pub fn compose(
         )?,
     );
     if with_jwt {
-        let package = register(
-            &mut graph,
-            "faas:jwt-verifier",
-            guests::JWT_VERIFIER,
-            "jwt-verifier",
-        )?;
-        let verifier = graph.instantiate(package);
-        let inspection =
-            component::inspect(guests::JWT_VERIFIER).map_err(|e| compose_err("jwt-verifier", e))?;
         // It reads run-time configuration only for an HS256 secret.
-        let needs_config = policy
-            .policy
-            .jwt
-            .as_ref()
-            .is_some_and(|jwt| jwt.hs256_secret.is_some());
-        let denied: &[&str] = if needs_config {
-            &[]
-        } else {
-            &[guests::CONFIG_STORE]
-        };
-        deny_layers.extend(Denials::for_guest(&inspection, denied, seed)?.wire(
+        let (export, denied) = add_policy_reader(
             &mut graph,
-            verifier,
-            "jwt-verifier",
+            &PolicyReader {
+                layer: "jwt-verifier",
+                bytes: guests::JWT_VERIFIER,
+                interface: guests::JWT_INTERFACE.to_string(),
+                needs_config: policy
+                    .policy
+                    .jwt
+                    .as_ref()
+                    .is_some_and(|jwt| jwt.hs256_secret.is_some()),
+            },
+            (&policy_name, policy_export),
+            seed,
             &mut host_imports,
-        )?);
-        connect(
-            &mut graph,
-            verifier,
-            &policy_name,
-            policy_export,
-            "jwt-verifier",
         )?;
-        let export = alias(&mut graph, verifier, guests::JWT_INTERFACE, "jwt-verifier")?;
+        deny_layers.extend(denied);
         connect(
             &mut graph,
             decorator,
@@ -329,6 +291,50 @@ pub fn compose(
     })
 }
 
+/// Generated layers (deny-all, seed), by name, for reports.
+type Generated = Vec<(String, Vec<u8>)>;
+
+/// One of faas's layers that reads the policy and, when the policy needs it, the host's run-time
+/// configuration: the credentials provider, the JWT layer.
+struct PolicyReader {
+    /// Its name in reports (and of its deny layer).
+    layer: &'static str,
+    bytes: &'static [u8],
+    /// The interface it exports to the layer that uses it.
+    interface: String,
+    /// Whether it may read `wasi:config/store`; otherwise that import is denied inside the artifact.
+    needs_config: bool,
+}
+
+/// Instantiates `reader`, gives it the policy (`(name, export)`) and its deny and seed layers;
+/// returns its export and the generated layers.
+fn add_policy_reader(
+    graph: &mut CompositionGraph,
+    reader: &PolicyReader,
+    (policy_name, policy_export): (&str, NodeId),
+    seed: [u8; 16],
+    host_imports: &mut BTreeMap<String, Vec<String>>,
+) -> Result<(NodeId, Generated), WrapError> {
+    let layer = reader.layer;
+    let package = register(graph, &format!("faas:{layer}"), reader.bytes, layer)?;
+    let instance = graph.instantiate(package);
+    let inspection = component::inspect(reader.bytes).map_err(|e| compose_err(layer, e))?;
+    let denied: &[&str] = if reader.needs_config {
+        &[]
+    } else {
+        &[guests::CONFIG_STORE]
+    };
+    let generated = Denials::for_guest(&inspection, denied, seed)?.wire(
+        graph,
+        instance,
+        layer,
+        host_imports,
+    )?;
+    connect(graph, instance, policy_name, policy_export, layer)?;
+    let export = alias(graph, instance, &reader.interface, layer)?;
+    Ok((export, generated))
+}
+
 /// The imports of one layer that are satisfied inside the artifact: by a deny-all implementation,
 /// or (for our own layers) by a fixed hash-map seed.
 struct Denials {
@@ -360,11 +366,14 @@ impl Denials {
         }
         // A granted interface shares resources with the interfaces it uses (outgoing HTTP creates
         // `wasi:http/types` requests): those must come from the host too, not from a deny layer.
-        while let Some(position) = interfaces
-            .iter()
-            .position(|i| host.iter().any(|h| function.uses(h).contains(i)))
-        {
-            host.push(interfaces.remove(position));
+        // Each host import is looked at once; one moved to the host is looked at in turn.
+        let mut unchecked = host;
+        while let Some(granted) = unchecked.pop() {
+            for used in function.uses(&granted) {
+                if let Some(position) = interfaces.iter().position(|i| *i == used) {
+                    unchecked.push(interfaces.remove(position));
+                }
+            }
         }
         if !refused.is_empty() {
             return Err(WrapError::Capabilities {
@@ -466,7 +475,7 @@ impl Denials {
         instance: NodeId,
         layer: &'static str,
         host_imports: &mut BTreeMap<String, Vec<String>>,
-    ) -> Result<Vec<(String, Vec<u8>)>, WrapError> {
+    ) -> Result<Generated, WrapError> {
         host_imports.insert(layer.to_string(), self.host_imports.clone());
         let mut generated = Vec::new();
         if let Some((interface, bytes)) = self.seed {
