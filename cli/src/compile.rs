@@ -77,6 +77,15 @@ pub enum BuildError {
         #[source]
         source: std::io::Error,
     },
+    /// cargo's dev profile was asked for a function that cargo does not build.
+    #[error(
+        "--debug selects cargo's dev profile and applies to Rust functions only; this function's \
+         language is {language}"
+    )]
+    DebugProfile {
+        /// The function's language.
+        language: &'static str,
+    },
     /// A Python or JavaScript build failed.
     #[error(transparent)]
     Toolchain(#[from] ToolchainError),
@@ -126,18 +135,15 @@ pub struct BuildOutput {
 /// How a function in `language` is built, for status lines and reports:
 /// `cargo, wasm32-wasip2, release` or `componentize-py 0.25.1`.
 pub fn describe_toolchain(language: Language, profile: Profile) -> String {
-    let componentize =
-        |toolchain: Toolchain| format!("{} {}", toolchain.tool(), toolchain.version());
-    match language {
-        Language::Rust => format!(
+    match Toolchain::for_language(language) {
+        Some(toolchain) => format!("{} {}", toolchain.tool(), toolchain.version()),
+        None => format!(
             "cargo, {RUST_TARGET}, {}",
             match profile {
                 Profile::Release => "release",
                 Profile::Debug => "debug",
             }
         ),
-        Language::Python => componentize(Toolchain::Python),
-        Language::Javascript => componentize(Toolchain::Javascript),
     }
 }
 
@@ -148,32 +154,41 @@ pub fn build_project(
     profile: Profile,
     output: &Path,
 ) -> Result<BuildOutput, BuildError> {
+    let language = project.file.function.language;
+    let toolchain = Toolchain::for_language(language);
+    if profile == Profile::Debug && toolchain.is_some() {
+        return Err(BuildError::DebugProfile {
+            language: language.name(),
+        });
+    }
     // A failed build must not leave the previous component looking like this build's result.
     fsutil::remove_stale(output).map_err(|source| BuildError::Write {
         path: output.to_path_buf(),
         source,
     })?;
-    let wasm = match project.file.function.language {
-        Language::Rust => cargo_build(&project.root, profile)?,
-        Language::Python => return componentize(project, Toolchain::Python, output),
-        Language::Javascript => return componentize(project, Toolchain::Javascript, output),
+    let (input, bytes) = match toolchain {
+        None => {
+            let wasm = cargo_build(&project.root, profile)?;
+            let bytes = std::fs::read(&wasm).map_err(|source| BuildError::Read {
+                path: wasm.clone(),
+                source,
+            })?;
+            (wasm, bytes)
+        }
+        Some(toolchain) => componentize(project, toolchain, output)?,
     };
-    let bytes = std::fs::read(&wasm).map_err(|source| BuildError::Read {
-        path: wasm.clone(),
-        source,
-    })?;
-    let mut built = check_and_write(project.name().as_str(), &wasm, &bytes, output)?;
-    built.toolchain = Some(describe_toolchain(Language::Rust, profile));
+    let mut built = check_and_write(project.name().as_str(), &input, &bytes, output)?;
+    built.toolchain = Some(describe_toolchain(language, profile));
     Ok(built)
 }
 
-/// Builds a Python or JavaScript function with its componentize tool, into a temporary file beside
-/// `output` that the usual checks then read.
+/// Builds a Python or JavaScript function with its componentize tool into a temporary file beside
+/// `output`; returns the entry point (for messages) and the component's bytes.
 fn componentize(
     project: &Project,
     toolchain: Toolchain,
     output: &Path,
-) -> Result<BuildOutput, BuildError> {
+) -> Result<(PathBuf, Vec<u8>), BuildError> {
     let write_err = |source| BuildError::Write {
         path: output.to_path_buf(),
         source,
@@ -190,13 +205,7 @@ fn componentize(
         path: scratch.path().to_path_buf(),
         source,
     })?;
-    let source = project.root.join(toolchain.source_file());
-    let mut built = check_and_write(project.name().as_str(), &source, &bytes, output)?;
-    built.toolchain = Some(describe_toolchain(
-        project.file.function.language,
-        Profile::Release,
-    ));
-    Ok(built)
+    Ok((project.root.join(toolchain.source_file()), bytes))
 }
 
 /// Checks a component made by another toolchain (or a core module with component-type metadata,

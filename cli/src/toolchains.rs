@@ -8,6 +8,7 @@
 //! faas checks the tool is there at that version, says the one command that installs it when it is
 //! not, runs it, and on failure shows its output and a one-line summary naming the source file.
 
+use crate::project::Language;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -89,6 +90,15 @@ pub enum ToolchainError {
 }
 
 impl Toolchain {
+    /// The componentize tool of an interpreted `language`; `None` for Rust, which cargo builds.
+    pub fn for_language(language: Language) -> Option<Toolchain> {
+        match language {
+            Language::Rust => None,
+            Language::Python => Some(Toolchain::Python),
+            Language::Javascript => Some(Toolchain::Javascript),
+        }
+    }
+
     /// The tool's name.
     pub fn tool(self) -> &'static str {
         match self {
@@ -159,7 +169,9 @@ impl Toolchain {
         match self {
             Toolchain::Python => {
                 command
-                    .args(["--wit-path", "wit", "--world", WORLD, "componentize", "app"])
+                    .args(["--wit-path", "wit", "--world", WORLD, "componentize"])
+                    // The module's name: the entry point without `.py`.
+                    .arg(self.source_file().trim_end_matches(".py"))
                     .arg("--output")
                     .arg(output)
                     // Dependencies installed into the project's environment are bundled too.

@@ -2,7 +2,7 @@ use super::{human_size, print_json, status};
 use anyhow::Context;
 use clap::Args;
 use faas::compile::{self, BuildOutput, Profile};
-use faas::project::{Language, Project};
+use faas::project::Project;
 use std::path::PathBuf;
 
 /// Compile the function into a component and check it exports the faas contract.
@@ -61,14 +61,6 @@ impl BuildArgs {
             }
             None => {
                 let project = Project::find(&start)?;
-                let language = project.file.function.language;
-                if self.debug && language != Language::Rust {
-                    anyhow::bail!(
-                        "--debug selects cargo's dev profile and applies to Rust functions only; \
-                         this function's language is {}",
-                        language.name()
-                    );
-                }
                 let profile = if self.debug {
                     Profile::Debug
                 } else {
@@ -79,7 +71,7 @@ impl BuildArgs {
                     format!(
                         "{} ({})",
                         project.name(),
-                        compile::describe_toolchain(language, profile)
+                        compile::describe_toolchain(project.file.function.language, profile)
                     ),
                 );
                 let output = self.output.unwrap_or_else(|| project.function_output());
