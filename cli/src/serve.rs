@@ -40,18 +40,8 @@ impl Server {
 
     /// As [`Server::load`], from bytes.
     pub fn from_bytes(bytes: &[u8], values: Vec<(String, String)>) -> anyhow::Result<Self> {
-        let mut config = Config::new();
-        config.wasm_component_model(true);
-        let engine = Engine::new(&config).map_err(anyhow::Error::from)?;
+        let (engine, linker) = engine_and_linker()?;
         let component = Component::from_binary(&engine, bytes).map_err(anyhow::Error::from)?;
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
-            .map_err(anyhow::Error::from)?;
-        wasmtime_wasi_config::add_to_linker(&mut linker, |state: &mut RequestState| {
-            WasiConfig::from(&*state.config)
-        })
-        .map_err(anyhow::Error::from)?;
         let instance_pre = linker
             .instantiate_pre(&component)
             .map_err(anyhow::Error::from)
@@ -233,6 +223,23 @@ async fn shutdown_signal() {
     }
 }
 
+/// The engine, and the host interfaces every artifact run here gets: WASI (the sandbox of
+/// [`RequestState`]), `wasi:http`, and `wasi:config/store` answering from the values given.
+fn engine_and_linker() -> anyhow::Result<(Engine, Linker<RequestState>)> {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    let engine = Engine::new(&config).map_err(anyhow::Error::from)?;
+    let mut linker = Linker::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+        .map_err(anyhow::Error::from)?;
+    wasmtime_wasi_config::add_to_linker(&mut linker, |state: &mut RequestState| {
+        WasiConfig::from(&*state.config)
+    })
+    .map_err(anyhow::Error::from)?;
+    Ok((engine, linker))
+}
+
 /// Per-request host state: a sandbox with nothing but stderr for logs, and the run-time
 /// configuration given to `faas serve`.
 struct RequestState {
@@ -335,20 +342,10 @@ pub fn invoke(
 ) -> anyhow::Result<Invocation> {
     use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut config = Config::new();
-    config.wasm_component_model(true);
-    let engine = Engine::new(&config).map_err(anyhow::Error::from)?;
+    let (engine, linker) = engine_and_linker()?;
     let component = Component::from_binary(&engine, &bytes)
         .map_err(anyhow::Error::from)
         .with_context(|| format!("{} is not a component", path.display()))?;
-    let mut linker: Linker<RequestState> = Linker::new(&engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
-    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
-        .map_err(anyhow::Error::from)?;
-    wasmtime_wasi_config::add_to_linker(&mut linker, |state: &mut RequestState| {
-        WasiConfig::from(&*state.config)
-    })
-    .map_err(anyhow::Error::from)?;
     let stdout = MemoryOutputPipe::new(16 * 1024 * 1024);
     let wasi = WasiCtx::builder()
         .stdin(MemoryInputPipe::new(request))
