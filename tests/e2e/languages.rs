@@ -52,6 +52,34 @@ fn wrap_with_credentials_and_serve(dir: &Path, name: &str) -> Served {
     Served::start_with(dir, &artifact, &["--config", "db-key=s3cret"])
 }
 
+/// Writes `source` as the entry point `file`; `faas build` must fail with 1 and its last line
+/// contain every one of `expected`.
+#[track_caller]
+fn build_refuses(dir: &Path, file: &str, source: &str, expected: &[&str]) {
+    std::fs::write(dir.join(file), source).unwrap();
+    let stderr = failure(&faas(dir, &["build"]), 1);
+    let last = stderr.lines().last().unwrap();
+    assert!(expected.iter().all(|e| last.contains(e)), "{stderr}");
+}
+
+/// Replaces the entry point `file` with the fixture `probe`, builds, wraps with a credential grant,
+/// serves, and asks `/` with the sample key; returns the server, that key and the JSON answer.
+fn serve_probe(
+    dir: &Path,
+    name: &str,
+    file: &str,
+    probe: &str,
+) -> (Served, String, serde_json::Value) {
+    std::fs::copy(fixtures().join("functions").join(probe), dir.join(file)).unwrap();
+    success(&faas(dir, &["build"]));
+    let served = wrap_with_credentials_and_serve(dir, name);
+    let key = format!("Bearer {}", sample_key(dir));
+    let r = http(&served.addr, "GET", "/", &[("authorization", &key)], b"");
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let report = r.json();
+    (served, key, report)
+}
+
 fn function_path(dir: &Path, name: &str) -> std::path::PathBuf {
     dir.join("target/faas")
         .join(format!("{name}.function.wasm"))
@@ -147,39 +175,26 @@ fn build_wrap_serve_and_call(dir: &Path, name: &str) {
 fn a_python_function_builds_wraps_and_serves_like_a_rust_one() {
     let (_tmp, dir) = new_and_installed("hello-py", "python-http");
     build_wrap_serve_and_call(&dir, "hello-py");
-    let good_source = std::fs::read_to_string(dir.join("app.py")).unwrap();
 
     // A syntax error names the file and line, with the tool's message; no component is left.
-    std::fs::write(dir.join("app.py"), "def broken(:\n    pass\n").unwrap();
-    let stderr = failure(&faas(&dir, &["build"]), 1);
-    let last = stderr.lines().last().unwrap();
-    assert!(
-        last.contains("app.py:1") && last.contains("SyntaxError"),
-        "{stderr}"
+    build_refuses(
+        &dir,
+        "app.py",
+        "def broken(:\n    pass\n",
+        &["app.py:1", "SyntaxError"],
     );
     assert!(!function_path(&dir, "hello-py").exists());
 
     // Source that does not implement the contract.
-    std::fs::write(dir.join("app.py"), "x = 1\n").unwrap();
-    let stderr = failure(&faas(&dir, &["build"]), 1);
-    let last = stderr.lines().last().unwrap();
-    assert!(
-        last.contains("app.py") && last.contains("has no attribute 'Handler'"),
-        "{stderr}"
+    build_refuses(
+        &dir,
+        "app.py",
+        "x = 1\n",
+        &["app.py", "has no attribute 'Handler'"],
     );
 
     // The sandbox: no environment, files or sockets, each refused with an ordinary exception.
-    std::fs::write(
-        dir.join("app.py"),
-        std::fs::read(fixtures().join("functions/sandbox-probe.py")).unwrap(),
-    )
-    .unwrap();
-    success(&faas(&dir, &["build"]));
-    let served = wrap_with_credentials_and_serve(&dir, "hello-py");
-    let key = format!("Bearer {}", sample_key(&dir));
-    let r = http(&served.addr, "GET", "/", &[("authorization", &key)], b"");
-    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    let report = r.json();
+    let (served, _key, report) = serve_probe(&dir, "hello-py", "app.py", "sandbox-probe.py");
     assert_eq!(report["environment"], 0, "{report}");
     assert_eq!(report["read-file"], "FileNotFoundError", "{report}");
     assert_eq!(report["list-root"], "FileNotFoundError", "{report}");
@@ -189,7 +204,6 @@ fn a_python_function_builds_wraps_and_serves_like_a_rust_one() {
     assert_eq!(report["granted"], "value:s3cret", "{report}");
     assert_eq!(report["ungranted"], "CredentialError_Denied", "{report}");
     drop(served);
-    std::fs::write(dir.join("app.py"), good_source).unwrap();
 }
 
 #[test]
@@ -201,41 +215,25 @@ fn a_javascript_function_builds_wraps_and_serves_like_a_rust_one() {
     assert!(stderr.contains("Rust functions only"), "{stderr}");
 
     // A syntax error names file, line and column.
-    std::fs::write(
-        dir.join("app.js"),
+    build_refuses(
+        &dir,
+        "app.js",
         "export const handler = {\n  handle(req) { return {; }\n};\n",
-    )
-    .unwrap();
-    let stderr = failure(&faas(&dir, &["build"]), 1);
-    let last = stderr.lines().last().unwrap();
-    assert!(
-        last.contains("app.js:2:") && last.contains("SyntaxError"),
-        "{stderr}"
+        &["app.js:2:", "SyntaxError"],
     );
     assert!(!function_path(&dir, "hello-js").exists());
 
     // Source that does not implement the contract.
-    std::fs::write(dir.join("app.js"), "export const nothing = 1;\n").unwrap();
-    let stderr = failure(&faas(&dir, &["build"]), 1);
-    let last = stderr.lines().last().unwrap();
-    assert!(
-        last.contains("app.js") && last.contains("does not export a \"handler\""),
-        "{stderr}"
+    build_refuses(
+        &dir,
+        "app.js",
+        "export const nothing = 1;\n",
+        &["app.js", "does not export a \"handler\""],
     );
 
     // Credentials through the provider, and outgoing HTTP, which is not granted: fetch reaches a
     // deny layer, which traps; the caller gets 500 and the function never reaches the network.
-    std::fs::write(
-        dir.join("app.js"),
-        std::fs::read(fixtures().join("functions/sandbox-probe.js")).unwrap(),
-    )
-    .unwrap();
-    success(&faas(&dir, &["build"]));
-    let served = wrap_with_credentials_and_serve(&dir, "hello-js");
-    let key = format!("Bearer {}", sample_key(&dir));
-    let r = http(&served.addr, "GET", "/", &[("authorization", &key)], b"");
-    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    let report = r.json();
+    let (served, key, report) = serve_probe(&dir, "hello-js", "app.js", "sandbox-probe.js");
     assert_eq!(report["granted"], "value:s3cret", "{report}");
     assert_eq!(report["ungranted"], "denied", "{report}");
     let r = http(
