@@ -126,15 +126,22 @@ impl std::str::FromStr for Language {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        Language::ALL
-            .iter()
-            .copied()
-            .find(|l| l.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = Language::ALL.iter().map(|l| l.name()).collect();
-                format!("unknown language `{s}`; available: {}", names.join(", "))
-            })
+        parse_named(s, Language::ALL, Language::name, "language")
     }
+}
+
+/// The item of `all` whose `name` is `s`, or an error listing the names (`what` says what they
+/// name). For the small closed sets the command line and faas.toml name: languages, templates.
+pub fn parse_named<T: Copy>(
+    s: &str,
+    all: &[T],
+    name: fn(T) -> &'static str,
+    what: &str,
+) -> Result<T, String> {
+    all.iter().copied().find(|t| name(*t) == s).ok_or_else(|| {
+        let names: Vec<_> = all.iter().map(|t| name(*t)).collect();
+        format!("unknown {what} `{s}`; available: {}", names.join(", "))
+    })
 }
 
 /// A platform interface that can invoke the function.

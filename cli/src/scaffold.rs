@@ -118,14 +118,7 @@ impl std::str::FromStr for Template {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        Template::ALL
-            .iter()
-            .copied()
-            .find(|t| t.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = Template::ALL.iter().map(|t| t.name()).collect();
-                format!("unknown template `{s}`; available: {}", names.join(", "))
-            })
+        crate::project::parse_named(s, Template::ALL, Template::name, "template")
     }
 }
 
