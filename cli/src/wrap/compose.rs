@@ -43,6 +43,33 @@ pub fn compose(
             "no trigger: faas.toml must list at least one",
         ));
     }
+    // A trigger the policy lets nothing through would make an artifact that answers every call
+    // with a refusal: that is a mistake in the policy or the trigger list, said now.
+    if triggers.contains(&Trigger::Messaging) && policy.policy.messaging.is_none() {
+        return Err(compose_err(
+            "the messaging adapter",
+            format!(
+                "the messaging trigger is on, but {} has no [messaging] table, so no message \
+                 could ever reach the function; add [messaging] subjects = [...] or drop the trigger",
+                policy.path.display()
+            ),
+        ));
+    }
+    if let Some(trigger) = triggers
+        .iter()
+        .find(|t| matches!(t, Trigger::Http | Trigger::Cli))
+        && policy.policy.rules.is_empty()
+    {
+        return Err(compose_err(
+            "the artifact",
+            format!(
+                "the {} trigger is on, but {} has no [[rule]], so every request would be \
+                 refused; add rules or drop the trigger",
+                trigger.name(),
+                policy.path.display()
+            ),
+        ));
+    }
     let function_check = |source| WrapError::Function {
         path: PathBuf::new(),
         source,
@@ -75,7 +102,10 @@ pub fn compose(
         "function",
     )?;
     let mut deny_layers = Vec::new();
-    let denials = Denials::for_function(&inspected, &policy.capabilities, language)?;
+    let mut denials = Denials::for_function(&inspected, &policy.capabilities, language)?;
+    // A granted `wasi:config/store` is narrowed to the policy's [credentials] by the credentials
+    // provider: the function never sees the host's store, which holds other layers' secrets.
+    let config_import = denials.take_config_store()?;
     let mut host_imports = BTreeMap::new();
     let seed: [u8; 16] = {
         use sha2::Digest;
@@ -89,29 +119,31 @@ pub fn compose(
         "function",
         &mut host_imports,
     )?);
-    let mut with_credentials = false;
-    if let Some(import) = inspected
+    let credentials_import = inspected
         .imports
         .iter()
         .find(|i| i.starts_with("faas:function/credentials@"))
-    {
+        .cloned();
+    let with_credentials = credentials_import.is_some() || config_import.is_some();
+    if with_credentials {
         // The provider answers only the names the policy grants; without grants it never reads
         // the host's configuration, so that import is denied inside the artifact.
-        let (export, denied) = add_policy_reader(
+        let provider = add_policy_reader(
             &mut graph,
             &PolicyReader {
                 layer: "credentials",
                 bytes: guests::CREDENTIALS,
-                interface: contract::interface_name("credentials"),
                 needs_config: !policy.policy.credentials.is_empty(),
             },
             (&policy_name, policy_export),
             seed,
             &mut host_imports,
         )?;
-        deny_layers.extend(denied);
-        connect(&mut graph, function_instance, import, export, "function")?;
-        with_credentials = true;
+        deny_layers.extend(provider.generated);
+        for import in credentials_import.iter().chain(&config_import) {
+            let export = alias(&mut graph, provider.instance, import, "credentials")?;
+            connect(&mut graph, function_instance, import, export, "function")?;
+        }
     }
 
     let decorator = graph.instantiate(decorator_pkg);
@@ -135,12 +167,11 @@ pub fn compose(
     );
     if with_jwt {
         // It reads run-time configuration only for an HS256 secret.
-        let (export, denied) = add_policy_reader(
+        let verifier = add_policy_reader(
             &mut graph,
             &PolicyReader {
                 layer: "jwt-verifier",
                 bytes: guests::JWT_VERIFIER,
-                interface: guests::JWT_INTERFACE.to_string(),
                 needs_config: policy
                     .policy
                     .jwt
@@ -151,7 +182,13 @@ pub fn compose(
             seed,
             &mut host_imports,
         )?;
-        deny_layers.extend(denied);
+        deny_layers.extend(verifier.generated);
+        let export = alias(
+            &mut graph,
+            verifier.instance,
+            guests::JWT_INTERFACE,
+            "jwt-verifier",
+        )?;
         connect(
             &mut graph,
             decorator,
@@ -300,21 +337,25 @@ struct PolicyReader {
     /// Its name in reports (and of its deny layer).
     layer: &'static str,
     bytes: &'static [u8],
-    /// The interface it exports to the layer that uses it.
-    interface: String,
     /// Whether it may read `wasi:config/store`; otherwise that import is denied inside the artifact.
     needs_config: bool,
 }
 
-/// Instantiates `reader`, gives it the policy (`(name, export)`) and its deny and seed layers;
-/// returns its export and the generated layers.
+/// A policy reader in the graph: its instance (whose exports the caller aliases) and the deny and
+/// seed layers made for it.
+struct AddedReader {
+    instance: NodeId,
+    generated: Generated,
+}
+
+/// Instantiates `reader` and gives it the policy (`(name, export)`) and its deny and seed layers.
 fn add_policy_reader(
     graph: &mut CompositionGraph,
     reader: &PolicyReader,
     (policy_name, policy_export): (&str, NodeId),
     seed: [u8; 16],
     host_imports: &mut BTreeMap<String, Vec<String>>,
-) -> Result<(NodeId, Generated), WrapError> {
+) -> Result<AddedReader, WrapError> {
     let layer = reader.layer;
     let package = register(graph, &format!("faas:{layer}"), reader.bytes, layer)?;
     let instance = graph.instantiate(package);
@@ -331,8 +372,10 @@ fn add_policy_reader(
         host_imports,
     )?;
     connect(graph, instance, policy_name, policy_export, layer)?;
-    let export = alias(graph, instance, &reader.interface, layer)?;
-    Ok((export, generated))
+    Ok(AddedReader {
+        instance,
+        generated,
+    })
 }
 
 /// The imports of one layer that are satisfied inside the artifact: by a deny-all implementation,
@@ -343,6 +386,32 @@ struct Denials {
     seed: Option<(String, Vec<u8>)>,
     /// What the layer leaves for the host to supply.
     host_imports: Vec<String>,
+}
+
+impl Denials {
+    /// Removes a granted `wasi:config/store` from what the function leaves for the host, and
+    /// returns it: the credentials provider supplies it instead. Only the version the provider
+    /// exports can be narrowed; another one is an error rather than the host's whole store.
+    fn take_config_store(&mut self) -> Result<Option<String>, WrapError> {
+        let Some(position) = self
+            .host_imports
+            .iter()
+            .position(|i| i.starts_with("wasi:config/store@"))
+        else {
+            return Ok(None);
+        };
+        let import = self.host_imports.remove(position);
+        if import != guests::CONFIG_STORE {
+            return Err(WrapError::Unsatisfied {
+                layer: "function",
+                import,
+                hint: ": faas gives a function its granted [credentials] through \
+                       wasi:config/store@0.2.0-rc.1 only (the version wasmtime and wasmCloud \
+                       implement); build the function against that version",
+            });
+        }
+        Ok(Some(import))
+    }
 }
 
 impl Denials {

@@ -1,6 +1,11 @@
 //! The credentials provider: exports `faas:function/credentials` to the function. A name the policy
 //! grants is read at run time from `wasi:config/store` under the key the policy maps it to; any
 //! other name is `denied`, whatever the host holds. No value is ever stored in the artifact.
+//!
+//! When the policy allows the function to import `wasi:config/store` itself, this layer exports
+//! that interface too, with the same rule: `get(name)` answers only a granted name (reading its
+//! key), and `get-all` lists only the granted names. The host's store, which also holds the JWT
+//! layer's HS256 secret and values never granted, is out of the function's reach.
 
 wit_bindgen::generate!({
     path: "../wit",
@@ -9,24 +14,65 @@ wit_bindgen::generate!({
 });
 
 use exports::faas::function::credentials::{CredentialError, Guest};
+use exports::wasi::config::store as exported_store;
 use faas::function::policy;
-use faas_policy_core::Policy;
+use faas_policy_core::{Grant, Policy};
+use wasi::config::store as host_store;
 
 struct Credentials;
 
+fn grants() -> Result<Vec<Grant>, String> {
+    Policy::decode(&policy::document())
+        .map(|policy| policy.credentials)
+        .map_err(|e| format!("policy: {e}"))
+}
+
 impl Guest for Credentials {
     fn get(name: String) -> Result<String, CredentialError> {
-        let policy = Policy::decode(&policy::document())
-            .map_err(|e| CredentialError::Unavailable(format!("policy: {e}")))?;
-        let Some(grant) = policy.credentials.iter().find(|g| g.name == name) else {
+        let grants = grants().map_err(CredentialError::Unavailable)?;
+        let Some(grant) = grants.iter().find(|g| g.name == name) else {
             return Err(CredentialError::Denied);
         };
-        match wasi::config::store::get(&grant.config_key) {
+        match host_store::get(&grant.config_key) {
             Ok(Some(value)) => Ok(value),
             Ok(None) => Err(CredentialError::NotFound),
             Err(_) => Err(CredentialError::Unavailable(
                 "the run-time configuration store failed".into(),
             )),
+        }
+    }
+}
+
+/// The function's own `wasi:config/store`, narrowed to the granted names.
+impl exported_store::Guest for Credentials {
+    fn get(name: String) -> Result<Option<String>, exported_store::Error> {
+        let grants = grants().map_err(exported_store::Error::Upstream)?;
+        // An ungranted name is simply absent: the function cannot tell it from an unset one.
+        let Some(grant) = grants.iter().find(|g| g.name == name) else {
+            return Ok(None);
+        };
+        host_store::get(&grant.config_key).map_err(upstream)
+    }
+
+    fn get_all() -> Result<Vec<(String, String)>, exported_store::Error> {
+        let mut values = Vec::new();
+        for grant in grants().map_err(exported_store::Error::Upstream)? {
+            if let Some(value) = host_store::get(&grant.config_key).map_err(upstream)? {
+                values.push((grant.name, value));
+            }
+        }
+        Ok(values)
+    }
+}
+
+fn upstream(error: host_store::Error) -> exported_store::Error {
+    // The host's message could name its other keys: pass on only the kind of failure.
+    match error {
+        host_store::Error::Upstream(_) => {
+            exported_store::Error::Upstream("the run-time configuration store failed".into())
+        }
+        host_store::Error::Io(_) => {
+            exported_store::Error::Io("the run-time configuration store failed".into())
         }
     }
 }

@@ -12,7 +12,9 @@ wit_bindgen::generate!({
 use exports::faas::function::handler as outer;
 use faas::function::handler as inner;
 use faas::function::policy;
-use faas_policy_core::{Decision, Environment, Policy, RequestView, Trigger, cors_headers, decide};
+use faas_policy_core::{
+    Decision, Environment, Policy, RequestView, Trigger, apply_cors, cors_headers, decide,
+};
 
 struct Decorator;
 
@@ -54,20 +56,58 @@ fn handle(req: outer::Request) -> outer::Response {
             verify_jwt: &verify_jwt,
         },
     );
-    let cors = cors_headers(&policy, &req.headers);
+    // A refused preflight gets no CORS header at all; every other answer to an allowed origin does.
+    let cors = match &decision {
+        Decision::Refuse(refusal) if !refusal.cors => Vec::new(),
+        _ => cors_headers(&policy, &req.headers),
+    };
     let mut response = match decision {
         Decision::Respond(answer) => outer::Response {
             status: answer.status,
             headers: answer.headers,
             body: answer.body,
         },
+        Decision::Refuse(refusal) => {
+            // One line per refusal, for the operator: why, under which rule, for whom. Never the
+            // credential, and the path without its query (where clients sometimes put keys).
+            let what = match req.trigger.kind {
+                outer::TriggerKind::Messaging => {
+                    format!("message on {}", shown(&req.trigger.source, 256))
+                }
+                outer::TriggerKind::Http | outer::TriggerKind::Cli => format!(
+                    "{} {}",
+                    shown(&req.method, 32),
+                    shown(req.path.split('?').next().unwrap_or(""), 256)
+                ),
+            };
+            log(&format!("refused {what}: {}", refusal.describe()));
+            outer::Response {
+                status: refusal.answer.status,
+                headers: refusal.answer.headers,
+                body: refusal.answer.body,
+            }
+        }
         Decision::Forward {
             caller,
-            strip_header,
-        } => forward(req, caller, strip_header),
+            strip_headers,
+        } => forward(req, caller, &strip_headers),
     };
-    response.headers.extend(cors);
+    apply_cors(&mut response.headers, cors);
     response
+}
+
+/// A request's text for a log line: at most `max` characters, control characters escaped, so a
+/// client cannot forge or flood log lines.
+fn shown(text: &str, max: usize) -> String {
+    let mut out: String = text
+        .chars()
+        .take(max)
+        .flat_map(char::escape_default)
+        .collect();
+    if text.chars().count() > max {
+        out.push('…');
+    }
+    out
 }
 
 /// Calls the function with the caller the policy established (overwriting whatever the request
@@ -75,12 +115,12 @@ fn handle(req: outer::Request) -> outer::Response {
 fn forward(
     req: outer::Request,
     caller: Option<faas_policy_core::Caller>,
-    strip_header: Option<String>,
+    strip_headers: &[String],
 ) -> outer::Response {
     let headers = req
         .headers
         .into_iter()
-        .filter(|(name, _)| Some(name) != strip_header.as_ref())
+        .filter(|(name, _)| !strip_headers.contains(name))
         .collect();
     let inner_req = inner::Request {
         method: req.method,
@@ -103,6 +143,15 @@ fn forward(
         }),
     };
     match inner::handle(&inner_req) {
+        // 1xx are interim answers and 600 and above are not HTTP: no host could send either as
+        // the final answer, so the function's bug is a 500, and the log says so.
+        Ok(r) if !(200..=599).contains(&r.status) => {
+            log(&format!(
+                "function answered with status {}, outside 200-599",
+                r.status
+            ));
+            json_response(500)
+        }
         Ok(r) => outer::Response {
             status: r.status,
             headers: r.headers,

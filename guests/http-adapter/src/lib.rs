@@ -44,13 +44,19 @@ fn translate(request: IncomingRequest) -> Result<Request, u16> {
         Method::Post => "POST".to_string(),
         Method::Put => "PUT".to_string(),
         Method::Delete => "DELETE".to_string(),
-        Method::Connect => "CONNECT".to_string(),
+        // A tunnel has no path for the rules to match: a function never serves one.
+        Method::Connect => return Err(501),
         Method::Options => "OPTIONS".to_string(),
         Method::Trace => "TRACE".to_string(),
         Method::Patch => "PATCH".to_string(),
-        Method::Other(other) => other,
+        // The contract promises upper-case methods; `delete` is not `DELETE` (methods are
+        // case-sensitive) and must not be routed as something else.
+        Method::Other(other) if faas_policy_core::method_is_canonical(&other) => other,
+        Method::Other(_) => return Err(400),
     };
-    let path = request.path_with_query().unwrap_or_else(|| "/".to_string());
+    // Without a path (`OPTIONS *`, an authority-form target) there is nothing for the rules to
+    // match.
+    let path = request.path_with_query().ok_or(400u16)?;
     let mut headers = Vec::new();
     for (name, value) in request.headers().entries() {
         // Header values that are not UTF-8 cannot be represented faithfully: refuse the request
@@ -129,7 +135,13 @@ fn send(out: ResponseOutparam, response: Response) {
         let _ = fields.append(name, value.as_bytes());
     }
     let outgoing = OutgoingResponse::new(fields);
-    if outgoing.set_status_code(response.status).is_err() {
+    // The decorator answers 500 for a status outside 200-599; this adapter keeps to it too.
+    let status = if (200..=599).contains(&response.status) {
+        response.status
+    } else {
+        500
+    };
+    if outgoing.set_status_code(status).is_err() {
         let _ = outgoing.set_status_code(500);
     }
     let Ok(body) = outgoing.body() else {

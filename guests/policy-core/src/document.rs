@@ -88,6 +88,7 @@ impl Policy {
                 w.str(&jwt.scopes_claim);
                 w.str(&jwt.subject_claim);
                 w.u32(jwt.max_token_bytes);
+                w.u32(jwt.max_lifetime_seconds.unwrap_or(0));
                 match &jwt.hs256_secret {
                     None => w.u8(0),
                     Some(name) => {
@@ -174,6 +175,8 @@ impl Policy {
                 scopes_claim: r.str()?,
                 subject_claim: r.str()?,
                 max_token_bytes: r.u32()?,
+                // 0 means no limit: a policy cannot set a zero lifetime.
+                max_lifetime_seconds: Some(r.u32()?).filter(|&n| n > 0),
                 hs256_secret: match r.u8()? {
                     0 => None,
                     1 => Some(r.str()?),
@@ -328,6 +331,7 @@ mod tests {
                 scopes_claim: "scope".into(),
                 subject_claim: "sub".into(),
                 max_token_bytes: 8192,
+                max_lifetime_seconds: Some(3600),
                 hs256_secret: Some("jwt-secret".into()),
                 jwks: vec!["{\"kty\":\"RSA\"}".into()],
             }),

@@ -66,15 +66,47 @@ pub struct Environment<'a> {
 /// What to do with a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    /// Answer now; the function is not called.
+    /// Answer now with a success the decorator gives itself (an allowed CORS preflight).
     Respond(Answer),
+    /// Refuse; the function is not called.
+    Refuse(Refusal),
     /// Call the function.
     Forward {
         /// The authenticated caller, `None` on a public route.
         caller: Option<Caller>,
-        /// A header holding a credential, to remove before the function sees the request.
-        strip_header: Option<String>,
+        /// Headers that carry credentials under this policy, to remove before the function sees
+        /// the request (on public routes too: a credential is never the function's business).
+        strip_headers: Vec<String>,
     },
+}
+
+/// A refusal: the answer for the client, and what the log says about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// What the client gets: a status and the kind of failure, nothing more.
+    pub answer: Answer,
+    /// Why, for the log: never a credential, a token or a key.
+    pub reason: String,
+    /// The rule that applied, `rule N (/pattern)`, when routing got that far.
+    pub rule: Option<String>,
+    /// The authenticated subject, when authentication succeeded (a missing scope).
+    pub subject: Option<String>,
+    /// Whether an allowed origin's CORS headers go on the answer (not on a refused preflight).
+    pub cors: bool,
+}
+
+impl Refusal {
+    /// The log line's text: status, reason, rule and subject.
+    pub fn describe(&self) -> String {
+        let mut text = format!("{} {}", self.answer.status, self.reason);
+        if let Some(rule) = &self.rule {
+            text.push_str(&format!("; {rule}"));
+        }
+        if let Some(subject) = &self.subject {
+            text.push_str(&format!("; subject {subject:?}"));
+        }
+        text
+    }
 }
 
 /// Decides what to do with `req` under `policy`.
@@ -82,14 +114,22 @@ pub fn decide(policy: &Policy, req: &RequestView<'_>, env: &Environment<'_>) -> 
     if let Trigger::Messaging(subject) = req.trigger {
         return decide_message(policy, subject, req.body_len);
     }
-    if !path_is_canonical(req.path) {
-        return deny(400, "bad request", vec![]);
+    if !method_is_canonical(req.method) {
+        return deny(400, "bad request", "method is not an upper-case token");
     }
-    if let Some(answer) = preflight(policy, req) {
-        return Decision::Respond(answer);
+    if req.method == "CONNECT" {
+        return deny(501, "not implemented", "CONNECT is not served");
     }
-    if let Some(answer) = filter(policy, req) {
-        return Decision::Respond(answer);
+    if let Some(problem) = path_problem(req.path) {
+        return deny(400, "bad request", problem);
+    }
+    match preflight(policy, req) {
+        Some(Ok(answer)) => return Decision::Respond(answer),
+        Some(Err(refusal)) => return Decision::Refuse(refusal),
+        None => {}
+    }
+    if let Some(refusal) = filter(policy, req) {
+        return Decision::Refuse(refusal);
     }
 
     // Routing: the first rule matching path and method decides; a path matched only by rules for
@@ -97,44 +137,56 @@ pub fn decide(policy: &Policy, req: &RequestView<'_>, env: &Environment<'_>) -> 
     let path_rules: Vec<_> = policy
         .rules
         .iter()
-        .filter(|rule| path_matches(&rule.path, req.path))
+        .enumerate()
+        .filter(|(_, rule)| path_matches(&rule.path, req.path))
         .collect();
-    let Some(rule) = path_rules
+    let Some((index, rule)) = path_rules
         .iter()
-        .find(|rule| rule.methods.is_empty() || rule.methods.iter().any(|m| m == req.method))
+        .find(|(_, rule)| rule.methods.is_empty() || rule.methods.iter().any(|m| m == req.method))
     else {
         if path_rules.is_empty() {
-            return deny(403, "forbidden", vec![]);
+            return deny(403, "forbidden", "no rule for the path");
         }
         let mut allowed: Vec<&str> = path_rules
             .iter()
-            .flat_map(|r| r.methods.iter().map(String::as_str))
+            .flat_map(|(_, r)| r.methods.iter().map(String::as_str))
             .collect();
         allowed.sort_unstable();
         allowed.dedup();
-        return deny(
+        return refuse(
             405,
             "method not allowed",
             vec![("allow", allowed.join(", "))],
+            "no rule for the method on this path".into(),
         );
     };
+    let rule_name = format!("rule {} ({})", index + 1, rule.path);
+    let strip_headers = credential_headers(policy);
     let required = match &rule.access {
         Access::Public => {
             return Decision::Forward {
                 caller: None,
-                strip_header: None,
+                strip_headers,
             };
         }
         Access::Scopes(scopes) => scopes,
+    };
+    let at_rule = |mut decision: Decision| {
+        if let Decision::Refuse(refusal) = &mut decision {
+            refusal.rule = Some(rule_name.clone());
+        }
+        decision
     };
 
     let challenge = challenge(policy);
     // A bearer token with dots is a JWT when the policy accepts JWTs; API keys never contain dots.
     if policy.jwt.is_some() {
         match bearer_token(req) {
-            Err(()) => return deny(400, "bad request", vec![]),
+            Err(()) => {
+                return at_rule(deny(400, "bad request", "repeated authorization header"));
+            }
             Ok(Some(token)) if token.contains('.') => {
-                return match (env.verify_jwt)(token) {
+                return at_rule(match (env.verify_jwt)(token) {
                     Ok(verified) => authorize(
                         Caller {
                             subject: verified.subject,
@@ -145,31 +197,43 @@ pub fn decide(policy: &Policy, req: &RequestView<'_>, env: &Environment<'_>) -> 
                         required,
                         "authorization",
                         "Bearer realm=\"faas\"",
+                        strip_headers,
                     ),
-                    Err(_) => deny(
+                    Err(reason) => refuse(
                         401,
                         "unauthorized",
                         vec![(
                             "www-authenticate",
                             "Bearer realm=\"faas\", error=\"invalid_token\"".to_string(),
                         )],
+                        format!("invalid token: {reason}"),
                     ),
-                };
+                });
             }
             Ok(_) => {}
         }
     }
     if policy.api_keys.is_empty() {
-        return deny(
+        return at_rule(refuse(
             401,
             "unauthorized",
             vec![("www-authenticate", "Bearer realm=\"faas\"".to_string())],
-        );
+            "no bearer token".into(),
+        ));
     }
     let credential = match credential(policy, req) {
         Ok(Some(credential)) => credential,
-        Ok(None) => return deny(401, "unauthorized", vec![("www-authenticate", challenge)]),
-        Err(()) => return deny(400, "bad request", vec![]),
+        Ok(None) => {
+            return at_rule(refuse(
+                401,
+                "unauthorized",
+                vec![("www-authenticate", challenge)],
+                "no credential".into(),
+            ));
+        }
+        Err(()) => {
+            return at_rule(deny(400, "bad request", "repeated credential header"));
+        }
     };
     let Some(key) = find_key(policy, credential) else {
         let challenge = if policy.api_key_header == "authorization" {
@@ -177,9 +241,14 @@ pub fn decide(policy: &Policy, req: &RequestView<'_>, env: &Environment<'_>) -> 
         } else {
             challenge
         };
-        return deny(401, "unauthorized", vec![("www-authenticate", challenge)]);
+        return at_rule(refuse(
+            401,
+            "unauthorized",
+            vec![("www-authenticate", challenge)],
+            "unknown API key".into(),
+        ));
     };
-    authorize(
+    at_rule(authorize(
         Caller {
             subject: key.id.clone(),
             scopes: key.scopes.clone(),
@@ -189,12 +258,34 @@ pub fn decide(policy: &Policy, req: &RequestView<'_>, env: &Environment<'_>) -> 
         required,
         &policy.api_key_header,
         &challenge,
-    )
+        strip_headers,
+    ))
+}
+
+/// The headers that carry credentials under `policy`: its API-key header, and `authorization`
+/// when it accepts JWTs.
+fn credential_headers(policy: &Policy) -> Vec<String> {
+    let mut headers = vec![policy.api_key_header.clone()];
+    if policy.jwt.is_some() && policy.api_key_header != "authorization" {
+        headers.push("authorization".into());
+    }
+    headers
 }
 
 /// Forwards an authenticated caller holding every required scope; 403 otherwise.
-fn authorize(caller: Caller, required: &[String], header: &str, challenge: &str) -> Decision {
-    if !required.iter().all(|s| caller.scopes.contains(s)) {
+fn authorize(
+    caller: Caller,
+    required: &[String],
+    header: &str,
+    challenge: &str,
+    strip_headers: Vec<String>,
+) -> Decision {
+    let missing: Vec<&str> = required
+        .iter()
+        .filter(|s| !caller.scopes.contains(s))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
         let mut headers = vec![];
         if header == "authorization" {
             headers.push((
@@ -205,11 +296,20 @@ fn authorize(caller: Caller, required: &[String], header: &str, challenge: &str)
                 ),
             ));
         }
-        return deny(403, "forbidden", headers);
+        let mut decision = refuse(
+            403,
+            "forbidden",
+            headers,
+            format!("wrong scope: lacks {}", missing.join(" ")),
+        );
+        if let Decision::Refuse(refusal) = &mut decision {
+            refusal.subject = Some(caller.subject);
+        }
+        return decision;
     }
     Decision::Forward {
         caller: Some(caller),
-        strip_header: Some(header.to_string()),
+        strip_headers,
     }
 }
 
@@ -232,17 +332,21 @@ fn bearer_token<'a>(req: &RequestView<'a>) -> Result<Option<&'a str>, ()> {
 /// is the broker. Without a `[messaging]` table no message reaches the function.
 fn decide_message(policy: &Policy, subject: &str, body_len: u64) -> Decision {
     let Some(messaging) = &policy.messaging else {
-        return deny(403, "forbidden", vec![]);
+        return deny(403, "forbidden", "the policy accepts no messages");
     };
     if !messaging
         .subjects
         .iter()
         .any(|p| subject_matches(p, subject))
     {
-        return deny(403, "forbidden", vec![]);
+        return deny(403, "forbidden", "subject not accepted");
     }
     if body_len > policy.filters.max_body_bytes {
-        return deny(413, "payload too large", vec![]);
+        return deny(
+            413,
+            "payload too large",
+            "message larger than max-body-bytes",
+        );
     }
     Decision::Forward {
         caller: Some(Caller {
@@ -251,7 +355,7 @@ fn decide_message(policy: &Policy, subject: &str, body_len: u64) -> Decision {
             claims: vec![("subject".to_string(), subject.to_string())],
             scheme: "broker",
         }),
-        strip_header: None,
+        strip_headers: Vec::new(),
     }
 }
 
@@ -272,27 +376,51 @@ pub fn subject_matches(pattern: &str, subject: &str) -> bool {
 }
 
 /// The request filters, in the order a client can fix them: method, headers, size, media type.
-fn filter(policy: &Policy, req: &RequestView<'_>) -> Option<Answer> {
+fn filter(policy: &Policy, req: &RequestView<'_>) -> Option<Refusal> {
     let f = &policy.filters;
     if !f.methods.is_empty() && !f.methods.iter().any(|m| m == req.method) {
-        return Some(answer(
+        return Some(refusal(
             405,
             "method not allowed",
             vec![("allow", f.methods.join(", "))],
+            "method refused by [filters]".into(),
         ));
     }
-    if f.required_headers
+    if let Some(name) = f
+        .required_headers
         .iter()
-        .any(|name| header(req, name).is_none())
+        .find(|name| header(req, name).is_none())
     {
-        return Some(answer(400, "bad request", vec![]));
+        return Some(refusal(
+            400,
+            "bad request",
+            vec![],
+            format!("required header `{name}` missing"),
+        ));
     }
     let declared_len = header(req, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
     if req.body_len > f.max_body_bytes || declared_len.is_some_and(|n| n > f.max_body_bytes) {
-        return Some(answer(413, "payload too large", vec![]));
+        return Some(refusal(
+            413,
+            "payload too large",
+            vec![],
+            "body larger than max-body-bytes".into(),
+        ));
+    }
+    // Two media types are an ambiguity two layers could read differently: refused whatever the
+    // filter says.
+    let mut content_types = req.headers.iter().filter(|(k, _)| k == "content-type");
+    let content_type = content_types.next().map(|(_, v)| v.as_str());
+    if content_types.next().is_some() {
+        return Some(refusal(
+            400,
+            "bad request",
+            vec![],
+            "repeated content-type header".into(),
+        ));
     }
     if !f.content_types.is_empty() {
-        let media_type = header(req, "content-type").map(|v| {
+        let media_type = content_type.map(|v| {
             v.split(';')
                 .next()
                 .unwrap_or("")
@@ -305,15 +433,21 @@ fn filter(policy: &Policy, req: &RequestView<'_>) -> Option<Answer> {
             None => req.body_len == 0,
         };
         if !acceptable {
-            return Some(answer(415, "unsupported media type", vec![]));
+            return Some(refusal(
+                415,
+                "unsupported media type",
+                vec![],
+                "media type refused by [filters]".into(),
+            ));
         }
     }
     None
 }
 
 /// A CORS preflight (`OPTIONS` with `origin` and `access-control-request-method`) is answered here,
-/// without credentials, as browsers send none with it.
-fn preflight(policy: &Policy, req: &RequestView<'_>) -> Option<Answer> {
+/// without credentials, as browsers send none with it: `Ok` with the CORS headers when origin,
+/// method and headers are allowed, a refusal without any CORS header otherwise.
+fn preflight(policy: &Policy, req: &RequestView<'_>) -> Option<Result<Answer, Refusal>> {
     let cors = policy.cors.as_ref()?;
     if req.method != "OPTIONS" {
         return None;
@@ -329,7 +463,21 @@ fn preflight(policy: &Policy, req: &RequestView<'_>) -> Option<Answer> {
             .all(|h| cors.headers.contains(&h))
     });
     if !(origin_ok && method_ok && headers_ok) {
-        return Some(answer(403, "forbidden", vec![]));
+        let why = if !origin_ok {
+            "origin"
+        } else if !method_ok {
+            "method"
+        } else {
+            "request headers"
+        };
+        let mut refused = refusal(
+            403,
+            "forbidden",
+            vec![],
+            format!("CORS preflight: {why} not allowed"),
+        );
+        refused.cors = false;
+        return Some(Err(refused));
     }
     let mut headers = vec![
         ("access-control-allow-origin", origin.to_string()),
@@ -340,14 +488,14 @@ fn preflight(policy: &Policy, req: &RequestView<'_>) -> Option<Answer> {
         headers.push(("access-control-allow-headers", cors.headers.join(", ")));
     }
     headers.push(("access-control-max-age", cors.max_age.to_string()));
-    Some(Answer {
+    Some(Ok(Answer {
         status: 204,
         headers: headers
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))
             .collect(),
         body: Vec::new(),
-    })
+    }))
 }
 
 /// Headers to add to any answer to a cross-origin request from an allowed origin.
@@ -372,6 +520,38 @@ pub fn cors_headers(
         ("access-control-allow-origin".into(), origin.clone()),
         ("vary".into(), "origin".into()),
     ]
+}
+
+/// Puts `cors` (from [`cors_headers`]) on an answer's `headers` so that each header appears once,
+/// as browsers require: an `access-control-*` header replaces any the answer already has (the
+/// policy decides CORS, not the function), and `origin` joins the answer's one `vary` header.
+pub fn apply_cors(headers: &mut Vec<(String, String)>, cors: Vec<(String, String)>) {
+    for (name, value) in cors {
+        if name == "vary" {
+            let mut tokens: Vec<String> = Vec::new();
+            headers.retain(|(k, v)| {
+                if !k.eq_ignore_ascii_case("vary") {
+                    return true;
+                }
+                for token in v.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+                    if !tokens.iter().any(|t| t.eq_ignore_ascii_case(token)) {
+                        tokens.push(token.to_string());
+                    }
+                }
+                false
+            });
+            if !tokens
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(&value) || t == "*")
+            {
+                tokens.push(value);
+            }
+            headers.push(("vary".into(), tokens.join(", ")));
+        } else {
+            headers.retain(|(k, _)| !k.eq_ignore_ascii_case(&name));
+            headers.push((name, value));
+        }
+    }
 }
 
 fn challenge(policy: &Policy) -> String {
@@ -430,27 +610,93 @@ fn header<'a>(req: &RequestView<'a>, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// A path the rules can be trusted to match: it starts with `/`, and has no empty, `.` or `..`
-/// segments and no percent-encoded `/`, `\` or `.`, any of which could make the function see a
-/// different path than the one the rules allowed.
-fn path_is_canonical(path_and_query: &str) -> bool {
+/// Whether `method` is what the contract promises: an HTTP token (RFC 9110) with no lower-case
+/// letter. Methods are case-sensitive, so `delete` is not `DELETE`; passing it on would let it
+/// miss a rule written for `DELETE` and match a broader one.
+pub fn method_is_canonical(method: &str) -> bool {
+    !method.is_empty()
+        && method.len() <= 64
+        && method.bytes().all(|b| {
+            b.is_ascii_uppercase() || b.is_ascii_digit() || b"!#$%&'*+-.^_`|~".contains(&b)
+        })
+}
+
+/// Why `path_and_query`'s path is not in canonical form, or `None` when it is. The rules match the
+/// path as received, so a path must have exactly one spelling, or a function that decodes or
+/// normalises paths could be reached under a broader rule than the one meant for it. Canonical:
+///
+/// - it starts with `/`; no empty segment (but a final `/`), no `.` or `..` segment;
+/// - its characters are RFC 3986 path characters (unreserved, sub-delimiters, `:`, `@`, `/`)
+///   except `;`, whose path parameters servers strip before routing;
+/// - a percent-encoding has upper-case hex digits and encodes a byte that could not appear as is:
+///   never an unreserved character or sub-delimiter (`%61` for `a`), `/`, `\`, `;`, `?`, `#`, `%`
+///   (double encoding), a space or a control character; encoded bytes above 127 must decode to
+///   UTF-8.
+pub fn path_problem(path_and_query: &str) -> Option<&'static str> {
     let path = path_and_query.split('?').next().unwrap_or("");
-    if !path.starts_with('/') || path.contains('\\') {
-        return false;
+    if !path.starts_with('/') {
+        return Some("path does not start with `/`");
     }
-    let lower = path.to_ascii_lowercase();
-    if ["%2f", "%5c", "%2e", "%00"]
-        .iter()
-        .any(|e| lower.contains(e))
-    {
-        return false;
+    let bytes = path.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'%' {
+            let hex = |at: usize| {
+                bytes
+                    .get(at)
+                    .copied()
+                    .filter(|c| c.is_ascii_digit() || (b'A'..=b'F').contains(c))
+            };
+            let (Some(high), Some(low)) = (hex(i + 1), hex(i + 2)) else {
+                return Some("percent-encoding is not `%` and two upper-case hex digits");
+            };
+            let value = |c: u8| {
+                if c.is_ascii_digit() {
+                    c - b'0'
+                } else {
+                    c - b'A' + 10
+                }
+            };
+            let byte = value(high) * 16 + value(low);
+            if byte < 0x80 && !b"\"<>[]^`{|}".contains(&byte) {
+                return Some(match byte {
+                    b'%' => "double percent-encoding",
+                    b' ' => "encoded space",
+                    b'/' | b'\\' => "encoded `/` or `\\`",
+                    0..=0x1f | 0x7f => "encoded control character",
+                    _ => "percent-encoded character that needs no encoding",
+                });
+            }
+            decoded.push(byte);
+            i += 3;
+            continue;
+        }
+        let allowed = b.is_ascii_alphanumeric() || b"-._~!$&'()*+,=:@/".contains(&b);
+        if !allowed {
+            return Some(if b == b';' {
+                "`;` path parameter"
+            } else {
+                "character not allowed in a path"
+            });
+        }
+        decoded.push(b);
+        i += 1;
+    }
+    if std::str::from_utf8(&decoded).is_err() {
+        return Some("encoded bytes that are not UTF-8");
     }
     let segments: Vec<&str> = path[1..].split('/').collect();
     let last = segments.len() - 1;
-    segments
+    let well_formed = segments
         .iter()
         .enumerate()
-        .all(|(i, s)| *s != "." && *s != ".." && (!s.is_empty() || i == last))
+        .all(|(i, s)| *s != "." && *s != ".." && (!s.is_empty() || i == last));
+    if !well_formed {
+        return Some("empty, `.` or `..` path segment");
+    }
+    None
 }
 
 /// Whether `path` (with or without query) matches the rule `pattern`: literal segments, `*` for one
@@ -481,6 +727,7 @@ pub fn error_answer(status: u16) -> Answer {
         405 => "method not allowed",
         413 => "payload too large",
         415 => "unsupported media type",
+        501 => "not implemented",
         _ => "internal",
     };
     answer(status, kind, vec![])
@@ -499,8 +746,22 @@ fn answer(status: u16, kind: &str, headers: Vec<(&str, String)>) -> Answer {
     }
 }
 
-fn deny(status: u16, kind: &str, headers: Vec<(&str, String)>) -> Decision {
-    Decision::Respond(answer(status, kind, headers))
+fn refusal(status: u16, kind: &str, headers: Vec<(&str, String)>, reason: String) -> Refusal {
+    Refusal {
+        answer: answer(status, kind, headers),
+        reason,
+        rule: None,
+        subject: None,
+        cors: true,
+    }
+}
+
+fn refuse(status: u16, kind: &str, headers: Vec<(&str, String)>, reason: String) -> Decision {
+    Decision::Refuse(refusal(status, kind, headers, reason))
+}
+
+fn deny(status: u16, kind: &str, reason: &str) -> Decision {
+    refuse(status, kind, vec![], reason.to_string())
 }
 
 #[cfg(test)]
@@ -581,13 +842,14 @@ mod tests {
     fn status(d: &Decision) -> u16 {
         match d {
             Decision::Respond(a) => a.status,
+            Decision::Refuse(r) => r.answer.status,
             Decision::Forward { .. } => 0,
         }
     }
 
     fn header_of(d: &Decision, name: &str) -> Option<String> {
         match d {
-            Decision::Respond(a) => a
+            Decision::Respond(a) | Decision::Refuse(Refusal { answer: a, .. }) => a
                 .headers
                 .iter()
                 .find(|(k, _)| k == name)
@@ -601,13 +863,13 @@ mod tests {
         let d = run("GET", "/items/1", &[("authorization", "Bearer k-123")], 0);
         let Decision::Forward {
             caller,
-            strip_header,
+            strip_headers,
         } = d
         else {
             panic!("denied: {d:?}")
         };
         assert_eq!(caller.unwrap().subject, "reader");
-        assert_eq!(strip_header.as_deref(), Some("authorization"));
+        assert_eq!(strip_headers, vec!["authorization".to_string()]);
     }
 
     #[test]
@@ -668,7 +930,7 @@ mod tests {
             run("GET", "/health", &[], 0),
             Decision::Forward {
                 caller: None,
-                strip_header: None
+                strip_headers: vec!["authorization".to_string()],
             }
         );
         assert_eq!(
@@ -795,5 +1057,113 @@ mod tests {
         assert!(path_matches("/**", "/"));
         assert!(path_matches("/", "/"));
         assert!(!path_matches("/", "/a"));
+    }
+
+    #[test]
+    fn methods_that_are_not_upper_case_tokens_are_refused_before_routing() {
+        for method in ["delete", "Delete", "GeT", "", "GET /", "GET\0"] {
+            let d = run(method, "/items/1", &[("authorization", "Bearer k-123")], 0);
+            assert_eq!(status(&d), 400, "{method:?}");
+        }
+        assert!(method_is_canonical("M-SEARCH"));
+        assert!(!method_is_canonical("m-search"));
+    }
+
+    #[test]
+    fn paths_with_two_spellings_are_refused() {
+        for path in [
+            "/%61dmin/x",
+            "/admin;x=1/x",
+            "/health/..;/admin/x",
+            "/admin%20/x",
+            "/admin%252fx",
+            "/admin%3F/x",
+            "/admin%23",
+            "/caf%c3%a9",
+            "/%C0%AE%C0%AE/admin",
+            "/a b",
+            "/a%2",
+        ] {
+            assert!(path_problem(path).is_some(), "{path}");
+            assert_eq!(status(&run("GET", path, &[], 0)), 400, "{path}");
+        }
+        for path in [
+            "/",
+            "/items/",
+            "/caf%C3%A9",
+            "/a:b@c/~x_y-z.json",
+            "/q?x=%20;y",
+            "/%7B%7D",
+        ] {
+            assert_eq!(path_problem(path), None, "{path}");
+        }
+    }
+
+    #[test]
+    fn refusals_say_why_and_under_which_rule() {
+        let Decision::Refuse(r) = run("GET", "/items/1", &[("authorization", "Bearer nope")], 0)
+        else {
+            panic!("forwarded")
+        };
+        assert_eq!(r.describe(), "401 unknown API key; rule 2 (/items/**)");
+        let Decision::Refuse(r) = run(
+            "GET",
+            "/items/1",
+            &[("authorization", "Bearer other-key")],
+            0,
+        ) else {
+            panic!("forwarded")
+        };
+        assert_eq!(
+            r.describe(),
+            "403 wrong scope: lacks read; rule 2 (/items/**); subject \"other\""
+        );
+    }
+
+    #[test]
+    fn two_content_types_are_refused() {
+        let h = [
+            ("authorization", "Bearer k-123"),
+            ("content-type", "application/json"),
+            ("content-type", "text/xml"),
+        ];
+        assert_eq!(status(&run("POST", "/items", &h, 2)), 400);
+    }
+
+    #[test]
+    fn cors_headers_appear_once() {
+        let mut headers = vec![
+            ("Access-Control-Allow-Origin".to_string(), "*".to_string()),
+            ("vary".to_string(), "accept-encoding".to_string()),
+            ("Vary".to_string(), "Origin".to_string()),
+        ];
+        let cors = vec![
+            (
+                "access-control-allow-origin".to_string(),
+                "https://app.example".to_string(),
+            ),
+            ("vary".to_string(), "origin".to_string()),
+        ];
+        apply_cors(&mut headers, cors.clone());
+        apply_cors(&mut headers, cors);
+        assert_eq!(
+            headers,
+            vec![
+                (
+                    "access-control-allow-origin".to_string(),
+                    "https://app.example".to_string()
+                ),
+                ("vary".to_string(), "accept-encoding, Origin".to_string()),
+            ]
+        );
+        // A refused preflight carries no CORS header, even for an allowed origin.
+        let h = [
+            ("origin", "https://app.example"),
+            ("access-control-request-method", "DELETE"),
+        ];
+        let Decision::Refuse(r) = run("OPTIONS", "/items/1", &h, 0) else {
+            panic!("allowed")
+        };
+        assert!(!r.cors);
     }
 }

@@ -38,6 +38,37 @@ pub enum JwtError {
     WrongAudience,
     /// A required claim is missing.
     MissingClaim(String),
+    /// `exp`, `nbf` or `iat` is present but not a NumericDate (RFC 7519: a JSON number of seconds).
+    NotNumericDate(&'static str),
+    /// `exp - iat` is longer than `max-lifetime-seconds`.
+    TooLongLived,
+}
+
+impl core::fmt::Display for JwtError {
+    /// A reason for logs. It never contains the token, and a value taken from the token (the
+    /// algorithm name) is shortened and escaped.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            JwtError::TooLarge => f.write_str("token larger than max-token-bytes"),
+            JwtError::Malformed => f.write_str("malformed token"),
+            JwtError::CriticalHeader => f.write_str("token header has `crit`"),
+            JwtError::WrongType => f.write_str("wrong token type (`typ`)"),
+            JwtError::AlgorithmNotAllowed(alg) => {
+                let shown: String = alg.chars().take(16).collect();
+                write!(f, "algorithm {:?} not allowed", shown)
+            }
+            JwtError::UnknownKey => f.write_str("no key for the token's kid and algorithm"),
+            JwtError::SecretUnavailable => f.write_str("no HS256 secret at run time"),
+            JwtError::BadSignature => f.write_str("bad signature"),
+            JwtError::Expired => f.write_str("expired token"),
+            JwtError::NotYetValid => f.write_str("token not yet valid (nbf or iat in the future)"),
+            JwtError::WrongIssuer => f.write_str("wrong issuer"),
+            JwtError::WrongAudience => f.write_str("wrong audience"),
+            JwtError::MissingClaim(name) => write!(f, "missing claim `{name}`"),
+            JwtError::NotNumericDate(name) => write!(f, "claim `{name}` is not a NumericDate"),
+            JwtError::TooLongLived => f.write_str("token lifetime above max-lifetime-seconds"),
+        }
+    }
 }
 
 /// A verified token's caller.
@@ -66,7 +97,7 @@ pub fn verify_under(
         .jwt
         .as_ref()
         .ok_or_else(|| "the policy accepts no JWTs".to_string())?;
-    verify(jwt, token, now, secret).map_err(|e| format!("{e:?}"))
+    verify(jwt, token, now, secret).map_err(|e| e.to_string())
 }
 
 /// Verifies `token` under `jwt` at time `now` (seconds since the epoch). `secret` looks up a
@@ -229,21 +260,37 @@ fn select_key(
 }
 
 fn check_claims(jwt: &Jwt, claims: &Value, now: u64) -> Result<(), JwtError> {
-    let leeway = u64::from(jwt.leeway_seconds);
-    let number = |name: &str| claims.get(name).and_then(Value::as_f64);
-    match number("exp") {
-        Some(exp) if (now as f64) <= exp + leeway as f64 => {}
+    let leeway = u64::from(jwt.leeway_seconds) as f64;
+    let now = now as f64;
+    // RFC 7519 §4.1.4-6: when present, each is a NumericDate; anything else is refused rather
+    // than ignored, so a string `nbf` cannot switch its check off.
+    let date = |name: &'static str| -> Result<Option<f64>, JwtError> {
+        match claims.get(name) {
+            None => Ok(None),
+            Some(value) => value
+                .as_f64()
+                .filter(|n| n.is_finite() && *n >= 0.0)
+                .map(Some)
+                .ok_or(JwtError::NotNumericDate(name)),
+        }
+    };
+    match date("exp")? {
+        Some(exp) if now <= exp + leeway => {}
         _ => return Err(JwtError::Expired),
     }
-    if let Some(nbf) = number("nbf")
-        && nbf > (now + leeway) as f64
-    {
+    let exp = date("exp")?.unwrap_or(0.0);
+    if date("nbf")?.is_some_and(|nbf| nbf > now + leeway) {
         return Err(JwtError::NotYetValid);
     }
-    if let Some(iat) = number("iat")
-        && iat > (now + leeway) as f64
-    {
+    let iat = date("iat")?;
+    if iat.is_some_and(|iat| iat > now + leeway) {
         return Err(JwtError::NotYetValid);
+    }
+    if let Some(max) = jwt.max_lifetime_seconds {
+        let iat = iat.ok_or_else(|| JwtError::MissingClaim("iat".into()))?;
+        if exp - iat > f64::from(max) {
+            return Err(JwtError::TooLongLived);
+        }
     }
     let issuer = claims.get("iss").and_then(Value::as_str);
     if !issuer.is_some_and(|iss| jwt.issuers.iter().any(|i| i == iss)) {

@@ -11,12 +11,12 @@ pub mod jwt;
 
 pub use document::DecodeError;
 pub use engine::{
-    Answer, Caller, Decision, Environment, RequestView, Trigger, cors_headers, decide,
-    error_answer, path_matches, subject_matches,
+    Answer, Caller, Decision, Environment, Refusal, RequestView, Trigger, apply_cors, cors_headers,
+    decide, error_answer, method_is_canonical, path_matches, path_problem, subject_matches,
 };
 
 /// The version of the binary document. A decorator refuses documents of any other version.
-pub const DOCUMENT_VERSION: u16 = 3;
+pub const DOCUMENT_VERSION: u16 = 4;
 
 /// A compiled policy.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -69,6 +69,8 @@ pub struct Jwt {
     pub subject_claim: String,
     /// The largest token accepted, in bytes.
     pub max_token_bytes: u32,
+    /// The longest lifetime accepted (`exp - iat`), in seconds; `iat` is then required.
+    pub max_lifetime_seconds: Option<u32>,
     /// The run-time configuration key holding the HS256 secret (never the secret itself).
     pub hs256_secret: Option<String>,
     /// Public keys, one JWK (JSON) each.
