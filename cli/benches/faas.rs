@@ -436,6 +436,7 @@ fn publish_benchmark(built: &Built) {
         revision: None,
         // A fixed creation time makes the republish byte-identical, as SOURCE_DATE_EPOCH does.
         created: Some("2023-11-14T22:13:20Z".into()),
+        source_dir: None,
     };
     let first = Instant::now();
     let record = faas::publish::publish(&options).unwrap();

@@ -217,8 +217,12 @@ pub fn run(options: &PipelineOptions, progress: &mut dyn FnMut(&StageReport)) ->
         title: options.project.name().to_string(),
         version: Some(options.project.file.function.version.to_string()),
         source: options.source.clone(),
-        revision: options.revision.clone(),
+        revision: options
+            .revision
+            .clone()
+            .or_else(|| crate::git::revision(&options.project.root)),
         created: None,
+        source_dir: Some(options.project.root.clone()),
     };
     let published = publish::publish(&publish_options);
     let digest = published.as_ref().ok().map(|p| p.manifest_digest.clone());

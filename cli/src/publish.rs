@@ -92,8 +92,11 @@ pub struct PublishOptions {
     pub source: Option<String>,
     /// `org.opencontainers.image.revision`.
     pub revision: Option<String>,
-    /// `created` (RFC 3339); default: `SOURCE_DATE_EPOCH`, else now.
+    /// `created` (RFC 3339); default: `SOURCE_DATE_EPOCH`, else the commit time of
+    /// `source_dir`'s checkout, else now.
     pub created: Option<String>,
+    /// The function's folder, whose Git commit time dates the artifact.
+    pub source_dir: Option<PathBuf>,
 }
 
 /// The result of a publish.
@@ -169,7 +172,8 @@ pub fn publish(options: &PublishOptions) -> Result<PublishRecord, PublishError> 
         version: options.version.clone(),
         created: match &options.created {
             Some(created) => created.clone(),
-            None => artifact::created_timestamp().map_err(PublishError::Created)?,
+            None => artifact::created_timestamp(options.source_dir.as_deref())
+                .map_err(PublishError::Created)?,
         },
         source: options.source.clone(),
         revision: options.revision.clone(),

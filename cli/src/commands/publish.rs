@@ -6,7 +6,7 @@ use clap::Args;
 use faas::oci::{Selector, Target};
 use faas::project::Project;
 use faas::publish::{self, PublishOptions};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Publish the wrapped artifact as a Wasm OCI artifact, signed when a key is given.
 ///
@@ -47,7 +47,7 @@ impl PublishArgs {
             .project_dir
             .clone()
             .unwrap_or_else(|| PathBuf::from("."));
-        let project = Project::find(&start).ok();
+        let project = Project::find_optional(&start)?;
         let target = match (&self.reference, &project) {
             (Some(reference), _) => Target::parse(reference)?,
             (None, Some(project)) => Target::project_layout(project),
@@ -90,7 +90,7 @@ impl PublishArgs {
             .publishing
             .revision
             .clone()
-            .or_else(|| project.as_ref().and_then(|p| git_revision(&p.root)));
+            .or_else(|| project.as_ref().and_then(|p| faas::git::revision(&p.root)));
         let options = PublishOptions {
             artifact: artifact.clone(),
             tag: tag.clone(),
@@ -104,6 +104,7 @@ impl PublishArgs {
             revision,
             target: target.clone(),
             created: None,
+            source_dir: project.as_ref().map(|p| p.root.clone()),
         };
         status(
             "Publishing",
@@ -136,16 +137,4 @@ impl PublishArgs {
         println!("{}", record.reference);
         Ok(())
     }
-}
-
-/// The commit checked out in `dir`, when it is a git work tree.
-fn git_revision(dir: &Path) -> Option<String> {
-    let output = std::process::Command::new("git")
-        .current_dir(dir)
-        .args(["rev-parse", "HEAD"])
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    let revision = String::from_utf8(output.stdout).ok()?.trim().to_string();
-    (output.status.success() && !revision.is_empty()).then_some(revision)
 }

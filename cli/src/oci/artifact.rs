@@ -203,17 +203,20 @@ pub fn build(component: Vec<u8>, info: &ArtifactInfo) -> Artifact {
     }
 }
 
-/// `created` for an artifact: from `SOURCE_DATE_EPOCH` when set (reproducible builds), else now.
-pub fn created_timestamp() -> Result<String, String> {
+/// `created` for an artifact: from `SOURCE_DATE_EPOCH` when set (reproducible builds), else the
+/// time of the commit checked out in `source_dir` (so republishing the same artifact from the same
+/// commit gives the same manifest), else now.
+pub fn created_timestamp(source_dir: Option<&std::path::Path>) -> Result<String, String> {
+    let at = |seconds| std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds);
     let time = match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(value) => {
-            let seconds: u64 = value
-                .trim()
-                .parse()
-                .map_err(|_| format!("SOURCE_DATE_EPOCH is not a number of seconds: `{value}`"))?;
-            std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds)
-        }
-        Err(_) => std::time::SystemTime::now(),
+        Ok(value) => at(value
+            .trim()
+            .parse()
+            .map_err(|_| format!("SOURCE_DATE_EPOCH is not a number of seconds: `{value}`"))?),
+        Err(_) => match source_dir.and_then(crate::git::commit_time) {
+            Some(seconds) => at(seconds),
+            None => std::time::SystemTime::now(),
+        },
     };
     Ok(humantime::format_rfc3339_seconds(time).to_string())
 }
