@@ -35,7 +35,8 @@ impl Template {
         }
     }
 
-    /// The one-time command, run in the new folder, that installs what `faas build` needs there.
+    /// The one-time command, run in the new folder, that installs what `faas build` needs there
+    /// (the first `faas build` runs it itself; it is reported for people who prepare a CI cache).
     pub fn setup_command(self) -> Option<String> {
         match self {
             Template::RustHttp => None,
@@ -153,8 +154,12 @@ pub struct Scaffolded {
     pub files: Vec<String>,
     /// The sample API key written into `auth.toml`'s comment (for local testing only).
     pub sample_key: String,
-    /// The one-time command that installs the language's build tool into the project, if any.
+    /// The one-time command that installs the language's build tool into the project, if any (the
+    /// first `faas build` runs it).
     pub setup: Option<String>,
+    /// The build tool and version the first `faas build` installs, e.g. `componentize-py 0.25.1`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build_tool: Option<String>,
 }
 
 /// Renders `template` for a function called `name` into `dir`, which must not exist or be empty.
@@ -232,6 +237,12 @@ pub fn scaffold(
         files,
         sample_key,
         setup: template.setup_command(),
+        build_tool: match template {
+            Template::RustHttp => None,
+            Template::PythonHttp => Some(crate::toolchains::Toolchain::Python),
+            Template::JsHttp => Some(crate::toolchains::Toolchain::Javascript),
+        }
+        .map(|tool| format!("{} {}", tool.tool(), tool.version())),
     })
 }
 

@@ -5,8 +5,10 @@
 //! pre-initialise the interpreter so a request does not pay for start-up. faas does not bundle them:
 //! each project installs a pinned version into its own folder (a virtual environment, or
 //! `node_modules`), so two projects never fight over a global install and a build is repeatable.
-//! faas checks the tool is there at that version, says the one command that installs it when it is
-//! not, runs it, and on failure shows its output and a one-line summary naming the source file.
+//! On a project's first build faas installs the pinned tool there itself (saying so, and how long
+//! it took), so `faas new --template python-http x && cd x && faas build` just works; a tool of
+//! another version is an error naming the command that reinstalls it. faas then runs the tool, and
+//! on failure shows its output and a one-line summary naming the source file.
 
 use crate::project::Language;
 use std::path::{Path, PathBuf};
@@ -32,6 +34,18 @@ pub enum ToolchainError {
     /// The tool is not installed in the project.
     #[error("{tool} {version} is not installed in {}; install it there with `{install}`", .dir.display())]
     Missing {
+        /// The tool.
+        tool: &'static str,
+        /// The version faas needs.
+        version: &'static str,
+        /// The project folder.
+        dir: PathBuf,
+        /// The command that installs it.
+        install: String,
+    },
+    /// Installing the tool failed (its output has been shown).
+    #[error("cannot install {tool} {version} into {} (its output is above); install it there with `{install}`", .dir.display())]
+    InstallFailed {
         /// The tool.
         tool: &'static str,
         /// The version faas needs.
@@ -159,6 +173,9 @@ impl Toolchain {
                 file: self.source_file(),
             });
         }
+        if !self.executable(root).exists() {
+            self.install(root)?;
+        }
         self.check_installed(root)?;
         if self == Toolchain::Javascript {
             // componentize-js reports a syntax error without its position; node says where.
@@ -219,6 +236,72 @@ impl Toolchain {
             },
             source,
         }
+    }
+
+    /// Installs the pinned tool into the project `root`, as [`Toolchain::install_command`] says,
+    /// with the installer's progress on stderr (stdout stays for `--json`).
+    pub fn install(self, root: &Path) -> Result<(), ToolchainError> {
+        let started = std::time::Instant::now();
+        let place = match self {
+            Toolchain::Python => ".venv",
+            Toolchain::Javascript => "node_modules",
+        };
+        eprintln!(
+            "{:>12} {} {} into {place} (once per project; the tools are large)",
+            "Installing",
+            self.tool(),
+            self.version()
+        );
+        let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+        let pip = root.join(".venv/bin/pip");
+        let package = format!("componentize-py=={COMPONENTIZE_PY_VERSION}");
+        let npm_package = format!("@bytecodealliance/componentize-js@{COMPONENTIZE_JS_VERSION}");
+        let steps: Vec<(&std::ffi::OsStr, Vec<&str>)> = match self {
+            Toolchain::Python => vec![
+                (python.as_ref(), vec!["-m", "venv", ".venv"]),
+                (
+                    pip.as_os_str(),
+                    vec!["install", "--disable-pip-version-check", &package],
+                ),
+            ],
+            Toolchain::Javascript => vec![(
+                "npm".as_ref(),
+                vec!["install", "--save-exact", "--save-dev", &npm_package],
+            )],
+        };
+        let failed = || ToolchainError::InstallFailed {
+            tool: self.tool(),
+            version: self.version(),
+            dir: root.to_path_buf(),
+            install: self.install_command(),
+        };
+        for (program, args) in steps {
+            let status = Command::new(program)
+                .current_dir(root)
+                .args(&args)
+                .stdin(Stdio::null())
+                .stdout(std::io::stderr())
+                .status()
+                .map_err(|source| ToolchainError::CannotRun {
+                    program: program.to_string_lossy().into_owned(),
+                    hint: match self {
+                        Toolchain::Python => "Python 3 with venv must be on the PATH",
+                        Toolchain::Javascript => "Node.js 20 or later and npm must be on the PATH",
+                    },
+                    source,
+                })?;
+            if !status.success() {
+                return Err(failed());
+            }
+        }
+        eprintln!(
+            "{:>12} {} {} in {:.1}s",
+            "Installed",
+            self.tool(),
+            self.version(),
+            started.elapsed().as_secs_f64()
+        );
+        Ok(())
     }
 
     /// Checks the tool is installed in `root` at the pinned version.

@@ -5,34 +5,39 @@
 use crate::common::*;
 use std::path::Path;
 
-/// Scaffolds `template`, checks that `faas build` refuses to start without the tool and names the
-/// command that installs it, runs that command, and builds.
+/// Scaffolds `template` and builds it once, as a new user would right after `faas new`: the first
+/// build installs the pinned tool into the project itself, says so with the time it took, and
+/// produces the component.
 fn new_and_installed(name: &str, template: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
-    success(&faas(tmp.path(), &["new", name, "--template", template]));
+    let created = success(&faas(tmp.path(), &["new", name, "--template", template]));
     let dir = tmp.path().join(name);
-
-    let stderr = failure(&faas(&dir, &["build"]), 1);
-    let install = stderr
-        .split("install it there with `")
-        .nth(1)
-        .and_then(|rest| rest.split('`').next())
-        .unwrap_or_else(|| panic!("no install command in: {stderr}"));
+    let tool = if template == "python-http" {
+        "componentize-py"
+    } else {
+        "componentize-js"
+    };
     assert!(
-        !dir.join("target/faas")
-            .join(format!("{name}.function.wasm"))
-            .exists(),
-        "a failed build must not leave a component"
+        created.contains(&format!("the first build installs {tool}")),
+        "{created}"
     );
-    let installed = std::process::Command::new("sh")
-        .current_dir(&dir)
-        .args(["-c", install])
-        .output()
-        .unwrap();
+
+    let built = faas(&dir, &["build"]);
+    success(&built);
+    let stderr = String::from_utf8_lossy(&built.stderr);
+    assert!(stderr.contains(&format!("Installing {tool} ")), "{stderr}");
+    let installed = stderr
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("Installed {tool} ")))
+        .unwrap_or_else(|| panic!("no `Installed` line in: {stderr}"));
+    assert!(installed.trim_end().ends_with('s'), "{installed}");
+    assert!(function_path(&dir, name).is_file());
+    // The second build finds the tool and installs nothing.
+    let again = faas(&dir, &["build"]);
+    success(&again);
     assert!(
-        installed.status.success(),
-        "`{install}` failed:\n{}",
-        String::from_utf8_lossy(&installed.stderr)
+        !String::from_utf8_lossy(&again.stderr).contains("Installing"),
+        "installed twice"
     );
     (tmp, dir)
 }

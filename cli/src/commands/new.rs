@@ -59,8 +59,11 @@ impl NewArgs {
                 dir.display()
             ),
         );
-        match &created.setup {
-            Some(setup) => println!("Next: cd {} && {setup} && faas build", dir.display()),
+        match &created.build_tool {
+            Some(tool) => println!(
+                "Next: cd {} && faas build   (the first build installs {tool} into the project)",
+                dir.display()
+            ),
             None => println!("Next: cd {} && faas build", dir.display()),
         }
         Ok(())
