@@ -13,6 +13,7 @@ pub mod contract;
 pub mod deny;
 pub mod digest;
 pub mod fsutil;
+pub mod git;
 pub mod guests;
 pub mod oci;
 pub mod pipeline;

@@ -156,6 +156,17 @@ pub enum Trigger {
     Cli,
 }
 
+impl Trigger {
+    /// Its name in faas.toml and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Trigger::Http => "http",
+            Trigger::Messaging => "messaging",
+            Trigger::Cli => "cli",
+        }
+    }
+}
+
 /// The `[function]` table.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -232,6 +243,17 @@ impl Project {
                 start: start.clone(),
             })?;
         Self::load(root)
+    }
+
+    /// As [`Project::find`] for commands that also work without a project: `None` when no
+    /// faas.toml is found, but an error when one is found and is broken, so that a typo is never
+    /// silently ignored.
+    pub fn find_optional(start: &Path) -> Result<Option<Self>, ProjectError> {
+        match Self::find(start) {
+            Ok(project) => Ok(Some(project)),
+            Err(ProjectError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Loads `root/faas.toml`.

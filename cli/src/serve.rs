@@ -115,18 +115,20 @@ impl Server {
     ) -> Result<hyper::Response<HyperOutgoingBody>, std::convert::Infallible> {
         let started = Instant::now();
         let method = req.method().clone();
-        let path = req
-            .uri()
-            .path_and_query()
-            .map(|p| p.to_string())
-            .unwrap_or_else(|| "/".into());
-        let response = match self.call(req).await {
-            Ok(response) => response,
-            Err(e) => {
-                // Fail closed: a trap or host error is a 500 with no detail for the client.
-                eprintln!("faas serve: {method} {path}: {e:#}");
-                internal_error()
+        let path = logged_path(req.uri());
+        let response = match refusal_before_the_artifact(&req) {
+            Some((status, why)) => {
+                eprintln!("faas serve: {method} {path}: refused: {why}");
+                error_response(status)
             }
+            None => match self.call(req).await {
+                Ok(response) => response,
+                Err(e) => {
+                    // Fail closed: a trap or host error is a 500 with no detail for the client.
+                    eprintln!("faas serve: {method} {path}: {e:#}");
+                    error_response(hyper::StatusCode::INTERNAL_SERVER_ERROR)
+                }
+            },
         };
         eprintln!(
             "{method} {path} {} {:.1}ms",
@@ -178,21 +180,57 @@ impl Server {
     }
 }
 
-fn internal_error() -> hyper::Response<HyperOutgoingBody> {
-    let body = http_body_util::Full::new(bytes_of(b"{\"error\":\"internal\"}"))
+/// Requests the artifact never sees, because they are the client's error or are not HTTP
+/// requests a function serves: the status to answer and why, for the log.
+fn refusal_before_the_artifact(
+    req: &hyper::Request<hyper::body::Incoming>,
+) -> Option<(hyper::StatusCode, &'static str)> {
+    if req.method() == hyper::Method::CONNECT {
+        return Some((hyper::StatusCode::NOT_IMPLEMENTED, "CONNECT is not served"));
+    }
+    // An HTTP/1.0 client may leave out `host`; wasi:http needs an authority, and its absence is
+    // the client's error, not the server's.
+    if req.uri().authority().is_none() && !req.headers().contains_key(hyper::header::HOST) {
+        return Some((hyper::StatusCode::BAD_REQUEST, "no host header"));
+    }
+    if req.uri().path_and_query().is_none() || !req.uri().path().starts_with('/') {
+        return Some((hyper::StatusCode::BAD_REQUEST, "no path"));
+    }
+    None
+}
+
+/// The request's path for log lines, with the query's values redacted: clients sometimes put
+/// keys there, and logs are read by more people than keys should be.
+fn logged_path(uri: &hyper::Uri) -> String {
+    let path = uri.path();
+    match uri.query() {
+        None => path.to_string(),
+        Some(query) => {
+            let names: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((name, _)) => format!("{name}=…"),
+                    None => pair.to_string(),
+                })
+                .collect();
+            format!("{path}?{}", names.join("&"))
+        }
+    }
+}
+
+/// A generic JSON answer for `status`, as the artifact's layers give them.
+fn error_response(status: hyper::StatusCode) -> hyper::Response<HyperOutgoingBody> {
+    let answer = faas_policy_core::error_answer(status.as_u16());
+    let body = http_body_util::Full::new(hyper::body::Bytes::from(answer.body))
         .map_err(|never| match never {})
         .boxed_unsync();
     let mut response = hyper::Response::new(body);
-    *response.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+    *response.status_mut() = status;
     response.headers_mut().insert(
         hyper::header::CONTENT_TYPE,
         hyper::header::HeaderValue::from_static("application/json"),
     );
     response
-}
-
-fn bytes_of(b: &'static [u8]) -> hyper::body::Bytes {
-    hyper::body::Bytes::from_static(b)
 }
 
 /// Binds `addr`, calls `on_ready` with the bound address, and serves until Ctrl-C or SIGTERM.

@@ -46,7 +46,7 @@ impl BuildArgs {
         let built = match &self.component {
             Some(input) => {
                 // A bring-your-own component needs no project, but takes its name from one if any.
-                let project = Project::find(&start).ok();
+                let project = Project::find_optional(&start)?;
                 let name = match &project {
                     Some(p) => p.name().to_string(),
                     None => file_stem(input),

@@ -51,9 +51,7 @@ impl PolicyArgs {
                         line.trim_end_matches(['\n', '\r']).to_string()
                     }
                 };
-                if key.is_empty() {
-                    anyhow::bail!("the key is empty");
-                }
+                faas::policy::check_key(&key).map_err(anyhow::Error::msg)?;
                 println!("{}", faas::policy::hash_key(&key));
                 Ok(())
             }

@@ -70,7 +70,7 @@ impl WrapArgs {
         // A project is needed unless function, policy and output are all given.
         let standalone = self.function.is_some() && self.policy.is_some() && self.output.is_some();
         let project = if standalone {
-            Project::find(&start).ok()
+            Project::find_optional(&start)?
         } else {
             Some(Project::find(&start)?)
         };

@@ -36,7 +36,8 @@ pub(super) struct JwtTable {
     #[serde(default = "default_subject_claim")]
     pub(super) subject_claim: String,
     #[serde(default = "default_max_token_bytes")]
-    pub(super) max_token_bytes: u32,
+    pub(super) max_token_bytes: Spanned<u32>,
+    pub(super) max_lifetime_seconds: Option<Spanned<u32>>,
     pub(super) hs256_secret: Option<Spanned<RuntimeRef>>,
     #[serde(default)]
     pub(super) jwk: Vec<Spanned<JwkTable>>,
@@ -51,23 +52,24 @@ pub(super) fn default_scopes_claim() -> String {
 pub(super) fn default_subject_claim() -> String {
     "sub".into()
 }
-pub(super) fn default_max_token_bytes() -> u32 {
-    8192
+pub(super) fn default_max_token_bytes() -> Spanned<u32> {
+    Spanned::new(0..0, 8192)
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct JwkTable {
-    pub(super) kty: String,
-    pub(super) kid: Option<String>,
-    pub(super) alg: Option<String>,
+    pub(super) kty: Spanned<String>,
+    pub(super) kid: Option<Spanned<String>>,
+    pub(super) alg: Option<Spanned<String>>,
     #[serde(rename = "use")]
-    pub(super) use_: Option<String>,
-    pub(super) n: Option<String>,
-    pub(super) e: Option<String>,
-    pub(super) crv: Option<String>,
-    pub(super) x: Option<String>,
-    pub(super) y: Option<String>,
+    pub(super) use_: Option<Spanned<String>>,
+    pub(super) key_ops: Option<Spanned<Vec<String>>>,
+    pub(super) n: Option<Spanned<String>>,
+    pub(super) e: Option<Spanned<String>>,
+    pub(super) crv: Option<Spanned<String>>,
+    pub(super) x: Option<Spanned<String>>,
+    pub(super) y: Option<Spanned<String>>,
     /// Accepted only to refuse them with a helpful message: secret key material.
     pub(super) k: Option<String>,
     pub(super) d: Option<String>,

@@ -68,18 +68,26 @@ impl CompiledPolicy {
             .iter()
             .filter(|r| r.access == Access::Public)
             .count();
-        format!(
-            "{} API key(s), {} rule(s) ({} public), body ≤ {} bytes{}",
+        let mut summary = format!(
+            "{} API key(s), {} rule(s) ({} public), body ≤ {} bytes",
             self.policy.api_keys.len(),
             self.policy.rules.len(),
             public,
             self.policy.filters.max_body_bytes,
-            if self.policy.cors.is_some() {
-                ", CORS"
-            } else {
-                ""
-            }
-        )
+        );
+        if self.policy.jwt.is_some() {
+            summary.push_str(", JWT");
+        }
+        if self.policy.cors.is_some() {
+            summary.push_str(", CORS");
+        }
+        if let Some(messaging) = &self.policy.messaging {
+            summary.push_str(&format!(
+                ", messaging subjects {}",
+                messaging.subjects.join(" ")
+            ));
+        }
+        summary
     }
 }
 
@@ -403,6 +411,34 @@ fn is_subject_pattern(pattern: &str) -> bool {
             && (*t != ">" || i + 1 == tokens.len())
             && (t.len() == 1 || (!t.contains('*') && !t.contains('>')))
     })
+}
+
+/// Refuses a key that could never authenticate: the decorator trims the header value, reads a
+/// bearer token with dots as a JWT once the policy accepts JWTs, and no header carries control
+/// characters. Digests of such keys would sit in a policy and never match.
+pub fn check_key(key: &str) -> Result<(), String> {
+    if key.is_empty() {
+        return Err("the key is empty".into());
+    }
+    if key.trim() != key {
+        return Err(
+            "the key has leading or trailing whitespace, which is trimmed from the header it \
+             arrives in, so it could never authenticate (with a shell, `printf '%s' \"$KEY\"`)"
+                .into(),
+        );
+    }
+    if key.contains('.') {
+        return Err(
+            "the key contains `.`: a bearer token with dots is checked as a JWT when the policy \
+             accepts JWTs, so it could not authenticate as an API key; use letters, digits, `-` \
+             and `_` (as `faas new` does)"
+                .into(),
+        );
+    }
+    if key.chars().any(char::is_control) {
+        return Err("the key contains control characters, which no header can carry".into());
+    }
+    Ok(())
 }
 
 /// The digest of an API key, as written in a policy.
