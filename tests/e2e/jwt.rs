@@ -455,3 +455,191 @@ fn a_literal_secret_in_a_policy_is_refused() {
         assert!(err.contains(expected), "{text}\n{err}");
     }
 }
+
+/// An HS256-only policy for one public and one protected route, with `max-lifetime-seconds`.
+const HS_ONLY: &str = r#"version = 1
+[auth.jwt]
+issuers = ["https://id.example.test"]
+audiences = ["orders-api"]
+algorithms = ["HS256"]
+hs256-secret = { config = "jwt-hmac" }
+max-lifetime-seconds = 3600
+
+[[rule]]
+path = "/**"
+scopes = []
+"#;
+
+#[test]
+fn time_claims_that_are_not_numeric_dates_are_refused_and_lifetimes_bounded() {
+    let (tmp, dir) = built_function("jwt-times");
+    let policy = tmp.path().join("hs.toml");
+    std::fs::write(&policy, HS_ONLY).unwrap();
+    success(&faas(
+        &dir,
+        &[
+            "wrap",
+            "--policy",
+            policy.to_str().unwrap(),
+            "-o",
+            "app.wasm",
+        ],
+    ));
+    let served = Served::start_with(
+        &dir,
+        &dir.join("app.wasm"),
+        &["--config", &format!("jwt-hmac={HS_SECRET}")],
+    );
+    let hs = EncodingKey::from_secret(HS_SECRET.as_bytes());
+    let token = |claims: &serde_json::Value| sign(Algorithm::HS256, None, claims, &hs);
+    let call = |token: &str| {
+        http(
+            &served.addr,
+            "GET",
+            "/orders",
+            &[("authorization", &format!("Bearer {token}"))],
+            b"",
+        )
+        .status
+    };
+    assert_eq!(call(&token(&claims())), 200);
+    let hour_ahead = (now() + 3600).to_string();
+    let refused = [
+        (
+            "string nbf an hour ahead",
+            with(claims(), "nbf", json!(hour_ahead)),
+        ),
+        (
+            "string iat",
+            with(claims(), "iat", json!(now().to_string())),
+        ),
+        (
+            "string exp",
+            with(claims(), "exp", json!((now() + 60).to_string())),
+        ),
+        ("boolean exp", with(claims(), "exp", json!(true))),
+        ("negative nbf", with(claims(), "nbf", json!(-1))),
+        (
+            "lives two hours",
+            with(
+                with(claims(), "iat", json!(now() - 10)),
+                "exp",
+                json!(now() + 7200),
+            ),
+        ),
+        (
+            "no iat under max-lifetime-seconds",
+            without(claims(), "iat"),
+        ),
+    ];
+    for (case, claims) in &refused {
+        assert_eq!(call(&token(claims)), 401, "{case}");
+    }
+    let (_, log) = served.stop();
+    for line in [
+        "401 invalid token: claim `nbf` is not a NumericDate; rule 1 (/**)",
+        "401 invalid token: token lifetime above max-lifetime-seconds",
+        "401 invalid token: missing claim `iat`",
+    ] {
+        assert!(log.contains(line), "no `{line}` in:\n{log}");
+    }
+    // The log names reasons, never a token.
+    let sample = token(&with(claims(), "nbf", json!(hour_ahead)));
+    assert!(!log.contains(sample.split('.').nth(1).unwrap()), "{log}");
+}
+
+#[test]
+fn weak_or_unusable_jwks_are_refused_with_their_position() {
+    use rsa::traits::PublicKeyParts;
+    let rsa_jwk = |bits: usize| {
+        let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), bits).unwrap();
+        B64.encode(key.to_public_key().n().to_bytes_be())
+    };
+    let ec_point = || {
+        let secret = p256::SecretKey::random(&mut rand::thread_rng());
+        let point = p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(
+            &secret.public_key(),
+            false,
+        );
+        (
+            B64.encode(point.x().unwrap()),
+            B64.encode(point.y().unwrap()),
+        )
+    };
+    let (n512, n1024, n2048) = (rsa_jwk(512), rsa_jwk(1024), rsa_jwk(2048));
+    let (x, y) = ec_point();
+    let head = |algorithms: &str, extra: &str| {
+        format!(
+            "version = 1\n[auth.jwt]\nissuers = [\"i\"]\naudiences = [\"a\"]\nalgorithms = [{algorithms}]\n{extra}"
+        )
+    };
+    let rule = "[[rule]]\npath = \"/\"\nscopes = []\n";
+    let rsa = |n: &str, e: &str, more: &str| {
+        format!("[[auth.jwt.jwk]]\nkty = \"RSA\"\nn = \"{n}\"\ne = \"{e}\"\n{more}")
+    };
+    let ec = |kid: &str, crv: &str| {
+        format!(
+            "[[auth.jwt.jwk]]\nkid = \"{kid}\"\nkty = \"EC\"\ncrv = \"{crv}\"\nx = \"{x}\"\ny = \"{y}\"\n"
+        )
+    };
+    let cases = [
+        (
+            head("\"RS256\"", &rsa(&n512, "AQAB", "")),
+            "auth.toml:8:5: an RSA key of 512 bits is too weak",
+        ),
+        (
+            head("\"RS256\"", &rsa(&n1024, "AQAB", "")),
+            "auth.toml:8:5: an RSA key of 1024 bits is too weak",
+        ),
+        (
+            head("\"RS256\"", &rsa(&n2048, "AQ", "")),
+            "auth.toml:9:5: the RSA exponent `e` must be odd and at least 3",
+        ),
+        (
+            head("\"RS256\"", &rsa(&n2048, "AQAB", "use = \"enc\"\n")),
+            "auth.toml:10:7: `use = \"enc\"`",
+        ),
+        (
+            head(
+                "\"RS256\"",
+                &rsa(&n2048, "AQAB", "key_ops = [\"encrypt\"]\n"),
+            ),
+            "auth.toml:10:11: `key_ops` does not include \"verify\"",
+        ),
+        (
+            head("\"ES256\"", &ec("p384", "P-384")),
+            "auth.toml:9:7: curve `P-384` does not fit ES256",
+        ),
+        (
+            head(
+                "\"ES256\"",
+                &format!("{}{}", ec("same", "P-256"), ec("same", "P-256")),
+            ),
+            "auth.toml:13:7: duplicate kid `same`",
+        ),
+        (
+            head(
+                "\"ES256\"",
+                &format!("max-token-bytes = 0\n{}", ec("k", "P-256")),
+            ),
+            "auth.toml:6:19: `max-token-bytes` must be between 1024",
+        ),
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    for (text, expected) in &cases {
+        std::fs::write(tmp.path().join("auth.toml"), format!("{text}{rule}")).unwrap();
+        let err = failure(&faas(tmp.path(), &["policy", "check", "auth.toml"]), 1);
+        assert!(err.contains(expected), "{text}\n{err}");
+    }
+    // The same keys done right are accepted.
+    let good = head(
+        "\"RS256\", \"ES256\"",
+        &format!(
+            "{}{}",
+            rsa(&n2048, "AQAB", "use = \"sig\"\nkid = \"r\"\n"),
+            ec("e", "P-256")
+        ),
+    );
+    std::fs::write(tmp.path().join("auth.toml"), format!("{good}{rule}")).unwrap();
+    success(&faas(tmp.path(), &["policy", "check", "auth.toml"]));
+}

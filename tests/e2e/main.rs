@@ -3,12 +3,14 @@
 mod build;
 mod capabilities;
 mod common;
+mod docs;
 mod jwt;
 mod languages;
 mod messaging;
 mod new;
 mod pipeline;
 mod publish;
+mod review;
 mod serve;
 mod targets;
 mod validate;

@@ -384,3 +384,59 @@ fn transient_registry_failures_are_retried_and_permanent_ones_leave_no_tag() {
         "a tag exists after a failed publish: {direct:?}"
     );
 }
+
+#[test]
+fn republishing_from_the_same_commit_gives_the_same_manifest_without_source_date_epoch() {
+    let registry = Registry::start();
+    let (_tmp, dir, _artifact) = wrapped_function("pub-commit-time");
+    keygen(&dir);
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .current_dir(&dir)
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "test")
+            .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
+            .env("GIT_COMMITTER_NAME", "test")
+            .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
+            .env("GIT_AUTHOR_DATE", "2024-05-01T12:00:00Z")
+            .env("GIT_COMMITTER_DATE", "2024-05-01T12:00:00Z")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    };
+    git(&["init", "--quiet"]);
+    git(&["add", "faas.toml", "auth.toml", "src", "Cargo.toml"]);
+    git(&["commit", "--quiet", "-m", "the function"]);
+    let reference = format!("{}/team/pub-commit-time:0.1.0", registry.addr);
+    let publish = || {
+        let out = faas_command(
+            &dir,
+            &["publish", &reference, "--key", "faas.key", "--json"],
+        )
+        .env_remove("SOURCE_DATE_EPOCH")
+        .output()
+        .unwrap();
+        serde_json::from_str::<serde_json::Value>(&success(&out)).unwrap()
+    };
+    let first = publish();
+    assert_eq!(
+        first["annotations"]["org.opencontainers.image.created"], "2024-05-01T12:00:00Z",
+        "{first}"
+    );
+    // A second later "now" would differ; the commit time does not.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let uploads = registry.blob_uploads();
+    let again = publish();
+    assert_eq!(again["manifest_digest"], first["manifest_digest"]);
+    assert_eq!(again["uploaded"].as_array().unwrap().len(), 0, "{again}");
+    assert_eq!(
+        registry.blob_uploads(),
+        uploads,
+        "the registry saw new uploads"
+    );
+    // The signature over the same digest is the same signature (ECDSA with RFC 6979 nonces).
+    assert_eq!(
+        again["signature"]["signature"],
+        first["signature"]["signature"]
+    );
+}

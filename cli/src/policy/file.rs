@@ -339,6 +339,14 @@ validated_string!(
                 return Err(format!("invalid path pattern `{p}`: `.` and `..` segments never match"));
             }
         }
+        // The decorator refuses request paths that are not canonical, so a pattern spelt any
+        // other way could never match.
+        if let Some(problem) = faas_policy_core::path_problem(&p) {
+            return Err(format!(
+                "invalid path pattern `{p}`: not in canonical form ({problem}), so no request \
+                 could match it; write it as requests must spell it (docs/policy.md, path check)"
+            ));
+        }
         Ok(p)
     }
 );
