@@ -252,13 +252,12 @@ impl Toolchain {
             self.tool(),
             self.version()
         );
-        let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
         let pip = root.join(".venv/bin/pip");
         let package = format!("componentize-py=={COMPONENTIZE_PY_VERSION}");
         let npm_package = format!("@bytecodealliance/componentize-js@{COMPONENTIZE_JS_VERSION}");
         let steps: Vec<(&std::ffi::OsStr, Vec<&str>)> = match self {
             Toolchain::Python => vec![
-                (python.as_ref(), vec!["-m", "venv", ".venv"]),
+                ("python3".as_ref(), vec!["-m", "venv", ".venv"]),
                 (
                     pip.as_os_str(),
                     vec!["install", "--disable-pip-version-check", &package],
