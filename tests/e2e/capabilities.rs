@@ -3,11 +3,7 @@ use crate::common::*;
 #[test]
 fn a_function_importing_sockets_is_refused_unless_the_policy_allows_it() {
     let (_tmp, dir) = new_function("uses-sockets");
-    std::fs::copy(
-        fixtures().join("functions/uses-sockets.rs"),
-        dir.join("src/lib.rs"),
-    )
-    .unwrap();
+    use_function_fixture(&dir, "uses-sockets.rs");
     let built: serde_json::Value =
         serde_json::from_str(&success(&faas(&dir, &["build", "--json"]))).unwrap();
     assert!(

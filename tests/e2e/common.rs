@@ -30,6 +30,24 @@ pub fn faas(dir: &Path, args: &[&str]) -> Output {
     faas_command(dir, args).output().expect("faas runs")
 }
 
+/// Runs `faas wrap --policy POLICY -o OUTPUT` and `extra` in `dir`, asserts success, and returns
+/// stdout.
+#[track_caller]
+pub fn wrap_with(dir: &Path, policy: &Path, output: &str, extra: &[&str]) -> String {
+    let mut args = vec!["wrap", "--policy", policy.to_str().unwrap(), "-o", output];
+    args.extend_from_slice(extra);
+    success(&faas(dir, &args))
+}
+
+/// Replaces the scaffolded function's `src/lib.rs` with `fixtures/functions/NAME`.
+pub fn use_function_fixture(dir: &Path, name: &str) {
+    std::fs::copy(
+        fixtures().join("functions").join(name),
+        dir.join("src/lib.rs"),
+    )
+    .unwrap();
+}
+
 /// Asserts success and returns stdout.
 #[track_caller]
 pub fn success(output: &Output) -> String {
@@ -323,13 +341,11 @@ impl WasmtimeServe {
             .spawn()
             .unwrap();
         let served = WasmtimeServe { child, addr, log };
-        for _ in 0..600 {
-            if std::net::TcpStream::connect(&served.addr).is_ok() {
-                return served;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
+        // It compiles the artifact before it listens.
+        if !listening_within(&served.addr, std::time::Duration::from_secs(30)) {
+            panic!("wasmtime serve did not start: {}", served.log());
         }
-        panic!("wasmtime serve did not start: {}", served.log());
+        served
     }
 
     /// What wasmtime and the artifact wrote to stderr so far.
@@ -351,6 +367,18 @@ pub fn wrapped_function(name: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
     success(&faas(&dir, &["wrap"]));
     let artifact = dir.join(format!("target/faas/{name}.wasm"));
     (tmp, dir, artifact)
+}
+
+/// Whether something accepts connections on `addr` within `limit`.
+fn listening_within(addr: &str, limit: std::time::Duration) -> bool {
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
+        if std::net::TcpStream::connect(addr).is_ok() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    false
 }
 
 /// A free TCP port on 127.0.0.1.
@@ -412,13 +440,10 @@ impl Registry {
             .spawn()
             .expect("docker-registry is installed by scripts/test");
         let registry = Registry { child, addr, dir };
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(&registry.addr).is_ok() {
-                return registry;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
+        if !listening_within(&registry.addr, std::time::Duration::from_secs(5)) {
+            panic!("the registry did not start: {}", registry.log());
         }
-        panic!("the registry did not start: {}", registry.log());
+        registry
     }
 
     /// The registry's log so far.

@@ -166,11 +166,7 @@ fn jwt_matrix_and_credentials() {
     let keys = make_keys();
     let hs = EncodingKey::from_secret(HS_SECRET.as_bytes());
     let (tmp, dir) = new_function("jwt-matrix");
-    std::fs::copy(
-        fixtures().join("functions/reads-credentials.rs"),
-        dir.join("src/lib.rs"),
-    )
-    .unwrap();
+    use_function_fixture(&dir, "reads-credentials.rs");
     success(&faas(&dir, &["build"]));
     let policy_path = tmp.path().join("jwt.toml");
     std::fs::write(&policy_path, policy(&keys)).unwrap();
@@ -475,16 +471,7 @@ fn time_claims_that_are_not_numeric_dates_are_refused_and_lifetimes_bounded() {
     let (tmp, dir) = built_function("jwt-times");
     let policy = tmp.path().join("hs.toml");
     std::fs::write(&policy, HS_ONLY).unwrap();
-    success(&faas(
-        &dir,
-        &[
-            "wrap",
-            "--policy",
-            policy.to_str().unwrap(),
-            "-o",
-            "app.wasm",
-        ],
-    ));
+    wrap_with(&dir, &policy, "app.wasm", &[]);
     let served = Served::start_with(
         &dir,
         &dir.join("app.wasm"),

@@ -21,28 +21,12 @@ fn echo_artifact() -> &'static Path {
         std::fs::create_dir_all(&root).unwrap();
         success(&faas(&root, &["new", "review-echo"]));
         let dir = root.join("review-echo");
-        std::fs::copy(
-            fixtures().join("functions/echo-request.rs"),
-            dir.join("src/lib.rs"),
-        )
-        .unwrap();
+        use_function_fixture(&dir, "echo-request.rs");
         success(&faas(&dir, &["build"]));
         let policy = policy_fixture("review.toml");
         let artifact = dir.join("app.wasm");
-        success(&faas(
-            &dir,
-            &[
-                "wrap",
-                "--policy",
-                policy.to_str().unwrap(),
-                "--target",
-                "wasi-http",
-                "--triggers",
-                "http",
-                "-o",
-                artifact.to_str().unwrap(),
-            ],
-        ));
+        let extra = ["--target", "wasi-http", "--triggers", "http"];
+        wrap_with(&dir, &policy, artifact.to_str().unwrap(), &extra);
         artifact
     })
 }
@@ -96,18 +80,7 @@ fn a_lower_case_method_no_longer_skips_a_method_specific_rule() {
     // The CLI adapter follows the same rule instead of upper-casing.
     let (_tmp, dir) = built_function("review-cli-method");
     let policy = policy_fixture("review.toml");
-    success(&faas(
-        &dir,
-        &[
-            "wrap",
-            "--policy",
-            policy.to_str().unwrap(),
-            "--triggers",
-            "cli",
-            "-o",
-            "cli.wasm",
-        ],
-    ));
+    wrap_with(&dir, &policy, "cli.wasm", &["--triggers", "cli"]);
     let request = serde_json::json!({
         "method": "delete", "path": "/items/1", "headers": {"authorization": READER}
     });
@@ -344,11 +317,7 @@ fn a_wasi_config_grant_no_longer_exposes_the_hosts_secrets() {
         "world probe {\n    include function;\n    import wasi:config/store@0.2.0-rc.1;\n}\n",
     )
     .unwrap();
-    std::fs::copy(
-        fixtures().join("functions/reads-config.rs"),
-        dir.join("src/lib.rs"),
-    )
-    .unwrap();
+    use_function_fixture(&dir, "reads-config.rs");
     success(&faas(&dir, &["build"]));
     let policy = tmp.path().join("config.toml");
     std::fs::write(
@@ -372,18 +341,8 @@ public = true
 "#,
     )
     .unwrap();
-    let wrapped: serde_json::Value = serde_json::from_str(&success(&faas(
-        &dir,
-        &[
-            "wrap",
-            "--policy",
-            policy.to_str().unwrap(),
-            "-o",
-            "app.wasm",
-            "--json",
-        ],
-    )))
-    .unwrap();
+    let wrapped: serde_json::Value =
+        serde_json::from_str(&wrap_with(&dir, &policy, "app.wasm", &["--json"])).unwrap();
     assert!(
         wrapped["layers"].to_string().contains("\"credentials\""),
         "{wrapped}"
@@ -489,18 +448,12 @@ fn a_messaging_trigger_without_messaging_subjects_is_refused_and_summaries_name_
         1,
     );
     assert!(stderr.contains("the http trigger is on"), "{stderr}");
-    let wrapped = success(&faas(
+    let wrapped = wrap_with(
         &dir,
-        &[
-            "wrap",
-            "--policy",
-            policy.to_str().unwrap(),
-            "--triggers",
-            "messaging",
-            "-o",
-            "messaging.wasm",
-        ],
-    ));
+        &policy,
+        "messaging.wasm",
+        &["--triggers", "messaging"],
+    );
     assert!(
         wrapped.contains("messaging subjects orders.* audit.>"),
         "{wrapped}"

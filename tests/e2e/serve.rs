@@ -7,16 +7,7 @@ const NOSCOPE: &str = "Bearer test-noscope-key";
 fn serve_full_policy(name: &str) -> (tempfile::TempDir, Served) {
     let (tmp, dir) = built_function(name);
     let policy = policy_fixture("full.toml");
-    success(&faas(
-        &dir,
-        &[
-            "wrap",
-            "--policy",
-            policy.to_str().unwrap(),
-            "-o",
-            "app.wasm",
-        ],
-    ));
+    wrap_with(&dir, &policy, "app.wasm", &[]);
     let served = Served::start(&dir, &dir.join("app.wasm"));
     (tmp, served)
 }

@@ -62,11 +62,7 @@ fn a_wrapped_artifact_fits_wasi_http_and_wasmcloud_and_wasm_tools_agrees() {
 fn target_problems_name_the_layer_the_interface_and_the_fix() {
     // A function with credentials needs wasi:config, which wasi:http/proxy hosts do not supply.
     let (tmp, dir) = new_function("target-config");
-    std::fs::copy(
-        fixtures().join("functions/reads-credentials.rs"),
-        dir.join("src/lib.rs"),
-    )
-    .unwrap();
+    use_function_fixture(&dir, "reads-credentials.rs");
     success(&faas(&dir, &["build"]));
     let policy = tmp.path().join("creds.toml");
     std::fs::write(

@@ -83,16 +83,7 @@ fn wrapping_twice_gives_identical_bytes() {
 fn no_plaintext_key_reaches_the_artifact() {
     let (_tmp, dir) = built_function("wrap-secrets");
     let policy = policy_fixture("full.toml");
-    success(&faas(
-        &dir,
-        &[
-            "wrap",
-            "--policy",
-            policy.to_str().unwrap(),
-            "-o",
-            "app.wasm",
-        ],
-    ));
+    wrap_with(&dir, &policy, "app.wasm", &[]);
     let bytes = std::fs::read(dir.join("app.wasm")).unwrap();
     for key in ["test-reader-key", "test-admin-key", "test-noscope-key"] {
         assert!(
