@@ -261,6 +261,20 @@ fn connect_and_requests_without_host_are_refused_before_the_decorator() {
     assert!(log.contains("CONNECT"), "{log}");
     // Neither reached the artifact: the decorator refused nothing.
     assert!(!log.contains("faas decorator"), "{log}");
+
+    // Under another host, the HTTP adapter refuses CONNECT before the decorator. (A request
+    // without `host` is that host's own business: wasmtime answers it before the artifact runs.)
+    let wasmtime = WasmtimeServe::start(artifact);
+    let r = raw_http(
+        &wasmtime.addr,
+        b"CONNECT example.com:443 HTTP/1.1\r\nhost: example.com:443\r\n\r\n",
+    );
+    assert_eq!(r.status, 501);
+    assert!(
+        !wasmtime.log().contains("refused CONNECT"),
+        "{}",
+        wasmtime.log()
+    );
 }
 
 #[test]

@@ -323,3 +323,88 @@ pub fn check_jwk(jwk: &str) -> Result<(), String> {
         .map(|_| ())
         .map_err(|e| format!("unusable key: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const NOW: u64 = 1_800_000_000;
+
+    fn jwt() -> Jwt {
+        Jwt {
+            issuers: vec!["https://id.example".into()],
+            audiences: vec!["api".into()],
+            algorithms: vec!["HS256".into()],
+            leeway_seconds: 30,
+            required_claims: vec![],
+            scopes_claim: "scope".into(),
+            subject_claim: "sub".into(),
+            max_token_bytes: 8192,
+            max_lifetime_seconds: None,
+            hs256_secret: None,
+            jwks: vec![],
+        }
+    }
+
+    fn claims(extra: serde_json::Value) -> Value {
+        let mut claims =
+            json!({"iss": "https://id.example", "aud": "api", "sub": "u", "exp": NOW + 60});
+        for (k, v) in extra.as_object().unwrap() {
+            claims[k] = v.clone();
+        }
+        claims
+    }
+
+    #[test]
+    fn time_claims_must_be_numeric_dates_when_present() {
+        assert_eq!(check_claims(&jwt(), &claims(json!({})), NOW), Ok(()));
+        for (name, value) in [
+            ("nbf", json!((NOW + 3600).to_string())),
+            ("iat", json!("yesterday")),
+            ("exp", json!((NOW + 60).to_string())),
+            ("nbf", json!(-5)),
+            ("iat", json!(null)),
+        ] {
+            let error = check_claims(&jwt(), &claims(json!({ name: value })), NOW).unwrap_err();
+            assert!(
+                matches!(error, JwtError::NotNumericDate(n) if n == name),
+                "{name} = {value}: {error:?}"
+            );
+        }
+        // A fractional NumericDate is a NumericDate.
+        assert_eq!(
+            check_claims(&jwt(), &claims(json!({"nbf": NOW as f64 - 0.5})), NOW),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn max_lifetime_bounds_exp_minus_iat_and_requires_iat() {
+        let bounded = Jwt {
+            max_lifetime_seconds: Some(600),
+            ..jwt()
+        };
+        let ok = claims(json!({"iat": NOW - 10, "exp": NOW + 500}));
+        assert_eq!(check_claims(&bounded, &ok, NOW), Ok(()));
+        let long = claims(json!({"iat": NOW - 10, "exp": NOW + 3600}));
+        assert_eq!(
+            check_claims(&bounded, &long, NOW),
+            Err(JwtError::TooLongLived)
+        );
+        assert_eq!(
+            check_claims(&bounded, &claims(json!({})), NOW),
+            Err(JwtError::MissingClaim("iat".into()))
+        );
+        // Without the setting, a long-lived token with iat is fine.
+        assert_eq!(check_claims(&jwt(), &long, NOW), Ok(()));
+    }
+
+    #[test]
+    fn reasons_for_logs_never_carry_the_token_and_bound_what_comes_from_it() {
+        let alg = JwtError::AlgorithmNotAllowed(format!("x\n{}", "A".repeat(100))).to_string();
+        assert!(!alg.contains('\n'), "{alg}");
+        assert!(alg.len() < 50, "{alg}");
+        assert_eq!(JwtError::Expired.to_string(), "expired token");
+    }
+}
