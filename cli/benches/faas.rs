@@ -273,7 +273,7 @@ fn plain_composition(function: &[u8], policy_document: &[u8], with_decorator: bo
         let package = Package::from_bytes(name, None, bytes.to_vec(), graph.types_mut()).unwrap();
         graph.register_package(package).unwrap()
     };
-    let policy_component = faas::wrap::policy_component(policy_document).unwrap();
+    let policy_component = faas::generate::policy_component(policy_document).unwrap();
     let f = add(&mut graph, "bench:function", function);
     let p = add(&mut graph, "bench:policy", &policy_component);
     let a = add(&mut graph, "bench:adapter", faas::guests::HTTP_ADAPTER);
@@ -288,9 +288,8 @@ fn plain_composition(function: &[u8], policy_document: &[u8], with_decorator: bo
         .iter()
         .find(|i| i.starts_with("faas:function/credentials@"))
     {
-        let deny = inspection
-            .deny_component(std::slice::from_ref(credentials))
-            .unwrap();
+        let deny =
+            faas::generate::deny_component(&inspection, std::slice::from_ref(credentials)).unwrap();
         let deny = add(&mut graph, "bench:credentials-deny", &deny);
         let deny = graph.instantiate(deny);
         let export = graph.alias_instance_export(deny, credentials).unwrap();

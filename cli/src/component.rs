@@ -250,66 +250,9 @@ impl Inspection {
         used
     }
 
-    /// A component exporting each interface in `interfaces` (named as this component imports them)
-    /// in which every function traps or, where its type allows, answers that nothing is there
-    /// (see [`crate::deny`]): a deny-all implementation to satisfy imports that must not
-    /// reach the host. Types the denied interfaces use from others stay imports of the new
-    /// component.
-    pub fn deny_component(&self, interfaces: &[String]) -> Result<Vec<u8>, String> {
-        self.component_exporting(interfaces, |resolve, world| {
-            let dummy =
-                wit_component::dummy_module(resolve, world, wit_parser::ManglingAndAbi::Standard32);
-            crate::deny::answering_module(&dummy, &crate::deny::answers(resolve, world))
-        })
-    }
-
-    /// A component exporting `wasi:random/insecure-seed` (as this component imports it) that
-    /// returns the fixed `seed`. WASI allows a deterministic value here; hosts of the
-    /// `wasi:http/proxy` world do not supply the interface at all, while the Rust standard library
-    /// asks for it to seed hash maps. Used only for faas's own layers, whose hash maps hold policy
-    /// data, never keys chosen by a client.
-    pub fn seed_component(&self, interface: &str, seed: [u8; 16]) -> Result<Vec<u8>, String> {
-        let export = format!("{interface}#insecure-seed");
-        self.component_exporting(&[interface.to_string()], move |_, _| {
-            // tuple<u64, u64> is returned through a pointer to its two values.
-            Ok(crate::wrap::pointer_returning_module(
-                &export,
-                16,
-                &[(16, &seed)],
-            ))
-        })
-    }
-
-    fn component_exporting(
-        &self,
-        interfaces: &[String],
-        module: impl FnOnce(&Resolve, WorldId) -> Result<Vec<u8>, String>,
-    ) -> Result<Vec<u8>, String> {
-        let mut resolve = self.resolve.clone();
-        let exports: String = interfaces
-            .iter()
-            .map(|name| format!("    export {name};\n"))
-            .collect();
-        let text = format!("package faas:generated;\n\nworld generated {{\n{exports}}}\n");
-        let package = resolve
-            .push_str("generated.wit", &text)
-            .map_err(|e| format!("{e:#}"))?;
-        let world = resolve
-            .select_world(&[package], Some("generated"))
-            .map_err(|e| format!("{e:#}"))?;
-        let mut module = module(&resolve, world)?;
-        wit_component::embed_component_metadata(
-            &mut module,
-            &resolve,
-            world,
-            wit_component::StringEncoding::UTF8,
-        )
-        .map_err(|e| format!("{e:#}"))?;
-        wit_component::ComponentEncoder::default()
-            .validate(true)
-            .module(&module)
-            .and_then(|encoder| encoder.encode())
-            .map_err(|e| format!("{e:#}"))
+    /// The WIT this component was decoded with (for components generated to fit it).
+    pub(crate) fn resolve(&self) -> &Resolve {
+        &self.resolve
     }
 }
 

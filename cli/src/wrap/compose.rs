@@ -3,11 +3,12 @@
 //! deny-all and seed layers, wired with wac-graph and validated.
 
 use super::note::{LAYERS_SECTION, LayersNote, append_custom_section};
-use super::{Layer, WrapError, policy_component};
+use super::{Layer, WrapError};
 use crate::capabilities::Verdict;
 use crate::component;
 use crate::contract;
 use crate::digest;
+use crate::generate;
 use crate::guests;
 use crate::policy::{Capabilities, CompiledPolicy};
 use crate::project::{Language, Trigger};
@@ -76,7 +77,8 @@ pub fn compose(
     };
     let inspected = component::inspect(function).map_err(function_check)?;
     let handler = inspected.check_function().map_err(function_check)?;
-    let policy_component = policy_component(&policy.document)?;
+    let policy_component =
+        generate::policy_component(&policy.document).map_err(WrapError::PolicyComponent)?;
 
     let handler_name = contract::handler_export_name();
     let policy_name = contract::interface_name("policy");
@@ -487,8 +489,7 @@ impl Denials {
         ) {
             (Some(seed), Some(interface)) => Some((
                 interface.clone(),
-                inspection
-                    .seed_component(interface, seed)
+                generate::seed_component(inspection, interface, seed)
                     .map_err(|e| compose_err(layer, format!("hash-map seed: {e}")))?,
             )),
             _ => None,
@@ -507,8 +508,7 @@ impl Denials {
             None
         } else {
             Some(
-                inspection
-                    .deny_component(&interfaces)
+                generate::deny_component(inspection, &interfaces)
                     .map_err(|e| compose_err(layer, format!("deny-all implementation: {e}")))?,
             )
         };

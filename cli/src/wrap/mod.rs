@@ -14,16 +14,13 @@
 //! exports each adapter's export. The same inputs always give the same bytes:
 //! every step is deterministic and nothing depends on time or paths.
 //!
-//! `compose` does the wiring, `generated` makes the policy component, `note` records the layers in
-//! the artifact.
+//! `compose` does the wiring, `note` records the layers in the artifact; the generated components
+//! (policy, deny, seed) come from [`crate::generate`].
 
 mod compose;
-mod generated;
 mod note;
 
 pub use compose::{Composed, compose};
-pub(crate) use generated::pointer_returning_module;
-pub use generated::policy_component;
 pub use note::{LAYERS_SECTION, LayersNote, layer_of, read_layers};
 
 use crate::component::CheckError;

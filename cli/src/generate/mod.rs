@@ -1,0 +1,171 @@
+//! The components `faas wrap` generates rather than embeds, all small and deterministic:
+//!
+//! - the **policy component**: the compiled policy document in a data segment, behind
+//!   `faas:function/policy`'s `document` function;
+//! - **deny layers**: an export of each interface a layer may not take from the host, answering
+//!   politely where the type lets it (see [`deny`]) and trapping otherwise;
+//! - **seed layers**: `wasi:random/insecure-seed` returning a fixed value, for faas's own layers.
+//!
+//! Each is a core module made with wasm-encoder (or wit-component's dummy module), given a world by
+//! wit-component and encoded into a component.
+
+mod deny;
+
+use crate::component::Inspection;
+use crate::contract;
+use wit_parser::{Resolve, WorldId};
+
+/// Where the return area (pointer, length) sits in the generated module's memory.
+const RETURN_AREA: u32 = 8;
+/// Where the document's bytes start.
+const DOCUMENT_OFFSET: u32 = 16;
+
+/// A component exporting `faas:function/policy` whose `document` returns `document`.
+///
+/// The core module holds the bytes in a data segment and returns a pointer to a (pointer, length)
+/// pair, which is how the canonical ABI returns a `list<u8>`; wit-component wraps it into a
+/// component using the contract's `policy-document` world.
+pub fn policy_component(document: &[u8]) -> Result<Vec<u8>, String> {
+    let len = u32::try_from(document.len())
+        .map_err(|_| "the policy document is too large".to_string())?;
+    let mut return_area = DOCUMENT_OFFSET.to_le_bytes().to_vec();
+    return_area.extend_from_slice(&len.to_le_bytes());
+    let export_name = format!("{}#document", contract::interface_name("policy"));
+    let mut bytes = pointer_returning_module(
+        &export_name,
+        RETURN_AREA,
+        &[(RETURN_AREA, &return_area), (DOCUMENT_OFFSET, document)],
+    );
+
+    let (resolve, package) = contract::resolve_with_package();
+    let generated = |e: anyhow::Error| format!("{e:#}");
+    let world = resolve
+        .select_world(&[package], Some("policy-document"))
+        .map_err(generated)?;
+    wit_component::embed_component_metadata(
+        &mut bytes,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+    )
+    .map_err(generated)?;
+    wit_component::ComponentEncoder::default()
+        .validate(true)
+        .module(&bytes)
+        .and_then(|encoder| encoder.encode())
+        .map_err(generated)
+}
+
+/// A core module exporting `memory` and one function, `export`, that takes nothing and returns
+/// `pointer`; `segments` (offset, bytes) are its memory's initial contents. The canonical ABI
+/// returns compound values (a `list<u8>`, a `tuple<u64, u64>`) through such a pointer, so this is
+/// all a component returning constants needs.
+fn pointer_returning_module(export: &str, pointer: u32, segments: &[(u32, &[u8])]) -> Vec<u8> {
+    use wasm_encoder::{
+        CodeSection, ConstExpr, DataSection, ExportKind, ExportSection, Function, FunctionSection,
+        MemorySection, MemoryType, Module, TypeSection, ValType,
+    };
+    let end = segments
+        .iter()
+        .map(|(offset, bytes)| u64::from(*offset) + bytes.len() as u64)
+        .max()
+        .unwrap_or(0);
+    let mut types = TypeSection::new();
+    types.ty().function([], [ValType::I32]);
+    let mut functions = FunctionSection::new();
+    functions.function(0);
+    let mut memories = MemorySection::new();
+    memories.memory(MemoryType {
+        minimum: end.div_ceil(65536).max(1),
+        maximum: None,
+        memory64: false,
+        shared: false,
+        page_size_log2: None,
+    });
+    let mut exports = ExportSection::new();
+    exports.export("memory", ExportKind::Memory, 0);
+    exports.export(export, ExportKind::Func, 0);
+    let mut code = CodeSection::new();
+    let mut body = Function::new([]);
+    body.instructions().i32_const(pointer as i32).end();
+    code.function(&body);
+    let mut data = DataSection::new();
+    for (offset, bytes) in segments {
+        data.active(
+            0,
+            &ConstExpr::i32_const(*offset as i32),
+            bytes.iter().copied(),
+        );
+    }
+    let mut module = Module::new();
+    module
+        .section(&types)
+        .section(&functions)
+        .section(&memories)
+        .section(&exports)
+        .section(&code)
+        .section(&data);
+    module.finish()
+}
+
+/// A component exporting each interface in `interfaces` (named as `layer` imports them) in which
+/// every function traps or, where its type allows, answers that nothing is there (see [`deny`]):
+/// a deny-all implementation to satisfy imports that must not reach the host. Types the denied
+/// interfaces use from others stay imports of the new component.
+pub fn deny_component(layer: &Inspection, interfaces: &[String]) -> Result<Vec<u8>, String> {
+    component_exporting(layer, interfaces, |resolve, world| {
+        let dummy =
+            wit_component::dummy_module(resolve, world, wit_parser::ManglingAndAbi::Standard32);
+        deny::answering_module(&dummy, &deny::answers(resolve, world))
+    })
+}
+
+/// A component exporting `wasi:random/insecure-seed` (as `layer` imports it) that returns the
+/// fixed `seed`. WASI allows a deterministic value here; hosts of the `wasi:http/proxy` world do
+/// not supply the interface at all, while the Rust standard library asks for it to seed hash maps.
+/// Used only for faas's own layers, whose hash maps hold policy data, never keys chosen by a client.
+pub fn seed_component(
+    layer: &Inspection,
+    interface: &str,
+    seed: [u8; 16],
+) -> Result<Vec<u8>, String> {
+    let export = format!("{interface}#insecure-seed");
+    component_exporting(layer, &[interface.to_string()], move |_, _| {
+        // tuple<u64, u64> is returned through a pointer to its two values.
+        Ok(pointer_returning_module(&export, 16, &[(16, &seed)]))
+    })
+}
+
+/// A component exporting `interfaces`, whose WIT comes from `layer`'s own, with the core module
+/// `module` makes for the world.
+fn component_exporting(
+    layer: &Inspection,
+    interfaces: &[String],
+    module: impl FnOnce(&Resolve, WorldId) -> Result<Vec<u8>, String>,
+) -> Result<Vec<u8>, String> {
+    let mut resolve = layer.resolve().clone();
+    let exports: String = interfaces
+        .iter()
+        .map(|name| format!("    export {name};\n"))
+        .collect();
+    let text = format!("package faas:generated;\n\nworld generated {{\n{exports}}}\n");
+    let package = resolve
+        .push_str("generated.wit", &text)
+        .map_err(|e| format!("{e:#}"))?;
+    let world = resolve
+        .select_world(&[package], Some("generated"))
+        .map_err(|e| format!("{e:#}"))?;
+    let mut module = module(&resolve, world)?;
+    wit_component::embed_component_metadata(
+        &mut module,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+    )
+    .map_err(|e| format!("{e:#}"))?;
+    wit_component::ComponentEncoder::default()
+        .validate(true)
+        .module(&module)
+        .and_then(|encoder| encoder.encode())
+        .map_err(|e| format!("{e:#}"))
+}
