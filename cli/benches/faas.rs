@@ -32,7 +32,7 @@ fn main() {
         let language: Language = args[i + 4].parse().unwrap();
         match mode.as_str() {
             "wrap" => {
-                faas::wrap::compose(&function, &policy, &[Trigger::Http], language).unwrap();
+                faas::wrap::assemble(&function, &policy, &[Trigger::Http], language).unwrap();
             }
             _ => {
                 plain_composition(&function, &policy.document, true);
@@ -188,7 +188,7 @@ fn report(built: &Built) {
     // 1. wrap vs wac-graph alone
     let iterations = 20;
     let wrap_times = time(iterations, || {
-        faas::wrap::compose(&function, &policy, &[Trigger::Http], built.language).unwrap();
+        faas::wrap::assemble(&function, &policy, &[Trigger::Http], built.language).unwrap();
     });
     let plain_times = time(iterations, || {
         plain_composition(&function, &policy.document, true);
@@ -208,7 +208,7 @@ fn report(built: &Built) {
     );
 
     // 2, 3, 4. serve both and load them.
-    let wrapped = faas::wrap::compose(&function, &policy, &[Trigger::Http], built.language)
+    let wrapped = faas::wrap::assemble(&function, &policy, &[Trigger::Http], built.language)
         .unwrap()
         .bytes;
     let bare = plain_composition(&function, &policy.document, false);
@@ -415,7 +415,7 @@ fn publish_benchmark(built: &Built) {
         return;
     };
     let artifact = built.dir.join("target/faas/sample.wasm");
-    let wrapped = faas::wrap::compose(
+    let wrapped = faas::wrap::assemble(
         &std::fs::read(&built.function).unwrap(),
         &faas::policy::load(&built.policy).unwrap(),
         &[Trigger::Http],

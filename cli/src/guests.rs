@@ -1,73 +1,146 @@
-//! The guest components compiled into the binary by `cli/build.rs` from `guests/`.
+//! The guest components compiled into the binary by `cli/build.rs` from `guests/`, and the one table
+//! of what composing each needs: the interface it serves, the ambient imports it really uses, and
+//! the imports it takes from the host only when the policy needs them. Each is decoded once per
+//! process, on first use.
 
-/// The credentials provider (world `faas:guests/credentials-provider`).
-pub const CREDENTIALS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_credentials.wasm"));
-
-/// The JWT layer (world `faas:guests/jwt-verifier`), composed only for policies with `[auth.jwt]`.
-pub const JWT_VERIFIER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_jwt_verifier.wasm"));
+use crate::component::{self, Inspection};
+use crate::project::Trigger;
+use std::sync::OnceLock;
 
 /// The interface the JWT layer exports to the decorator.
 pub const JWT_INTERFACE: &str = "faas:guests/jwt@0.1.0";
 
-/// The run-time configuration interface the JWT layer and the credentials provider import.
+/// The run-time configuration interface the JWT layer and the credentials provider import (and
+/// the credentials provider exports, narrowed, to a function allowed to import it).
 pub const CONFIG_STORE: &str = "wasi:config/store@0.2.0-rc.1";
-
-/// The security decorator (world `faas:guests/decorator`).
-pub const DECORATOR: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_decorator.wasm"));
-
-/// The HTTP platform adapter (world `faas:function/adapter` plus `wasi:http/incoming-handler`).
-pub const HTTP_ADAPTER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_http_adapter.wasm"));
 
 /// The interface the HTTP adapter exports, and with it the wrapped artifact.
 pub const HTTP_EXPORT: &str = "wasi:http/incoming-handler@0.2.12";
 
-/// The CLI platform adapter (world `faas:function/adapter` plus `wasi:cli/run`).
-pub const CLI_ADAPTER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_cli_adapter.wasm"));
-
 /// The interface the CLI adapter exports.
 pub const CLI_EXPORT: &str = "wasi:cli/run@0.2.12";
 
-/// A platform adapter: its layer name, bytes, the export it adds to the artifact, and the ambient
-/// imports it really uses (left for the host instead of denied).
-pub struct Adapter {
-    /// The layer's name in reports.
-    pub layer: &'static str,
-    /// The component.
-    pub bytes: &'static [u8],
-    /// What the artifact exports through it.
-    pub export: &'static str,
-    /// Ambient interfaces the adapter needs from the host.
-    pub keep: &'static [&'static str],
-}
+/// The interface the messaging adapter exports.
+pub const MESSAGING_EXPORT: &str = "wasmcloud:messaging/handler@0.2.0";
 
-/// The adapter for a trigger.
-pub fn adapter(trigger: crate::project::Trigger) -> Adapter {
-    use crate::project::Trigger;
-    match trigger {
-        Trigger::Http => Adapter {
-            layer: "http-adapter",
-            bytes: HTTP_ADAPTER,
-            export: HTTP_EXPORT,
-            keep: &[],
-        },
-        Trigger::Cli => Adapter {
-            layer: "cli-adapter",
-            bytes: CLI_ADAPTER,
-            export: CLI_EXPORT,
-            keep: &["wasi:cli/stdin@"],
-        },
-        Trigger::Messaging => Adapter {
-            layer: "messaging-adapter",
-            bytes: MESSAGING_ADAPTER,
-            export: MESSAGING_EXPORT,
-            keep: &[],
-        },
-    }
-}
+/// The security decorator (world `faas:guests/decorator`).
+pub const DECORATOR: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_decorator.wasm"));
+
+/// The JWT layer (world `faas:guests/jwt-verifier`), composed only for policies with `[auth.jwt]`.
+pub const JWT_VERIFIER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_jwt_verifier.wasm"));
+
+/// The credentials provider (world `faas:guests/credentials-provider`).
+pub const CREDENTIALS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_credentials.wasm"));
+
+/// The HTTP platform adapter (world `faas:function/adapter` plus `wasi:http/incoming-handler`).
+pub const HTTP_ADAPTER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_http_adapter.wasm"));
+
+/// The CLI platform adapter (world `faas:function/adapter` plus `wasi:cli/run`).
+pub const CLI_ADAPTER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_cli_adapter.wasm"));
 
 /// The messaging platform adapter (world `faas:guests/messaging-adapter`).
 pub const MESSAGING_ADAPTER: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/faas_messaging_adapter.wasm"));
 
-/// The interface the messaging adapter exports.
-pub const MESSAGING_EXPORT: &str = "wasmcloud:messaging/handler@0.2.0";
+/// What in a policy makes a guest take an optional import from the host (or from another layer);
+/// without it, the import is satisfied by a deny layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// `[auth.jwt]`: the decorator calls the JWT layer.
+    Jwt,
+    /// `[auth.jwt] hs256-secret`: the JWT layer reads the secret at run time.
+    Hs256Secret,
+    /// A `[credentials]` grant: the provider reads values at run time.
+    Credentials,
+}
+
+/// One embedded guest component.
+pub struct Guest {
+    /// Its layer's name in reports.
+    pub layer: &'static str,
+    /// The component.
+    pub bytes: &'static [u8],
+    /// The interface it serves: to another layer, or (adapters) as the artifact's export.
+    pub export: &'static str,
+    /// Ambient interfaces it really uses, left for the host instead of denied.
+    pub keep: &'static [&'static str],
+    /// Imports it takes only when the policy needs them, and what needs them.
+    pub optional: &'static [(&'static str, Need)],
+    inspection: OnceLock<Inspection>,
+}
+
+impl Guest {
+    /// The guest decoded (once per process).
+    pub fn inspection(&self) -> &Inspection {
+        self.inspection.get_or_init(|| {
+            component::inspect(self.bytes)
+                .unwrap_or_else(|e| panic!("the embedded {} does not decode: {e}", self.layer))
+        })
+    }
+}
+
+/// The security decorator.
+pub static DECORATOR_GUEST: Guest = Guest {
+    layer: "decorator",
+    bytes: DECORATOR,
+    export: "faas:function/handler@0.1.0",
+    keep: &[],
+    optional: &[(JWT_INTERFACE, Need::Jwt)],
+    inspection: OnceLock::new(),
+};
+
+/// The JWT layer.
+pub static JWT_GUEST: Guest = Guest {
+    layer: "jwt-verifier",
+    bytes: JWT_VERIFIER,
+    export: JWT_INTERFACE,
+    keep: &[],
+    optional: &[(CONFIG_STORE, Need::Hs256Secret)],
+    inspection: OnceLock::new(),
+};
+
+/// The credentials provider.
+pub static CREDENTIALS_GUEST: Guest = Guest {
+    layer: "credentials",
+    bytes: CREDENTIALS,
+    export: "faas:function/credentials@0.1.0",
+    keep: &[],
+    optional: &[(CONFIG_STORE, Need::Credentials)],
+    inspection: OnceLock::new(),
+};
+
+static HTTP_GUEST: Guest = Guest {
+    layer: "http-adapter",
+    bytes: HTTP_ADAPTER,
+    export: HTTP_EXPORT,
+    keep: &[],
+    optional: &[],
+    inspection: OnceLock::new(),
+};
+
+static CLI_GUEST: Guest = Guest {
+    layer: "cli-adapter",
+    bytes: CLI_ADAPTER,
+    export: CLI_EXPORT,
+    keep: &["wasi:cli/stdin@"],
+    optional: &[],
+    inspection: OnceLock::new(),
+};
+
+static MESSAGING_GUEST: Guest = Guest {
+    layer: "messaging-adapter",
+    bytes: MESSAGING_ADAPTER,
+    export: MESSAGING_EXPORT,
+    keep: &[],
+    optional: &[],
+    inspection: OnceLock::new(),
+};
+
+/// The platform adapter for a trigger.
+pub fn adapter(trigger: Trigger) -> &'static Guest {
+    match trigger {
+        Trigger::Http => &HTTP_GUEST,
+        Trigger::Cli => &CLI_GUEST,
+        Trigger::Messaging => &MESSAGING_GUEST,
+    }
+}

@@ -14,13 +14,17 @@
 //! exports each adapter's export. The same inputs always give the same bytes:
 //! every step is deterministic and nothing depends on time or paths.
 //!
-//! `compose` does the wiring, `note` records the layers in the artifact; the generated components
-//! (policy, deny, seed) come from [`crate::generate`].
+//! [`plan`] decides the layers and their wires (pure, and tested against golden plans),
+//! [`encode`] is the only code that touches wac-graph, [`assemble`] runs both and checks the result,
+//! `note` records the layers in the artifact; the generated components (policy, deny, seed) come
+//! from [`crate::generate`].
 
-mod compose;
+mod assemble;
+pub mod encode;
 mod note;
+pub mod plan;
 
-pub use compose::{Composed, compose};
+pub use assemble::{Composed, assemble};
 pub use note::{LAYERS_SECTION, LayersNote, layer_of, read_layers};
 
 use crate::component::CheckError;
@@ -203,7 +207,7 @@ pub fn wrap(options: &WrapOptions) -> Result<WrapOutput, WrapError> {
         None => None,
     };
     let composed =
-        compose(&function, &policy, &options.triggers, options.language).map_err(|e| match e {
+        assemble(&function, &policy, &options.triggers, options.language).map_err(|e| match e {
             WrapError::Function { source, .. } => WrapError::Function {
                 path: options.function.clone(),
                 source,

@@ -1,0 +1,86 @@
+//! Assembling an artifact: [`plan`](super::plan::plan) it, [`encode`](super::encode::encode) the
+//! plan, check what the result imports, and record its layers in it.
+
+use super::note::{LAYERS_SECTION, LayersNote, append_custom_section};
+use super::plan::plan;
+use super::{Layer, WrapError};
+use crate::component;
+use crate::digest;
+use crate::policy::CompiledPolicy;
+use crate::project::{Language, Trigger};
+use std::collections::BTreeMap;
+
+/// A composed artifact in memory.
+pub struct Composed {
+    /// The artifact's bytes.
+    pub bytes: Vec<u8>,
+    /// Its layers, in report order.
+    pub layers: Vec<Layer>,
+    /// Its imports.
+    pub imports: Vec<String>,
+    /// Its exports.
+    pub exports: Vec<String>,
+}
+
+/// Composes `function` (written in `language`, which decides the imports its toolchain adds) with
+/// the decorator specialized for `policy` and one adapter per trigger, and validates the result.
+/// Pure: no file system access.
+pub fn assemble(
+    function: &[u8],
+    policy: &CompiledPolicy,
+    triggers: &[Trigger],
+    language: Language,
+) -> Result<Composed, WrapError> {
+    let (plan, _) = plan(function, policy, triggers, language)?;
+    let mut bytes = super::encode::encode(&plan)?;
+    let artifact = component::inspect(&bytes).map_err(|e| WrapError::Compose {
+        layer: "the artifact",
+        message: e.to_string(),
+    })?;
+    // Everything of our own package must be satisfied inside the artifact; only the host's
+    // interfaces (wasi:…) may remain as imports.
+    if let Some(import) = artifact.imports.iter().find(|i| i.starts_with("faas:")) {
+        return Err(WrapError::Unsatisfied {
+            layer: "function",
+            import: import.clone(),
+            hint: "",
+        });
+    }
+    let layers: Vec<Layer> = plan
+        .report_order()
+        .into_iter()
+        .map(|i| {
+            let layer = &plan.layers[i];
+            Layer {
+                layer: layer.kind.to_string(),
+                digest: digest::sha256(&layer.bytes),
+                size: layer.bytes.len() as u64,
+            }
+        })
+        .collect();
+    let host_imports: BTreeMap<String, Vec<String>> = plan
+        .layers
+        .iter()
+        .filter_map(|l| Some((l.kind.to_string(), l.host_imports.clone()?)))
+        .collect();
+    // Record the layers inside the artifact, so that publishing (annotations) and inspection can
+    // name them without the inputs at hand.
+    let note = LayersNote {
+        faas_version: env!("CARGO_PKG_VERSION").to_string(),
+        layers: layers.clone(),
+        host_imports,
+        policy_document: digest::sha256(&policy.document),
+        policy_summary: policy.summary(),
+    };
+    append_custom_section(
+        &mut bytes,
+        LAYERS_SECTION,
+        &serde_json::to_vec(&note).expect("the note serialises"),
+    );
+    Ok(Composed {
+        layers,
+        imports: artifact.imports,
+        exports: artifact.exports,
+        bytes,
+    })
+}

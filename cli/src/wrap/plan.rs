@@ -1,0 +1,586 @@
+//! The composition plan: which layers an artifact has, and which import of which layer each
+//! export satisfies. Planning is pure (bytes in, a [`Plan`] out) and decides everything: the checks
+//! of the function and the triggers, what the policy allows, which optional layers and imports
+//! arise, and the deny and seed layers that satisfy what must not reach the host. [`super::encode`]
+//! then turns a plan into a component, and is the only code that touches wac-graph.
+//!
+//! Layers are listed in the order they are instantiated. Some exist for another layer (its
+//! `owner`): a deny or seed layer for the layer whose imports it satisfies, the credentials
+//! provider for the function, the JWT layer for the decorator. A layer and those it owns, and theirs,
+//! are its *group*; groups are contiguous in the list.
+
+use super::WrapError;
+use crate::capabilities::Verdict;
+use crate::component::{self, Inspection};
+use crate::contract;
+use crate::generate;
+use crate::guests::{self, Guest, Need};
+use crate::policy::{Capabilities, CompiledPolicy};
+use crate::project::{Language, Trigger};
+use std::borrow::Cow;
+use std::path::PathBuf;
+
+/// What a layer is; its display is the layer's name in reports and in the layers note.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayerKind {
+    /// The user's function.
+    Function,
+    /// The compiled policy document (generated).
+    Policy,
+    /// The security decorator.
+    Decorator,
+    /// JWT verification, for policies with `[auth.jwt]`.
+    JwtVerifier,
+    /// The credentials provider.
+    Credentials,
+    /// The platform adapter of a trigger.
+    Adapter(Trigger),
+    /// A generated deny layer for the layer of this kind.
+    Deny(Owner),
+    /// A generated `wasi:random/insecure-seed` layer for the layer of this kind.
+    Seed(Owner),
+}
+
+/// The layers deny and seed layers are made for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// The function.
+    Function,
+    /// The decorator.
+    Decorator,
+    /// The JWT layer.
+    JwtVerifier,
+    /// The credentials provider.
+    Credentials,
+    /// An adapter.
+    Adapter(Trigger),
+}
+
+impl Owner {
+    fn kind(self) -> LayerKind {
+        match self {
+            Owner::Function => LayerKind::Function,
+            Owner::Decorator => LayerKind::Decorator,
+            Owner::JwtVerifier => LayerKind::JwtVerifier,
+            Owner::Credentials => LayerKind::Credentials,
+            Owner::Adapter(trigger) => LayerKind::Adapter(trigger),
+        }
+    }
+}
+
+impl std::fmt::Display for LayerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LayerKind::Function => f.write_str("function"),
+            LayerKind::Policy => f.write_str("policy"),
+            LayerKind::Decorator => f.write_str("decorator"),
+            LayerKind::JwtVerifier => f.write_str("jwt-verifier"),
+            LayerKind::Credentials => f.write_str("credentials"),
+            LayerKind::Adapter(trigger) => write!(f, "{}-adapter", trigger.name()),
+            LayerKind::Deny(owner) => write!(f, "{}-deny", owner.kind()),
+            LayerKind::Seed(owner) => write!(f, "{}-seed", owner.kind()),
+        }
+    }
+}
+
+impl LayerKind {
+    /// Whether faas generated this layer for this artifact (rather than embedding or adopting it).
+    pub fn is_generated(self) -> bool {
+        matches!(
+            self,
+            LayerKind::Policy | LayerKind::Deny(_) | LayerKind::Seed(_)
+        )
+    }
+
+    /// The name of its package in the composition graph.
+    pub fn package_name(self) -> String {
+        match self {
+            LayerKind::Function => "faas:function-impl".to_string(),
+            other => format!("faas:{other}"),
+        }
+    }
+
+    /// Where reports list it: the function, the policy, the decorator, the adapters, the optional
+    /// layers, then the generated deny and seed layers (each group in plan order).
+    fn report_rank(self) -> u8 {
+        match self {
+            LayerKind::Function => 0,
+            LayerKind::Policy => 1,
+            LayerKind::Decorator => 2,
+            LayerKind::Adapter(_) => 3,
+            LayerKind::JwtVerifier => 4,
+            LayerKind::Credentials => 5,
+            LayerKind::Deny(_) | LayerKind::Seed(_) => 6,
+        }
+    }
+}
+
+/// One layer of the plan.
+pub struct PlannedLayer {
+    /// What it is.
+    pub kind: LayerKind,
+    /// Its component.
+    pub bytes: Cow<'static, [u8]>,
+    /// The layer it exists for (by index), if any.
+    pub owner: Option<usize>,
+    /// The imports it leaves for the host, for the layers note; `None` for generated layers.
+    pub host_imports: Option<Vec<String>>,
+}
+
+/// `consumer`'s import `import` is satisfied by `provider`'s export `export`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wire {
+    /// The importing layer (index).
+    pub consumer: usize,
+    /// The import's name.
+    pub import: String,
+    /// The exporting layer (index).
+    pub provider: usize,
+    /// The export's name.
+    pub export: String,
+}
+
+/// A composition plan.
+pub struct Plan {
+    /// The layers, in instantiation order.
+    pub layers: Vec<PlannedLayer>,
+    /// The wires, in the order they are made.
+    pub wires: Vec<Wire>,
+    /// The artifact's exports: (layer, export name).
+    pub exports: Vec<(usize, String)>,
+}
+
+impl Plan {
+    /// The layers' indexes in report order.
+    pub fn report_order(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.layers.len()).collect();
+        order.sort_by_key(|&i| self.layers[i].kind.report_rank());
+        order
+    }
+
+    /// The last index of `layer`'s group: itself and the layers it owns, and theirs.
+    pub fn group_end(&self, layer: usize) -> usize {
+        let mut end = layer;
+        for (i, candidate) in self.layers.iter().enumerate().skip(layer + 1) {
+            let mut owner = candidate.owner;
+            while let Some(o) = owner {
+                if o == layer {
+                    end = i;
+                    break;
+                }
+                owner = self.layers[o].owner;
+            }
+        }
+        end
+    }
+
+    /// The plan as text, one line per layer, wire and export (the golden tests compare this).
+    pub fn describe(&self) -> String {
+        let mut text = String::new();
+        let name = |i: usize| self.layers[i].kind.to_string();
+        for layer in &self.layers {
+            text.push_str(&format!("layer {}", layer.kind));
+            if let Some(owner) = layer.owner {
+                text.push_str(&format!(" (for {})", name(owner)));
+            }
+            text.push('\n');
+            if let Some(host) = &layer.host_imports {
+                for import in host {
+                    text.push_str(&format!("  host {import}\n"));
+                }
+            }
+        }
+        for wire in &self.wires {
+            text.push_str(&format!(
+                "wire {}.{} <- {}",
+                name(wire.consumer),
+                wire.import,
+                name(wire.provider)
+            ));
+            if wire.export != wire.import {
+                text.push_str(&format!(".{}", wire.export));
+            }
+            text.push('\n');
+        }
+        for (layer, export) in &self.exports {
+            text.push_str(&format!("export {export} <- {}\n", name(*layer)));
+        }
+        text
+    }
+
+    fn push(&mut self, kind: LayerKind, bytes: Cow<'static, [u8]>, owner: Option<usize>) -> usize {
+        self.layers.push(PlannedLayer {
+            kind,
+            bytes,
+            owner,
+            host_imports: None,
+        });
+        self.layers.len() - 1
+    }
+
+    fn wire(&mut self, consumer: usize, import: &str, provider: usize, export: &str) {
+        self.wires.push(Wire {
+            consumer,
+            import: import.to_string(),
+            provider,
+            export: export.to_string(),
+        });
+    }
+
+    /// Adds the seed and deny layers `denials` makes for `layer`, wired to it, and records what it
+    /// leaves for the host.
+    fn satisfy(&mut self, layer: usize, owner: Owner, denials: Denials) {
+        self.layers[layer].host_imports = Some(denials.host_imports);
+        if let Some((interface, bytes)) = denials.seed {
+            let seed = self.push(LayerKind::Seed(owner), Cow::Owned(bytes), Some(layer));
+            self.wire(layer, &interface, seed, &interface);
+        }
+        if let Some(bytes) = denials.component {
+            let deny = self.push(LayerKind::Deny(owner), Cow::Owned(bytes), Some(layer));
+            for interface in &denials.interfaces {
+                self.wire(layer, interface, deny, interface);
+            }
+        }
+    }
+}
+
+/// Plans the artifact for `function` (written in `language`, which decides the imports its
+/// toolchain adds) under `policy`, with one adapter per trigger. Pure: no file system access.
+pub fn plan(
+    function: &[u8],
+    policy: &CompiledPolicy,
+    triggers: &[Trigger],
+    language: Language,
+) -> Result<(Plan, Inspection), WrapError> {
+    check_triggers(policy, triggers)?;
+    let function_check = |source| WrapError::Function {
+        path: PathBuf::new(),
+        source,
+    };
+    let inspected = component::inspect(function).map_err(function_check)?;
+    let handler = inspected.check_function().map_err(function_check)?;
+    let policy_component =
+        generate::policy_component(&policy.document).map_err(WrapError::PolicyComponent)?;
+    let handler_name = contract::handler_export_name();
+    let policy_name = contract::interface_name("policy");
+    let seed: [u8; 16] = {
+        use sha2::Digest;
+        sha2::Sha256::digest(&policy.document)[..16]
+            .try_into()
+            .expect("16 bytes")
+    };
+    let needs = |need: Need| match need {
+        Need::Jwt => policy.policy.jwt.is_some(),
+        Need::Hs256Secret => policy
+            .policy
+            .jwt
+            .as_ref()
+            .is_some_and(|jwt| jwt.hs256_secret.is_some()),
+        Need::Credentials => !policy.policy.credentials.is_empty(),
+    };
+
+    let mut plan = Plan {
+        layers: Vec::new(),
+        wires: Vec::new(),
+        exports: Vec::new(),
+    };
+    let policy_layer = plan.push(LayerKind::Policy, Cow::Owned(policy_component), None);
+    let function_layer = plan.push(
+        LayerKind::Function,
+        Cow::Owned(inspected.component.clone()),
+        None,
+    );
+    let mut denials = Denials::for_function(&inspected, &policy.capabilities, language)?;
+    // A granted `wasi:config/store` is narrowed to the policy's [credentials] by the credentials
+    // provider: the function never sees the host's store, which holds other layers' secrets.
+    let config_import = denials.take_config_store()?;
+    plan.satisfy(function_layer, Owner::Function, denials);
+
+    let credentials_import = inspected
+        .imports
+        .iter()
+        .find(|i| i.starts_with("faas:function/credentials@"))
+        .cloned();
+    if credentials_import.is_some() || config_import.is_some() {
+        let provider = plan.add_guest(
+            &guests::CREDENTIALS_GUEST,
+            LayerKind::Credentials,
+            Owner::Credentials,
+            Some(function_layer),
+            seed,
+            &needs,
+        )?;
+        plan.wire(provider, &policy_name, policy_layer, &policy_name);
+        for import in credentials_import.iter().chain(&config_import) {
+            plan.wire(function_layer, import, provider, import);
+        }
+    }
+
+    let decorator = plan.add_guest(
+        &guests::DECORATOR_GUEST,
+        LayerKind::Decorator,
+        Owner::Decorator,
+        None,
+        seed,
+        &needs,
+    )?;
+    if needs(Need::Jwt) {
+        let verifier = plan.add_guest(
+            &guests::JWT_GUEST,
+            LayerKind::JwtVerifier,
+            Owner::JwtVerifier,
+            Some(decorator),
+            seed,
+            &needs,
+        )?;
+        plan.wire(verifier, &policy_name, policy_layer, &policy_name);
+        plan.wire(
+            decorator,
+            guests::JWT_INTERFACE,
+            verifier,
+            guests::JWT_INTERFACE,
+        );
+    }
+    plan.wire(decorator, &policy_name, policy_layer, &policy_name);
+    plan.wire(decorator, &handler_name, function_layer, &handler.interface);
+
+    // One adapter per trigger, each wired to the one decorator instance.
+    for trigger in triggers {
+        let guest = guests::adapter(*trigger);
+        let adapter = plan.add_guest(
+            guest,
+            LayerKind::Adapter(*trigger),
+            Owner::Adapter(*trigger),
+            None,
+            seed,
+            &needs,
+        )?;
+        plan.wire(adapter, &handler_name, decorator, &handler_name);
+        if guest.inspection().imports.contains(&policy_name) {
+            plan.wire(adapter, &policy_name, policy_layer, &policy_name);
+        }
+        plan.exports.push((adapter, guest.export.to_string()));
+    }
+    Ok((plan, inspected))
+}
+
+impl Plan {
+    /// Adds an embedded guest with its seed and deny layers: the ambient imports of its standard
+    /// library are denied unless it keeps them, and so are its optional imports this policy does
+    /// not need.
+    fn add_guest(
+        &mut self,
+        guest: &'static Guest,
+        kind: LayerKind,
+        owner: Owner,
+        owned_by: Option<usize>,
+        seed: [u8; 16],
+        needs: &dyn Fn(Need) -> bool,
+    ) -> Result<usize, WrapError> {
+        let layer = self.push(kind, Cow::Borrowed(guest.bytes), owned_by);
+        let denied: Vec<&str> = guest
+            .optional
+            .iter()
+            .filter(|(_, need)| !needs(*need))
+            .map(|(interface, _)| *interface)
+            .collect();
+        let denials = Denials::for_guest(guest.inspection(), &denied, seed)?.keeping(guest.keep);
+        self.satisfy(layer, owner, denials);
+        Ok(layer)
+    }
+}
+
+/// A trigger the policy lets nothing through would make an artifact that answers every call with a
+/// refusal: that is a mistake in the policy or the trigger list, said now.
+fn check_triggers(policy: &CompiledPolicy, triggers: &[Trigger]) -> Result<(), WrapError> {
+    if triggers.is_empty() {
+        return Err(compose_err(
+            "the artifact",
+            "no trigger: faas.toml must list at least one",
+        ));
+    }
+    if triggers.contains(&Trigger::Messaging) && policy.policy.messaging.is_none() {
+        return Err(compose_err(
+            "the messaging adapter",
+            format!(
+                "the messaging trigger is on, but {} has no [messaging] table, so no message \
+                 could ever reach the function; add [messaging] subjects = [...] or drop the trigger",
+                policy.path.display()
+            ),
+        ));
+    }
+    if let Some(trigger) = triggers
+        .iter()
+        .find(|t| matches!(t, Trigger::Http | Trigger::Cli))
+        && policy.policy.rules.is_empty()
+    {
+        return Err(compose_err(
+            "the artifact",
+            format!(
+                "the {} trigger is on, but {} has no [[rule]], so every request would be \
+                 refused; add rules or drop the trigger",
+                trigger.name(),
+                policy.path.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The imports of one layer that are satisfied inside the artifact: by a deny-all implementation,
+/// or (for our own layers) by a fixed hash-map seed.
+struct Denials {
+    interfaces: Vec<String>,
+    component: Option<Vec<u8>>,
+    seed: Option<(String, Vec<u8>)>,
+    /// What the layer leaves for the host to supply.
+    host_imports: Vec<String>,
+}
+
+impl Denials {
+    /// For the function: its imports under the policy's allow-list. Imports the policy does not
+    /// allow are errors, all reported at once.
+    fn for_function(
+        function: &Inspection,
+        capabilities: &Capabilities,
+        language: Language,
+    ) -> Result<Self, WrapError> {
+        let mut refused = Vec::new();
+        let mut interfaces = Vec::new();
+        let mut host = Vec::new();
+        for import in &function.imports {
+            match crate::capabilities::classify(import, &capabilities.allow, language) {
+                Verdict::Internal => {}
+                Verdict::Host => host.push(import.clone()),
+                Verdict::Virtualize => interfaces.push(import.clone()),
+                Verdict::Denied => refused.push(import.clone()),
+            }
+        }
+        // A granted interface shares resources with the interfaces it uses (outgoing HTTP creates
+        // `wasi:http/types` requests): those must come from the host too, not from a deny layer.
+        // Each host import is looked at once; one moved to the host is looked at in turn.
+        let mut unchecked = host;
+        while let Some(granted) = unchecked.pop() {
+            for used in function.uses(&granted) {
+                if let Some(position) = interfaces.iter().position(|i| *i == used) {
+                    unchecked.push(interfaces.remove(position));
+                }
+            }
+        }
+        if !refused.is_empty() {
+            return Err(WrapError::Capabilities {
+                imports: refused,
+                location: capabilities.location.clone(),
+            });
+        }
+        Self::build(function, interfaces, None, "function")
+    }
+
+    /// For a layer of ours: the ambient imports of the standard library, and `also` (host
+    /// interfaces the layer can use but this policy does not need), are denied.
+    fn for_guest(guest: &Inspection, also: &[&str], seed: [u8; 16]) -> Result<Self, WrapError> {
+        let interfaces = guest
+            .imports
+            .iter()
+            .filter(|i| {
+                crate::capabilities::classify(i, &[], Language::Rust) == Verdict::Virtualize
+                    || also.contains(&i.as_str())
+            })
+            .cloned()
+            .collect();
+        Self::build(guest, interfaces, Some(seed), "a faas layer")
+    }
+
+    fn build(
+        inspection: &Inspection,
+        interfaces: Vec<String>,
+        seed: Option<[u8; 16]>,
+        layer: &'static str,
+    ) -> Result<Self, WrapError> {
+        let seed = match (
+            seed,
+            inspection
+                .imports
+                .iter()
+                .find(|i| i.starts_with("wasi:random/insecure-seed@")),
+        ) {
+            (Some(seed), Some(interface)) => Some((
+                interface.clone(),
+                generate::seed_component(inspection, interface, seed)
+                    .map_err(|e| compose_err(layer, format!("hash-map seed: {e}")))?,
+            )),
+            _ => None,
+        };
+        let host_imports = inspection
+            .imports
+            .iter()
+            .filter(|i| {
+                !i.starts_with("faas:")
+                    && !interfaces.contains(i)
+                    && seed.as_ref().is_none_or(|(s, _)| s != *i)
+            })
+            .cloned()
+            .collect();
+        let component = if interfaces.is_empty() {
+            None
+        } else {
+            Some(
+                generate::deny_component(inspection, &interfaces)
+                    .map_err(|e| compose_err(layer, format!("deny-all implementation: {e}")))?,
+            )
+        };
+        Ok(Denials {
+            interfaces,
+            component,
+            seed,
+            host_imports,
+        })
+    }
+
+    /// Leaves `interfaces` for the host even though they are ambient (an adapter's own I/O).
+    fn keeping(mut self, interfaces: &[&str]) -> Self {
+        let kept: Vec<String> = self
+            .interfaces
+            .iter()
+            .filter(|i| interfaces.iter().any(|k| i.starts_with(k)))
+            .cloned()
+            .collect();
+        self.interfaces.retain(|i| !kept.contains(i));
+        self.host_imports.extend(kept);
+        if self.interfaces.is_empty() {
+            self.component = None;
+        }
+        self
+    }
+
+    /// Removes a granted `wasi:config/store` from what the function leaves for the host, and
+    /// returns it: the credentials provider supplies it instead. Only the version the provider
+    /// exports can be narrowed; another one is an error rather than the host's whole store.
+    fn take_config_store(&mut self) -> Result<Option<String>, WrapError> {
+        let Some(position) = self
+            .host_imports
+            .iter()
+            .position(|i| i.starts_with("wasi:config/store@"))
+        else {
+            return Ok(None);
+        };
+        let import = self.host_imports.remove(position);
+        if import != guests::CONFIG_STORE {
+            return Err(WrapError::Unsatisfied {
+                layer: "function",
+                import,
+                hint: ": faas gives a function its granted [credentials] through \
+                       wasi:config/store@0.2.0-rc.1 only (the version wasmtime and wasmCloud \
+                       implement); build the function against that version",
+            });
+        }
+        Ok(Some(import))
+    }
+}
+
+pub(super) fn compose_err(layer: &'static str, e: impl std::fmt::Display) -> WrapError {
+    WrapError::Compose {
+        layer,
+        message: e.to_string(),
+    }
+}
