@@ -459,11 +459,14 @@ impl Denials {
         // A granted interface shares resources with the interfaces it uses (outgoing HTTP creates
         // `wasi:http/types` requests): those must come from the host too, not from a deny layer.
         // Each host import is looked at once; one moved to the host is looked at in turn.
+        // That holds whether the used interface was ambient or not granted on its own.
         let mut unchecked = host;
         while let Some(granted) = unchecked.pop() {
             for used in function.uses(&granted) {
-                if let Some(position) = interfaces.iter().position(|i| *i == used) {
-                    unchecked.push(interfaces.remove(position));
+                for list in [&mut interfaces, &mut refused] {
+                    if let Some(position) = list.iter().position(|i| *i == used) {
+                        unchecked.push(list.remove(position));
+                    }
                 }
             }
         }
@@ -584,3 +587,6 @@ pub(super) fn compose_err(layer: &'static str, e: impl std::fmt::Display) -> Wra
         message: e.to_string(),
     }
 }
+
+#[cfg(test)]
+mod golden;
