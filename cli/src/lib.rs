@@ -6,6 +6,7 @@
 //! stage applies to a Wasm file).
 #![deny(missing_docs)]
 
+pub mod artifact;
 pub mod capabilities;
 pub mod compile;
 pub mod component;
@@ -26,4 +27,5 @@ pub mod sign;
 pub mod source;
 pub mod targets;
 pub mod toolchains;
+pub mod validate;
 pub mod wrap;

@@ -276,20 +276,20 @@ fn validate(
         );
     };
     let target = targets::Target::load(name).map_err(fail)?;
-    let note = wrap::read_layers(&bytes);
-    let problems = target.check(&inspection.imports, &inspection.exports, &|import| {
-        wrap::layer_of(note.as_ref(), import)
-    });
+    let note = crate::artifact::read_layers(&bytes);
+    let problems = crate::validate::platform_problems(
+        &target,
+        &inspection.imports,
+        &inspection.exports,
+        note.as_ref(),
+        false,
+    );
     if problems.is_empty() {
         Ok(
             serde_json::json!({ "target": name, "exports": inspection.exports, "imports": inspection.imports }),
         )
     } else {
-        let messages: Vec<String> = problems.into_iter().map(|p| p.message).collect();
-        Err(fail(format!(
-            "the artifact does not fit the {name} target: {}",
-            messages.join("; ")
-        )))
+        Err(fail(crate::validate::misfit_message(name, &problems)))
     }
 }
 

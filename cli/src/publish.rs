@@ -161,7 +161,7 @@ pub fn publish(options: &PublishOptions) -> Result<PublishRecord, PublishError> 
         message: e.to_string(),
     })?;
     let mut layers = Vec::new();
-    if let Some(note) = crate::wrap::read_layers(&bytes) {
+    if let Some(note) = crate::artifact::read_layers(&bytes) {
         for layer in note.layers {
             layers.push((layer.layer, layer.digest));
         }

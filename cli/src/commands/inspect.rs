@@ -30,7 +30,7 @@ struct Inspection {
     digest: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     faas_version: Option<String>,
-    layers: Vec<faas::wrap::Layer>,
+    layers: Vec<faas::artifact::Layer>,
     #[serde(skip_serializing_if = "Option::is_none")]
     policy: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -56,7 +56,7 @@ impl InspectArgs {
         };
         let component = faas::component::inspect(&bytes)
             .map_err(|e| anyhow::anyhow!("{}: {e}", self.artifact))?;
-        let note = faas::wrap::read_layers(&bytes);
+        let note = faas::artifact::read_layers(&bytes);
         let report = Inspection {
             artifact: self.artifact.clone(),
             size: bytes.len() as u64,

@@ -1,9 +1,8 @@
 use super::{ExitWith, print_json};
 use anyhow::Context;
 use clap::Args;
-use faas::component::{self, Origin};
-use faas::digest;
-use serde::Serialize;
+use faas::component::Origin;
+use faas::validate::{self, Report};
 use std::path::PathBuf;
 
 /// Check a Wasm file: is it a component, what it imports and exports, does it fit.
@@ -30,89 +29,15 @@ pub struct ValidateArgs {
     json: bool,
 }
 
-/// What `faas validate` found.
-#[derive(Serialize)]
-struct Report {
-    file: PathBuf,
-    size: u64,
-    digest: String,
-    /// `component`, `core-module`, or absent when the file could not be read as Wasm.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    kind: Option<Origin>,
-    imports: Vec<String>,
-    exports: Vec<String>,
-    /// The contract export, when present and compatible.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    handler: Option<String>,
-    /// The layers of a wrapped artifact.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    layers: Option<Vec<faas::wrap::Layer>>,
-    /// The target checked against.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    target: Option<String>,
-    /// Problems found against the target, each with its layer and interface.
-    target_problems: Vec<faas::targets::Problem>,
-    /// Every problem found; empty when the file is a valid function component.
-    problems: Vec<String>,
-    valid: bool,
-}
-
 impl ValidateArgs {
     pub fn run(self) -> anyhow::Result<()> {
         let bytes = std::fs::read(&self.file)
             .with_context(|| format!("cannot read {}", self.file.display()))?;
-        let mut report = Report {
-            file: self.file.clone(),
-            size: bytes.len() as u64,
-            digest: digest::sha256(&bytes),
-            kind: None,
-            imports: vec![],
-            exports: vec![],
-            handler: None,
-            layers: None,
-            target: self.target.clone(),
-            target_problems: vec![],
-            problems: vec![],
-            valid: false,
-        };
         let target = match &self.target {
             Some(name) => Some(faas::targets::Target::load(name).map_err(anyhow::Error::msg)?),
             None => None,
         };
-        match component::inspect(&bytes) {
-            Err(e) => report.problems.push(e.to_string()),
-            Ok(inspection) => {
-                report.kind = Some(inspection.origin);
-                let note = faas::wrap::read_layers(&bytes);
-                let is_function = inspection
-                    .exports
-                    .iter()
-                    .any(|e| e.starts_with("faas:function/handler@"));
-                match (&note, is_function) {
-                    (Some(note), false) => report.layers = Some(note.layers.clone()),
-                    _ => match inspection.check_function() {
-                        Ok(handler) => report.handler = Some(handler.interface),
-                        Err(e) => report.problems.push(e.to_string()),
-                    },
-                }
-                if let Some(target) = &target {
-                    report.target_problems =
-                        target.check(&inspection.imports, &inspection.exports, &|import| {
-                            if is_function {
-                                "function".to_string()
-                            } else {
-                                faas::wrap::layer_of(note.as_ref(), import)
-                            }
-                        });
-                    report
-                        .problems
-                        .extend(report.target_problems.iter().map(|p| p.message.clone()));
-                }
-                report.imports = inspection.imports;
-                report.exports = inspection.exports;
-            }
-        }
-        report.valid = report.problems.is_empty();
+        let report = validate::validate(self.file.clone(), &bytes, target.as_ref());
         if self.json {
             print_json(&report)?;
         } else {

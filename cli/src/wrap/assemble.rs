@@ -1,9 +1,9 @@
 //! Assembling an artifact: [`plan`](super::plan::plan) it, [`encode`](super::encode::encode) the
 //! plan, check what the result imports, and record its layers in it.
 
-use super::note::{LAYERS_SECTION, LayersNote, append_custom_section};
+use super::WrapError;
 use super::plan::plan;
-use super::{Layer, WrapError};
+use crate::artifact::{LAYERS_SECTION, Layer, LayersNote, append_custom_section};
 use crate::component;
 use crate::digest;
 use crate::policy::CompiledPolicy;

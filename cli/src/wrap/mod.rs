@@ -16,23 +16,22 @@
 //!
 //! [`plan`] decides the layers and their wires (pure, and tested against golden plans),
 //! [`encode`] is the only code that touches wac-graph, [`assemble`] runs both and checks the result,
-//! `note` records the layers in the artifact; the generated components (policy, deny, seed) come
+//! [`crate::artifact`] records the layers in the artifact; the generated components (policy, deny, seed) come
 //! from [`crate::generate`].
 
 mod assemble;
 pub mod encode;
-mod note;
 pub mod plan;
 
 pub use assemble::{Composed, assemble};
-pub use note::{LAYERS_SECTION, LayersNote, layer_of, read_layers};
 
+use crate::artifact::{Layer, read_layers};
 use crate::component::CheckError;
 use crate::digest;
 use crate::fsutil;
 use crate::policy::{self, PolicyError};
 use crate::project::{Language, Trigger};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// What to wrap.
@@ -109,7 +108,7 @@ pub enum WrapError {
         location: Option<String>,
     },
     /// The artifact does not fit the target platform.
-    #[error("the artifact does not fit the {target} target: {}", .problems.iter().map(|p| p.message.clone()).collect::<Vec<_>>().join("; "))]
+    #[error("{}", crate::validate::misfit_message(.target, .problems))]
     Target {
         /// The target.
         target: String,
@@ -144,17 +143,6 @@ fn capability_message(imports: &[String], location: &Option<String>) -> String {
              import from the function"
         ),
     }
-}
-
-/// One layer of the artifact.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Layer {
-    /// `function`, `policy`, `decorator`, `http-adapter`.
-    pub layer: String,
-    /// The layer component's digest.
-    pub digest: String,
-    /// Its size in bytes.
-    pub size: u64,
 }
 
 /// The policy as placed in the artifact.
@@ -216,9 +204,13 @@ pub fn wrap(options: &WrapOptions) -> Result<WrapOutput, WrapError> {
         })?;
     if let Some(target) = &target {
         let note = read_layers(&composed.bytes);
-        let problems = target.check(&composed.imports, &composed.exports, &|import| {
-            layer_of(note.as_ref(), import)
-        });
+        let problems = crate::validate::platform_problems(
+            target,
+            &composed.imports,
+            &composed.exports,
+            note.as_ref(),
+            false,
+        );
         if !problems.is_empty() {
             return Err(WrapError::Target {
                 target: target.name.clone(),

@@ -1,8 +1,19 @@
-//! The note `faas wrap` leaves in an artifact (a custom section) recording its layers, so that
-//! publishing, inspection and target checks can name them without the inputs at hand.
+//! What a wrapped artifact says about itself: its layers, and the note `faas wrap` leaves in it (a
+//! custom section) recording them, so that validation, publishing and inspection can name them
+//! without the inputs at hand.
 
-use super::Layer;
 use serde::{Deserialize, Serialize};
+
+/// One layer of an artifact.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Layer {
+    /// `function`, `policy`, `decorator`, `http-adapter`, …
+    pub layer: String,
+    /// The layer component's digest.
+    pub digest: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
 use std::collections::BTreeMap;
 
 /// The custom section in which `faas wrap` records an artifact's layers.
@@ -57,7 +68,8 @@ pub fn read_layers(component: &[u8]) -> Option<LayersNote> {
     None
 }
 
-pub(super) fn append_custom_section(bytes: &mut Vec<u8>, name: &str, data: &[u8]) {
+/// Appends the custom section `name` holding `data` to the component `bytes`.
+pub fn append_custom_section(bytes: &mut Vec<u8>, name: &str, data: &[u8]) {
     fn leb128(out: &mut Vec<u8>, mut value: usize) {
         loop {
             let byte = (value & 0x7f) as u8;
