@@ -57,8 +57,8 @@ fn main() {
     println!("\n## first builds of the interpreted languages\n");
     println!("| language | tool install (into the project) | first build | second build |");
     println!("|---|---|---|---|");
-    let python = build_interpreted(work.path(), "python", faas::scaffold::Template::PythonHttp);
-    let javascript = build_interpreted(work.path(), "javascript", faas::scaffold::Template::JsHttp);
+    let python = build_interpreted(work.path(), "python", faas::new::Template::PythonHttp);
+    let javascript = build_interpreted(work.path(), "javascript", faas::new::Template::JsHttp);
     for function in [&python, &javascript] {
         report(function);
     }
@@ -96,9 +96,9 @@ export!(Function);
 
 fn build_function(work: &Path, name: &'static str, source: Option<&str>) -> Built {
     let dir = work.join(name);
-    let created = faas::scaffold::scaffold(
+    let created = faas::new::scaffold(
         &FunctionName::try_from(name.to_string()).unwrap(),
-        faas::scaffold::Template::RustHttp,
+        faas::new::Template::RustHttp,
         &dir,
     )
     .unwrap();
@@ -110,9 +110,9 @@ fn build_function(work: &Path, name: &'static str, source: Option<&str>) -> Buil
     }
     let project = Project::load(&dir).unwrap();
     eprintln!("building the {name} function…");
-    let built = faas::compile::build_project(
+    let built = faas::build::build_project(
         &project,
-        faas::compile::Profile::Release,
+        faas::build::Profile::Release,
         &project.function_output(),
     )
     .unwrap();
@@ -128,9 +128,9 @@ fn build_function(work: &Path, name: &'static str, source: Option<&str>) -> Buil
 
 /// Scaffolds a Python or JavaScript function, installs its tool with the template's setup command
 /// and builds it twice, printing the times (a table row).
-fn build_interpreted(work: &Path, name: &'static str, template: faas::scaffold::Template) -> Built {
+fn build_interpreted(work: &Path, name: &'static str, template: faas::new::Template) -> Built {
     let dir = work.join(name);
-    let created = faas::scaffold::scaffold(
+    let created = faas::new::scaffold(
         &FunctionName::try_from(name.to_string()).unwrap(),
         template,
         &dir,
@@ -155,9 +155,9 @@ fn build_interpreted(work: &Path, name: &'static str, template: faas::scaffold::
     for _ in 0..2 {
         let started = Instant::now();
         built = Some(
-            faas::compile::build_project(
+            faas::build::build_project(
                 &project,
-                faas::compile::Profile::Release,
+                faas::build::Profile::Release,
                 &project.function_output(),
             )
             .unwrap(),
@@ -425,7 +425,7 @@ fn publish_benchmark(built: &Built) {
     std::fs::write(&artifact, &wrapped.bytes).unwrap();
     let options = faas::publish::PublishOptions {
         artifact,
-        target: faas::oci::Target::parse(&format!("{addr}/bench/sample")).unwrap(),
+        target: faas::oci::Reference::parse(&format!("{addr}/bench/sample")).unwrap(),
         tag: "0.1.0".into(),
         key: None,
         connection: Default::default(),

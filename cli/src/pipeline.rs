@@ -4,13 +4,13 @@
 //! stage; the report lists every stage with its duration and outputs, and the exit code says which
 //! kind of failure it was (documented in docs/ci.md).
 
-use crate::compile::{self, Profile};
+use crate::build::{self, Profile};
 use crate::oci::registry::Connection;
-use crate::oci::{Selector, Target};
+use crate::oci::{Reference, Selector};
+use crate::platform;
 use crate::project::{Project, Trigger};
 use crate::publish::{self, PublishOptions};
 use crate::sign::{PrivateKey, PublicKey};
-use crate::targets;
 use crate::wrap::{self, WrapError, WrapOptions};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -88,7 +88,7 @@ pub struct PipelineOptions {
     /// The target platform, if any.
     pub target: Option<String>,
     /// Where to publish.
-    pub reference: Target,
+    pub reference: Reference,
     /// The tag.
     pub tag: String,
     /// The signing key (its public half verifies), if any.
@@ -146,7 +146,7 @@ pub fn run(options: &PipelineOptions, progress: &mut dyn FnMut(&StageReport)) ->
     // build
     let started = Instant::now();
     let function_path = options.project.function_output();
-    let result = compile::build_project(&options.project, options.profile, &function_path)
+    let result = build::build_project(&options.project, options.profile, &function_path)
         .map(|built| to_json(&built))
         .map_err(|e| (exit::BUILD, format!("{:#}", anyhow::Error::from(e))));
     if !record(&mut report, Stage::Build, started, result) {
@@ -275,7 +275,7 @@ fn validate(
             serde_json::json!({ "target": null, "exports": inspection.exports, "imports": inspection.imports }),
         );
     };
-    let target = targets::Target::load(name).map_err(fail)?;
+    let target = platform::Platform::load(name).map_err(fail)?;
     let note = crate::artifact::read_layers(&bytes);
     let problems = crate::validate::platform_problems(
         &target,

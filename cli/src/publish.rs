@@ -9,7 +9,7 @@ use crate::component;
 use crate::oci::artifact::{self, ArtifactInfo, Blob, Manifest, signature};
 use crate::oci::layout::LayoutStore;
 use crate::oci::registry::{Connection, RegistryStore};
-use crate::oci::{MANIFEST_MEDIA_TYPE, Selector, Store, StoreError, Target};
+use crate::oci::{MANIFEST_MEDIA_TYPE, Reference, Selector, Store, StoreError};
 use crate::sign::{PrivateKey, PublicKey};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -77,7 +77,7 @@ pub struct PublishOptions {
     /// The wrapped artifact.
     pub artifact: PathBuf,
     /// Where to publish (its selector is ignored; `tag` is used).
-    pub target: Target,
+    pub target: Reference,
     /// The tag.
     pub tag: String,
     /// The signing key, if the artifact is to be signed.
@@ -139,10 +139,13 @@ pub struct SignatureRecord {
 }
 
 /// Opens the store a target names.
-pub fn open_store(target: &Target, connection: &Connection) -> Result<Box<dyn Store>, StoreError> {
+pub fn open_store(
+    target: &Reference,
+    connection: &Connection,
+) -> Result<Box<dyn Store>, StoreError> {
     Ok(match target {
-        Target::Layout { path, .. } => Box::new(LayoutStore::new(path)),
-        Target::Registry {
+        Reference::Layout { path, .. } => Box::new(LayoutStore::new(path)),
+        Reference::Registry {
             registry,
             repository,
             ..
@@ -252,7 +255,7 @@ struct Fetched {
     digest: String,
 }
 
-fn fetch_manifest(store: &mut dyn Store, target: &Target) -> Result<Fetched, PublishError> {
+fn fetch_manifest(store: &mut dyn Store, target: &Reference) -> Result<Fetched, PublishError> {
     let reference = target.to_string();
     let (bytes, digest) = store
         .get_manifest(target.selector())?
@@ -285,7 +288,7 @@ pub struct VerifyRecord {
 /// Checks that the artifact at `target` is signed by `key` and that its content is intact.
 pub fn verify(
     store: &mut dyn Store,
-    target: &Target,
+    target: &Reference,
     key: &PublicKey,
 ) -> Result<VerifyRecord, PublishError> {
     let reference = target.to_string();
@@ -373,7 +376,7 @@ pub struct PullRecord {
 /// Fetches the component of the artifact at `target`; with `key`, verifies its signature first.
 pub fn pull(
     store: &mut dyn Store,
-    target: &Target,
+    target: &Reference,
     key: Option<&PublicKey>,
 ) -> Result<(Vec<u8>, PullRecord), PublishError> {
     let verified = match key {

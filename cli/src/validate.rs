@@ -7,7 +7,7 @@
 use crate::artifact::{self, Layer, LayersNote};
 use crate::component::{self, Origin};
 use crate::digest;
-use crate::targets::{Problem, Target};
+use crate::platform::{Platform, Problem};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -45,7 +45,7 @@ pub struct Report {
 }
 
 /// Validates the file `file` with contents `bytes`, against `target` when given.
-pub fn validate(file: PathBuf, bytes: &[u8], target: Option<&Target>) -> Report {
+pub fn validate(file: PathBuf, bytes: &[u8], target: Option<&Platform>) -> Report {
     let mut report = Report {
         file,
         size: bytes.len() as u64,
@@ -102,7 +102,7 @@ pub fn validate(file: PathBuf, bytes: &[u8], target: Option<&Target>) -> Report 
 /// must be supplied and every export callable. Each problem names the layer that imports it, from
 /// the artifact's `note` (`function` for a bare function, `component` when nothing says).
 pub fn platform_problems(
-    target: &Target,
+    target: &Platform,
     imports: &[String],
     exports: &[String],
     note: Option<&LayersNote>,

@@ -1,7 +1,7 @@
 use super::{human_size, print_json, status};
 use anyhow::Context;
 use clap::Args;
-use faas::compile::{self, BuildOutput, Profile};
+use faas::build::{self, BuildOutput, Profile};
 use faas::project::Project;
 use std::path::PathBuf;
 
@@ -57,7 +57,7 @@ impl BuildArgs {
                     (None, None) => PathBuf::from(format!("target/faas/{name}.function.wasm")),
                 };
                 status("Checking", input.display());
-                compile::accept_component(&name, input, &output)?
+                build::accept_component(&name, input, &output)?
             }
             None => {
                 let project = Project::find(&start)?;
@@ -71,11 +71,11 @@ impl BuildArgs {
                     format!(
                         "{} ({})",
                         project.name(),
-                        compile::describe_toolchain(project.file.function.language, profile)
+                        build::describe_toolchain(project.file.function.language, profile)
                     ),
                 );
                 let output = self.output.unwrap_or_else(|| project.function_output());
-                compile::build_project(&project, profile, &output)
+                build::build_project(&project, profile, &output)
                     .with_context(|| format!("cannot build the function `{}`", project.name()))?
             }
         };

@@ -1,7 +1,7 @@
 use super::print_json;
 use anyhow::Context;
 use clap::Args;
-use faas::oci::{Selector, Target};
+use faas::oci::{Reference, Selector};
 use std::path::PathBuf;
 
 /// Show what is inside a wrapped artifact: its layers, policy, imports and exports.
@@ -46,7 +46,7 @@ impl InspectArgs {
         let bytes = if path.exists() {
             std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?
         } else {
-            let target = Target::parse(&self.artifact)?;
+            let target = Reference::parse(&self.artifact)?;
             if target.selector() == &Selector::None {
                 anyhow::bail!("{}: give a tag or a digest", self.artifact);
             }

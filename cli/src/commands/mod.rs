@@ -83,7 +83,7 @@ impl Command {
 /// The process exit status for an error: a library error may carry its own (cargo's status).
 pub fn exit_code(err: &anyhow::Error) -> i32 {
     for cause in err.chain() {
-        if let Some(build) = cause.downcast_ref::<faas::compile::BuildError>() {
+        if let Some(build) = cause.downcast_ref::<faas::build::BuildError>() {
             return build.exit_code();
         }
         if let Some(code) = cause.downcast_ref::<ExitWith>() {

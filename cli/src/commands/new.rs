@@ -1,8 +1,8 @@
 use super::{print_json, status};
 use anyhow::Context;
 use clap::Args;
+use faas::new::Template;
 use faas::project::FunctionName;
-use faas::scaffold::{self, Template};
 use std::path::PathBuf;
 
 /// Create a new function project from a template.
@@ -45,7 +45,7 @@ impl NewArgs {
         let dir = self
             .dir
             .unwrap_or_else(|| PathBuf::from(self.name.as_str()));
-        let created = scaffold::scaffold(&self.name, self.template, &dir)
+        let created = faas::new::scaffold(&self.name, self.template, &dir)
             .with_context(|| format!("cannot create the function `{}`", self.name))?;
         if self.json {
             return print_json(&created);

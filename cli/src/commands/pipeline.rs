@@ -2,8 +2,8 @@ use super::print_json;
 use super::publish_args::PublishFlags;
 use super::registry_args::RegistryArgs;
 use clap::Args;
-use faas::compile::Profile;
-use faas::oci::Target;
+use faas::build::Profile;
+use faas::oci::Reference;
 use faas::pipeline::{self, PipelineOptions, StageReport};
 use faas::project::Project;
 use std::io::IsTerminal;
@@ -64,8 +64,8 @@ impl PipelineArgs {
         let project = Project::find(&start).map_err(usage)?;
         let defaults = project.file.pipeline.clone();
         let reference = match self.registry.clone().or(defaults.registry.clone()) {
-            Some(reference) => Target::parse(&reference).map_err(usage)?,
-            None => Target::project_layout(&project),
+            Some(reference) => Reference::parse(&reference).map_err(usage)?,
+            None => Reference::project_layout(&project),
         };
         let tag = faas::oci::publish_tag(
             reference.selector(),

@@ -3,7 +3,7 @@ use super::registry_args::RegistryArgs;
 use super::{human_size, print_json, status};
 use anyhow::Context;
 use clap::Args;
-use faas::oci::{Selector, Target};
+use faas::oci::{Reference, Selector};
 use faas::project::Project;
 use faas::publish::{self, PublishOptions};
 use std::path::PathBuf;
@@ -49,8 +49,8 @@ impl PublishArgs {
             .unwrap_or_else(|| PathBuf::from("."));
         let project = Project::find_optional(&start)?;
         let target = match (&self.reference, &project) {
-            (Some(reference), _) => Target::parse(reference)?,
-            (None, Some(project)) => Target::project_layout(project),
+            (Some(reference), _) => Reference::parse(reference)?,
+            (None, Some(project)) => Reference::project_layout(project),
             (None, None) => anyhow::bail!(
                 "no reference given and no faas.toml found; give REF (host/repo:tag or oci:PATH:tag)"
             ),

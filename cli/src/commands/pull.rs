@@ -2,7 +2,7 @@ use super::registry_args::RegistryArgs;
 use super::{human_size, print_json, status};
 use anyhow::Context;
 use clap::Args;
-use faas::oci::{Selector, Target};
+use faas::oci::{Reference, Selector};
 use std::path::PathBuf;
 
 /// Fetch an artifact's component, checking its digest (and, with --key, its signature first).
@@ -33,7 +33,7 @@ pub struct PullArgs {
 
 impl PullArgs {
     pub fn run(self) -> anyhow::Result<()> {
-        let target = Target::parse(&self.reference)?;
+        let target = Reference::parse(&self.reference)?;
         if target.selector() == &Selector::None {
             anyhow::bail!("{}: give a tag or a digest to pull", self.reference);
         }
@@ -43,12 +43,12 @@ impl PullArgs {
         };
         let output = self.output.clone().unwrap_or_else(|| {
             let name = match &target {
-                Target::Registry { repository, .. } => repository
+                Reference::Registry { repository, .. } => repository
                     .rsplit('/')
                     .next()
                     .unwrap_or("artifact")
                     .to_string(),
-                Target::Layout { .. } => "artifact".to_string(),
+                Reference::Layout { .. } => "artifact".to_string(),
             };
             PathBuf::from(format!("{name}.wasm"))
         });

@@ -1,7 +1,7 @@
 //! Flags shared by the commands that talk to a registry.
 
 use clap::Args;
-use faas::oci::Target;
+use faas::oci::Reference;
 use faas::oci::registry::Connection;
 
 /// How to reach and authenticate to a registry.
@@ -22,7 +22,7 @@ pub struct RegistryArgs {
 
 impl RegistryArgs {
     /// The connection settings for `target`, with credentials from flags, environment or Docker.
-    pub fn connection(&self, target: &Target) -> anyhow::Result<Connection> {
+    pub fn connection(&self, target: &Reference) -> anyhow::Result<Connection> {
         let password = if self.password_stdin {
             let mut line = String::new();
             std::io::stdin().read_line(&mut line)?;
@@ -38,8 +38,8 @@ impl RegistryArgs {
                 )
             }
             (None, _) => match target {
-                Target::Registry { registry, .. } => docker_credentials(registry),
-                Target::Layout { .. } => None,
+                Reference::Registry { registry, .. } => docker_credentials(registry),
+                Reference::Layout { .. } => None,
             },
         };
         Ok(Connection {

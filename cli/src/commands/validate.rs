@@ -34,7 +34,7 @@ impl ValidateArgs {
         let bytes = std::fs::read(&self.file)
             .with_context(|| format!("cannot read {}", self.file.display()))?;
         let target = match &self.target {
-            Some(name) => Some(faas::targets::Target::load(name).map_err(anyhow::Error::msg)?),
+            Some(name) => Some(faas::platform::Platform::load(name).map_err(anyhow::Error::msg)?),
             None => None,
         };
         let report = validate::validate(self.file.clone(), &bytes, target.as_ref());

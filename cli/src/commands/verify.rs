@@ -1,7 +1,7 @@
 use super::registry_args::RegistryArgs;
 use super::{print_json, status};
 use clap::Args;
-use faas::oci::{Selector, Target};
+use faas::oci::{Reference, Selector};
 use std::path::PathBuf;
 
 /// Verify an artifact's signature with a public key.
@@ -32,7 +32,7 @@ pub struct VerifyArgs {
 
 impl VerifyArgs {
     pub fn run(self) -> anyhow::Result<()> {
-        let target = Target::parse(&self.reference)?;
+        let target = Reference::parse(&self.reference)?;
         if target.selector() == &Selector::None {
             anyhow::bail!("{}: give a tag or a digest to verify", self.reference);
         }

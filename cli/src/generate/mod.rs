@@ -3,7 +3,7 @@
 //! - the **policy component**: the compiled policy document in a data segment, behind
 //!   `faas:function/policy`'s `document` function;
 //! - **deny layers**: an export of each interface a layer may not take from the host, answering
-//!   politely where the type lets it (see [`deny`]) and trapping otherwise;
+//!   politely where the type lets it (see the `deny` submodule) and trapping otherwise;
 //! - **seed layers**: `wasi:random/insecure-seed` returning a fixed value, for faas's own layers.
 //!
 //! Each is a core module made with wasm-encoder (or wit-component's dummy module), given a world by
@@ -109,7 +109,7 @@ fn pointer_returning_module(export: &str, pointer: u32, segments: &[(u32, &[u8])
 }
 
 /// A component exporting each interface in `interfaces` (named as `layer` imports them) in which
-/// every function traps or, where its type allows, answers that nothing is there (see [`deny`]):
+/// every function traps or, where its type allows, answers that nothing is there (see the `deny` submodule):
 /// a deny-all implementation to satisfy imports that must not reach the host. Types the denied
 /// interfaces use from others stay imports of the new component.
 pub fn deny_component(layer: &Inspection, interfaces: &[String]) -> Result<Vec<u8>, String> {

@@ -14,7 +14,7 @@ pub const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+jso
 
 /// Where artifacts go: a registry repository or a layout folder, with an optional tag or digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
+pub enum Reference {
     /// `host[:port]/repository[:tag][@digest]`.
     Registry {
         /// `host[:port]`.
@@ -54,9 +54,9 @@ pub struct ReferenceError {
     reason: &'static str,
 }
 
-impl Target {
+impl Reference {
     /// Parses `host[:port]/repo[:tag][@sha256:…]` or `oci:PATH[:tag][@sha256:…]`.
-    pub fn parse(reference: &str) -> Result<Target, ReferenceError> {
+    pub fn parse(reference: &str) -> Result<Reference, ReferenceError> {
         let error = |reason| ReferenceError {
             reference: reference.to_string(),
             reason,
@@ -81,7 +81,7 @@ impl Target {
             if path.is_empty() {
                 return Err(error("the layout path is empty"));
             }
-            return Ok(Target::Layout {
+            return Ok(Reference::Layout {
                 path: PathBuf::from(path),
                 selector: selector(tag, digest).map_err(error)?,
             });
@@ -104,7 +104,7 @@ impl Target {
                 "the repository must be lower-case words separated by '/', '.', '_' or '-'",
             ));
         }
-        Ok(Target::Registry {
+        Ok(Reference::Registry {
             registry: registry.to_string(),
             repository: repository.to_string(),
             selector: selector(tag, digest).map_err(error)?,
@@ -112,18 +112,18 @@ impl Target {
     }
 
     /// Where a project publishes by default: the layout folder `target/faas/oci`.
-    pub fn project_layout(project: &crate::project::Project) -> Target {
-        Target::Layout {
+    pub fn project_layout(project: &crate::project::Project) -> Reference {
+        Reference::Layout {
             path: project.output_dir().join("oci"),
             selector: Selector::None,
         }
     }
 
     /// The same place with another selector.
-    pub fn with_selector(&self, selector: Selector) -> Target {
+    pub fn with_selector(&self, selector: Selector) -> Reference {
         let mut target = self.clone();
         match &mut target {
-            Target::Registry { selector: s, .. } | Target::Layout { selector: s, .. } => {
+            Reference::Registry { selector: s, .. } | Reference::Layout { selector: s, .. } => {
                 *s = selector
             }
         }
@@ -133,19 +133,19 @@ impl Target {
     /// The selector.
     pub fn selector(&self) -> &Selector {
         match self {
-            Target::Registry { selector, .. } | Target::Layout { selector, .. } => selector,
+            Reference::Registry { selector, .. } | Reference::Layout { selector, .. } => selector,
         }
     }
 
     /// The repository as a signature payload names it (`host/repo`, or the layout path).
     pub fn repository_name(&self) -> String {
         match self {
-            Target::Registry {
+            Reference::Registry {
                 registry,
                 repository,
                 ..
             } => format!("{registry}/{repository}"),
-            Target::Layout { path, .. } => format!("oci:{}", path.display()),
+            Reference::Layout { path, .. } => format!("oci:{}", path.display()),
         }
     }
 
@@ -155,7 +155,7 @@ impl Target {
     }
 }
 
-impl fmt::Display for Target {
+impl fmt::Display for Reference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let selector = match self.selector() {
             Selector::None => String::new(),
@@ -330,14 +330,14 @@ mod tests {
     #[test]
     fn registry_references() {
         assert_eq!(
-            Target::parse("127.0.0.1:5000/team/hello:1.0").unwrap(),
-            Target::Registry {
+            Reference::parse("127.0.0.1:5000/team/hello:1.0").unwrap(),
+            Reference::Registry {
                 registry: "127.0.0.1:5000".into(),
                 repository: "team/hello".into(),
                 selector: Selector::Tag("1.0".into())
             }
         );
-        let t = Target::parse(&format!("ghcr.io/acme/hello@{D}")).unwrap();
+        let t = Reference::parse(&format!("ghcr.io/acme/hello@{D}")).unwrap();
         assert_eq!(t.selector(), &Selector::Digest(D.into()));
         assert_eq!(t.pinned(D), format!("ghcr.io/acme/hello@{D}"));
         for bad in [
@@ -349,22 +349,22 @@ mod tests {
             "r.io/a@sha256:12",
             "r.io/a:-x",
         ] {
-            assert!(Target::parse(bad).is_err(), "{bad} accepted");
+            assert!(Reference::parse(bad).is_err(), "{bad} accepted");
         }
     }
 
     #[test]
     fn layout_references() {
         assert_eq!(
-            Target::parse("oci:target/faas/oci:0.1.0").unwrap(),
-            Target::Layout {
+            Reference::parse("oci:target/faas/oci:0.1.0").unwrap(),
+            Reference::Layout {
                 path: "target/faas/oci".into(),
                 selector: Selector::Tag("0.1.0".into())
             }
         );
         assert_eq!(
-            Target::parse("oci:/tmp/x").unwrap(),
-            Target::Layout {
+            Reference::parse("oci:/tmp/x").unwrap(),
+            Reference::Layout {
                 path: "/tmp/x".into(),
                 selector: Selector::None
             }

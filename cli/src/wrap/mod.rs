@@ -113,7 +113,7 @@ pub enum WrapError {
         /// The target.
         target: String,
         /// Every problem.
-        problems: Vec<crate::targets::Problem>,
+        problems: Vec<crate::platform::Problem>,
     },
     /// The target name is unknown.
     #[error("{0}")]
@@ -191,7 +191,9 @@ pub fn wrap(options: &WrapOptions) -> Result<WrapOutput, WrapError> {
     })?;
     let policy = policy::load(&options.policy)?;
     let target = match &options.target {
-        Some(name) => Some(crate::targets::Target::load(name).map_err(WrapError::UnknownTarget)?),
+        Some(name) => {
+            Some(crate::platform::Platform::load(name).map_err(WrapError::UnknownTarget)?)
+        }
         None => None,
     };
     let composed =

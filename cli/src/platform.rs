@@ -64,7 +64,7 @@ pub const NAMES: &[&str] = &["wasi-http", "wasmcloud"];
 
 /// A platform: what it supplies and what it calls.
 #[derive(Debug, Clone)]
-pub struct Target {
+pub struct Platform {
     /// Its name (`wasi-http`, `wasmcloud`).
     pub name: String,
     /// Interfaces the host supplies.
@@ -84,9 +84,9 @@ pub struct Problem {
     pub message: String,
 }
 
-impl Target {
+impl Platform {
     /// Loads the named target world.
-    pub fn load(name: &str) -> Result<Target, String> {
+    pub fn load(name: &str) -> Result<Platform, String> {
         if !NAMES.contains(&name) {
             return Err(format!(
                 "unknown target `{name}`; known targets: {}",
@@ -113,7 +113,7 @@ impl Target {
                 .collect::<Vec<_>>()
         };
         let w = &resolve.worlds[world];
-        Ok(Target {
+        Ok(Platform {
             name: name.to_string(),
             imports: names(&w.imports),
             exports: names(&w.exports),
@@ -252,8 +252,8 @@ mod tests {
 
     #[test]
     fn the_targets_load_and_differ() {
-        let http = Target::load("wasi-http").unwrap();
-        let cloud = Target::load("wasmcloud").unwrap();
+        let http = Platform::load("wasi-http").unwrap();
+        let cloud = Platform::load("wasmcloud").unwrap();
         assert!(http.supplies("wasi:http/types@0.2.6"));
         assert!(!http.supplies("wasi:cli/environment@0.2.6"));
         assert!(cloud.supplies("wasi:cli/environment@0.2.6"));
@@ -261,6 +261,6 @@ mod tests {
         assert!(!http.supplies("wasi:config/store@0.2.0-rc.1"));
         assert!(cloud.calls("wasmcloud:messaging/handler@0.2.0"));
         assert!(!http.calls("wasmcloud:messaging/handler@0.2.0"));
-        assert!(Target::load("aws-lambda").is_err());
+        assert!(Platform::load("aws-lambda").is_err());
     }
 }
