@@ -204,6 +204,30 @@ pub(super) fn compile_jwt(
             "`max-lifetime-seconds = 0` would refuse every token; leave it out for no limit".into(),
         ));
     }
+    let jwks = compile_jwks(source, t, &algorithms)?;
+    Ok(Jwt {
+        issuers: t.issuers.get_ref().clone(),
+        audiences: t.audiences.get_ref().clone(),
+        algorithms,
+        leeway_seconds: *t.leeway_seconds.get_ref(),
+        required_claims: t.required_claims.clone(),
+        scopes_claim: t.scopes_claim.clone(),
+        subject_claim: t.subject_claim.clone(),
+        max_token_bytes,
+        max_lifetime_seconds: t.max_lifetime_seconds.as_ref().map(|l| *l.get_ref()),
+        hs256_secret,
+        jwks,
+    })
+}
+
+/// The `[[auth.jwt.jwk]]` keys as JWK JSON, each checked to be a public key that can verify tokens
+/// under `algorithms`, and every allowed asymmetric algorithm given at least one key.
+fn compile_jwks(
+    source: &SourceFile,
+    t: &JwtTable,
+    algorithms: &[String],
+) -> Result<Vec<String>, TextError> {
+    let err = |span: Range<usize>, message: String| source.error_at(Some(span), message);
     let mut jwks = Vec::new();
     let mut kids: Vec<&str> = Vec::new();
     for entry in &t.jwk {
@@ -216,7 +240,7 @@ pub(super) fn compile_jwt(
                     .into(),
             ));
         }
-        check_key_use(jwk, &algorithms)
+        check_key_use(jwk, algorithms)
             .map_err(|(span, message)| err(span.unwrap_or_else(|| entry.span()), message))?;
         if let Some(kid) = &jwk.kid {
             if kids.contains(&kid.get_ref().as_str()) {
@@ -282,17 +306,5 @@ pub(super) fn compile_jwt(
             ));
         }
     }
-    Ok(Jwt {
-        issuers: t.issuers.get_ref().clone(),
-        audiences: t.audiences.get_ref().clone(),
-        algorithms,
-        leeway_seconds: *t.leeway_seconds.get_ref(),
-        required_claims: t.required_claims.clone(),
-        scopes_claim: t.scopes_claim.clone(),
-        subject_claim: t.subject_claim.clone(),
-        max_token_bytes,
-        max_lifetime_seconds: t.max_lifetime_seconds.as_ref().map(|l| *l.get_ref()),
-        hs256_secret,
-        jwks,
-    })
+    Ok(jwks)
 }

@@ -10,6 +10,7 @@
 
 mod file;
 mod jwt;
+mod lints;
 
 use crate::source::{SourceFile, TextError};
 use faas_policy_core::{
@@ -106,9 +107,60 @@ pub fn load(path: &Path) -> Result<CompiledPolicy, PolicyError> {
     })
 }
 
-/// Checks and compiles the text of a policy file.
+/// Checks and compiles the text of a policy file. Each table has its own function below; the
+/// checks that a rule could ever apply are in [`lints`].
 pub fn compile(source: &SourceFile) -> Result<(Policy, Capabilities), TextError> {
     let file: PolicyFile = source.parse_toml()?;
+    let capabilities = compile_capabilities(source, &file)?;
+    let err = |span: Range<usize>, message: String| source.error_at(Some(span), message);
+
+    if *file.version.get_ref() != 1 {
+        return Err(err(
+            file.version.span(),
+            format!(
+                "unsupported policy version {}; this faas reads version 1",
+                file.version.get_ref()
+            ),
+        ));
+    }
+
+    let api_keys = compile_api_keys(source, &file)?;
+    let (filters, filter_methods) = compile_filters(source, &file)?;
+    let cors = file.cors.as_ref().map(|c| Cors {
+        origins: c.origins.iter().map(|o| o.0.clone()).collect(),
+        methods: c.methods.iter().map(|m| m.0.clone()).collect(),
+        headers: c.headers.iter().map(|h| h.0.clone()).collect(),
+        max_age: c.max_age,
+    });
+
+    let jwt = match &file.auth.jwt {
+        Some(table) => Some(compile_jwt(source, table)?),
+        None => None,
+    };
+    let credentials = compile_credentials(source, &file)?;
+    let messaging = compile_messaging(source, &file)?;
+    let rules = compile_rules(
+        source,
+        &file,
+        &filter_methods,
+        &api_keys,
+        jwt.is_some(),
+        messaging.is_some(),
+    )?;
+    let policy = Policy {
+        api_key_header: file.auth.api_key_header.0.clone(),
+        api_keys,
+        filters,
+        cors,
+        rules,
+        jwt,
+        credentials,
+        messaging,
+    };
+    Ok((policy, capabilities))
+}
+
+fn compile_capabilities(source: &SourceFile, file: &PolicyFile) -> Result<Capabilities, TextError> {
     let mut capabilities = Capabilities::default();
     if let Some(table) = &file.capabilities {
         let (line, column) = source.line_column(table.span().start);
@@ -127,18 +179,11 @@ pub fn compile(source: &SourceFile) -> Result<(Policy, Capabilities), TextError>
             capabilities.allow.push(entry.get_ref().clone());
         }
     }
+    Ok(capabilities)
+}
+
+fn compile_api_keys(source: &SourceFile, file: &PolicyFile) -> Result<Vec<ApiKey>, TextError> {
     let err = |span: Range<usize>, message: String| source.error_at(Some(span), message);
-
-    if *file.version.get_ref() != 1 {
-        return Err(err(
-            file.version.span(),
-            format!(
-                "unsupported policy version {}; this faas reads version 1",
-                file.version.get_ref()
-            ),
-        ));
-    }
-
     let mut api_keys: Vec<ApiKey> = Vec::new();
     for entry in &file.auth.api_key {
         let key = entry.get_ref();
@@ -172,6 +217,15 @@ pub fn compile(source: &SourceFile) -> Result<(Policy, Capabilities), TextError>
         });
     }
 
+    Ok(api_keys)
+}
+
+/// The `[filters]` table, and its methods (for the lints).
+fn compile_filters(
+    source: &SourceFile,
+    file: &PolicyFile,
+) -> Result<(Filters, Vec<String>), TextError> {
+    let err = |span: Range<usize>, message: String| source.error_at(Some(span), message);
     let filter_methods: Vec<String> = file
         .filters
         .methods
@@ -206,17 +260,10 @@ pub fn compile(source: &SourceFile) -> Result<(Policy, Capabilities), TextError>
             .collect(),
     };
 
-    let cors = file.cors.map(|c| Cors {
-        origins: c.origins.into_iter().map(|o| o.0).collect(),
-        methods: c.methods.into_iter().map(|m| m.0).collect(),
-        headers: c.headers.into_iter().map(|h| h.0).collect(),
-        max_age: c.max_age,
-    });
+    Ok((filters, filter_methods))
+}
 
-    let jwt = match &file.auth.jwt {
-        Some(table) => Some(compile_jwt(source, table)?),
-        None => None,
-    };
+fn compile_credentials(source: &SourceFile, file: &PolicyFile) -> Result<Vec<Grant>, TextError> {
     let mut credentials = Vec::new();
     for (name, reference) in &file.credentials {
         if name.is_empty() || name.contains(char::is_whitespace) {
@@ -231,6 +278,13 @@ pub fn compile(source: &SourceFile) -> Result<(Policy, Capabilities), TextError>
         });
     }
 
+    Ok(credentials)
+}
+
+fn compile_messaging(
+    source: &SourceFile,
+    file: &PolicyFile,
+) -> Result<Option<faas_policy_core::Messaging>, TextError> {
     let messaging = match &file.messaging {
         None => None,
         Some(table) => {
@@ -261,7 +315,19 @@ pub fn compile(source: &SourceFile) -> Result<(Policy, Capabilities), TextError>
         }
     };
 
-    if file.rule.is_empty() && messaging.is_none() {
+    Ok(messaging)
+}
+
+fn compile_rules(
+    source: &SourceFile,
+    file: &PolicyFile,
+    filter_methods: &[String],
+    api_keys: &[ApiKey],
+    jwt: bool,
+    messaging: bool,
+) -> Result<Vec<Rule>, TextError> {
+    let err = |span: Range<usize>, message: String| source.error_at(Some(span), message);
+    if file.rule.is_empty() && !messaging {
         return Err(source.error_at(
             None,
             "the policy has no [[rule]], so every request would be denied; add rules for the \
@@ -307,100 +373,12 @@ pub fn compile(source: &SourceFile) -> Result<(Policy, Capabilities), TextError>
             path: table.path.get_ref().0.clone(),
             access,
         };
-        check_rule_can_match(&rule, &filter_methods, &api_keys, jwt.is_some(), &rules)
+        lints::check_rule_can_match(&rule, filter_methods, api_keys, jwt, &rules)
             .map_err(|message| err(span.clone(), message))?;
         rules.push((span, rule));
     }
 
-    let policy = Policy {
-        api_key_header: file.auth.api_key_header.0,
-        api_keys,
-        filters,
-        cors,
-        rules: rules.into_iter().map(|(_, r)| r).collect(),
-        jwt,
-        credentials,
-        messaging,
-    };
-    Ok((policy, capabilities))
-}
-
-/// A rule that can never apply is an error: it says the author meant something the policy does
-/// not do.
-fn check_rule_can_match(
-    rule: &Rule,
-    filter_methods: &[String],
-    api_keys: &[ApiKey],
-    jwt: bool,
-    earlier: &[(Range<usize>, Rule)],
-) -> Result<(), String> {
-    if !filter_methods.is_empty()
-        && !rule.methods.is_empty()
-        && !rule.methods.iter().any(|m| filter_methods.contains(m))
-    {
-        return Err(format!(
-            "this rule can never match: its methods ({}) are all refused by [filters] methods ({})",
-            rule.methods.join(", "),
-            filter_methods.join(", ")
-        ));
-    }
-    // Tokens may carry any scope, so only an API-key-only policy can be checked for this.
-    if let Access::Scopes(scopes) = &rule.access
-        && !jwt
-    {
-        if api_keys.is_empty() {
-            return Err(
-                "this rule requires an authenticated caller, but [auth] defines no API key, so \
-                 no request could ever be allowed"
-                    .into(),
-            );
-        }
-        if !api_keys
-            .iter()
-            .any(|k| scopes.iter().all(|s| k.scopes.contains(s)))
-        {
-            return Err(format!(
-                "no API key holds all the scopes this rule requires ({}), so no request could \
-                 ever be allowed",
-                scopes.join(", ")
-            ));
-        }
-    }
-    for (_, before) in earlier {
-        let methods_covered = before.methods.is_empty()
-            || (!rule.methods.is_empty()
-                && rule.methods.iter().all(|m| before.methods.contains(m)));
-        if methods_covered && pattern_covers(&before.path, &rule.path) {
-            return Err(format!(
-                "this rule can never match: the earlier rule for `{}` matches every request it \
-                 would (the first matching rule decides; put the more specific rule first)",
-                before.path
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Whether every path matched by pattern `b` is also matched by pattern `a`.
-fn pattern_covers(a: &str, b: &str) -> bool {
-    let a: Vec<&str> = a.trim_start_matches('/').split('/').collect();
-    let b: Vec<&str> = b.trim_start_matches('/').split('/').collect();
-    for (i, seg) in a.iter().enumerate() {
-        if *seg == "**" {
-            return true;
-        }
-        match b.get(i) {
-            None | Some(&"**") => return false,
-            Some(other) if *seg == "*" => {
-                if other.is_empty() {
-                    return false;
-                }
-            }
-            Some(other) if other != seg => return false,
-            Some(_) => {}
-        }
-    }
-    a.len() == b.len()
+    Ok(rules.into_iter().map(|(_, r)| r).collect())
 }
 
 fn is_subject_pattern(pattern: &str) -> bool {
@@ -560,15 +538,5 @@ mod tests {
         assert!(e.starts_with("auth.toml:7:8: invalid path pattern"), "{e}");
         let e = error(&format!("{KEY}[filters]\nmethods = [\"get\"]\n"));
         assert!(e.contains("auth.toml:7:11: invalid method `get`"), "{e}");
-    }
-
-    #[test]
-    fn coverage_of_patterns() {
-        assert!(pattern_covers("/**", "/x"));
-        assert!(pattern_covers("/a/*", "/a/b"));
-        assert!(!pattern_covers("/a/*", "/a/**"));
-        assert!(!pattern_covers("/a/b", "/a/*"));
-        assert!(pattern_covers("/a/**", "/a/**"));
-        assert!(!pattern_covers("/a", "/a/b"));
     }
 }
