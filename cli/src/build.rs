@@ -104,8 +104,8 @@ impl BuildError {
     /// The exit status faas should end with: cargo's own for a compile failure, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
-            BuildError::Cargo { status } => status.code().unwrap_or(1),
-            _ => 1,
+            BuildError::Cargo { status } => status.code().unwrap_or(crate::exit::FAILURE),
+            _ => crate::exit::FAILURE,
         }
     }
 }
@@ -270,6 +270,7 @@ fn cargo_build(root: &Path, profile: Profile) -> Result<PathBuf, BuildError> {
     if profile == Profile::Release {
         command.arg("--release");
     }
+    tracing::debug!(?command, "running cargo");
     let output = command.output().map_err(|source| BuildError::ToolMissing {
         tool: cargo.clone(),
         source,

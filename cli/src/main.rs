@@ -6,6 +6,7 @@ use clap::Parser;
 
 fn main() {
     let cli = commands::Cli::parse();
+    cli.install_output();
     if let Err(err) = cli.command.run() {
         // One line: the error and its causes, outermost first (unless the command has reported it).
         if err.downcast_ref::<commands::ExitWith>().is_none() {

@@ -16,19 +16,8 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
 
-/// Exit codes per kind of failure.
-pub mod exit {
-    /// A stage failed to compile the function or found it is not one.
-    pub const BUILD: i32 = 10;
-    /// The policy file is missing or invalid.
-    pub const POLICY: i32 = 11;
-    /// The artifact does not validate: capabilities, composition or target platform.
-    pub const VALIDATION: i32 = 12;
-    /// Publishing failed (registry, credentials, key).
-    pub const PUBLISH: i32 = 13;
-    /// The published artifact's signature does not verify.
-    pub const VERIFY: i32 = 14;
-}
+/// The exit statuses per failing stage, from the one table.
+pub use crate::exit;
 
 /// The stages, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -191,8 +191,10 @@ pub fn publish(options: &PublishOptions) -> Result<PublishRecord, PublishError> 
     let mut already_present = Vec::new();
     let mut put = |store: &mut Box<dyn Store>, blob: &Blob| -> Result<(), StoreError> {
         if store.has_blob(&blob.digest)? {
+            tracing::debug!(digest = %blob.digest, "blob already present");
             already_present.push(blob.digest.clone());
         } else {
+            tracing::debug!(digest = %blob.digest, size = blob.bytes.len(), "uploading blob");
             store.put_blob(&blob.digest, &blob.bytes)?;
             uploaded.push(blob.digest.clone());
         }

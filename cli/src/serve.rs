@@ -116,25 +116,26 @@ impl Server {
         let started = Instant::now();
         let method = req.method().clone();
         let path = logged_path(req.uri());
+        tracing::debug!(%method, %path, "request");
         let response = match refusal_before_the_artifact(&req) {
             Some((status, why)) => {
-                eprintln!("faas serve: {method} {path}: refused: {why}");
+                crate::report::log(format!("faas serve: {method} {path}: refused: {why}"));
                 error_response(status)
             }
             None => match self.call(req).await {
                 Ok(response) => response,
                 Err(e) => {
                     // Fail closed: a trap or host error is a 500 with no detail for the client.
-                    eprintln!("faas serve: {method} {path}: {e:#}");
+                    crate::report::log(format!("faas serve: {method} {path}: {e:#}"));
                     error_response(hyper::StatusCode::INTERNAL_SERVER_ERROR)
                 }
             },
         };
-        eprintln!(
+        crate::report::log(format!(
             "{method} {path} {} {:.1}ms",
             response.status().as_u16(),
             started.elapsed().as_secs_f64() * 1000.0
-        );
+        ));
         Ok(response)
     }
 

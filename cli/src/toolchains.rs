@@ -206,6 +206,7 @@ impl Toolchain {
         command
             .env("RUST_BACKTRACE", "0")
             .env("RUST_LIB_BACKTRACE", "0");
+        tracing::debug!(?command, "running the componentize tool");
         let result = command
             .stdin(Stdio::null())
             .output()
@@ -218,7 +219,7 @@ impl Toolchain {
             String::from_utf8_lossy(&result.stdout),
             String::from_utf8_lossy(&result.stderr)
         );
-        eprint!("{text}");
+        crate::report::tool_output(&text);
         let summary = summarize(&text)
             .unwrap_or_else(|| format!("failed with {} (its output is above)", result.status));
         Err(ToolchainError::Source {
@@ -246,11 +247,13 @@ impl Toolchain {
             Toolchain::Python => ".venv",
             Toolchain::Javascript => "node_modules",
         };
-        eprintln!(
-            "{:>12} {} {} into {place} (once per project; the tools are large)",
+        crate::report::status(
             "Installing",
-            self.tool(),
-            self.version()
+            format!(
+                "{} {} into {place} (once per project; the tools are large)",
+                self.tool(),
+                self.version()
+            ),
         );
         let pip = root.join(".venv/bin/pip");
         let package = format!("componentize-py=={COMPONENTIZE_PY_VERSION}");
@@ -293,12 +296,14 @@ impl Toolchain {
                 return Err(failed());
             }
         }
-        eprintln!(
-            "{:>12} {} {} in {:.1}s",
+        crate::report::status(
             "Installed",
-            self.tool(),
-            self.version(),
-            started.elapsed().as_secs_f64()
+            format!(
+                "{} {} in {:.1}s",
+                self.tool(),
+                self.version(),
+                started.elapsed().as_secs_f64()
+            ),
         );
         Ok(())
     }
@@ -358,7 +363,7 @@ fn check_javascript_syntax(root: &Path, file: &str) -> Result<(), ToolchainError
         return Ok(());
     }
     let text = String::from_utf8_lossy(&output.stderr);
-    eprint!("{text}");
+    crate::report::tool_output(&text);
     Err(node_syntax_error(&text, file))
 }
 

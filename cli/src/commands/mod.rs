@@ -19,11 +19,8 @@ mod wrap;
 
 use clap::{Parser, Subcommand};
 
-/// Exit codes shared by every command (documented in docs/cli.md).
-pub mod exit {
-    /// The command failed: bad input, a failed check, an I/O error.
-    pub const FAILURE: i32 = 1;
-}
+/// The exit statuses, from the library's one table (documented in docs/cli.md).
+pub use faas::exit;
 
 #[derive(Parser)]
 #[command(
@@ -41,6 +38,77 @@ pub mod exit {
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    /// Say more on stderr: -v for debug logs of each stage, -vv for everything.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Say less on stderr: no status lines (errors, tool output and server logs remain).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Colour in stderr's debug logs.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto, value_name = "WHEN")]
+    pub color: Color,
+}
+
+/// When to colour output.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Color {
+    /// When stderr is a terminal.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+impl Cli {
+    /// Installs the reporter for the library's status lines and the debug log subscriber, as the
+    /// global flags say.
+    pub fn install_output(&self) {
+        faas::report::set(Box::new(Reporter { quiet: self.quiet }));
+        if self.verbose > 0 {
+            use std::io::IsTerminal;
+            let level = if self.verbose == 1 {
+                tracing::Level::DEBUG
+            } else {
+                tracing::Level::TRACE
+            };
+            let ansi = match self.color {
+                Color::Auto => std::io::stderr().is_terminal(),
+                Color::Always => true,
+                Color::Never => false,
+            };
+            let _ = tracing_subscriber::fmt()
+                .with_max_level(level)
+                .with_writer(std::io::stderr)
+                .with_ansi(ansi)
+                .with_target(self.verbose > 1)
+                .try_init();
+        }
+    }
+}
+
+/// The command line's reporter: status lines unless `--quiet`; tool output and server logs always.
+struct Reporter {
+    quiet: bool,
+}
+
+impl faas::report::Reporter for Reporter {
+    fn status(&self, verb: &str, message: &str) {
+        if !self.quiet {
+            eprintln!("{verb:>12} {message}");
+        }
+    }
+
+    fn tool_output(&self, text: &str) {
+        eprint!("{text}");
+    }
+
+    fn log(&self, line: &str) {
+        eprintln!("{line}");
+    }
 }
 
 #[derive(Subcommand)]
@@ -107,7 +175,7 @@ impl std::error::Error for ExitWith {}
 
 /// A cargo-style status line for people, on stderr.
 pub fn status(verb: &str, message: impl std::fmt::Display) {
-    eprintln!("{verb:>12} {message}");
+    faas::report::status(verb, message);
 }
 
 /// Prints one JSON document on stdout, for machines.

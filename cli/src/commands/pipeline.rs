@@ -122,7 +122,7 @@ impl PipelineArgs {
 fn usage(e: impl Into<anyhow::Error>) -> anyhow::Error {
     let e: anyhow::Error = e.into();
     eprintln!("error: {e:#}");
-    super::ExitWith(2).into()
+    super::ExitWith(super::exit::USAGE).into()
 }
 
 /// Status lines on stderr, coloured only on a terminal and only without NO_COLOR.

@@ -191,7 +191,7 @@ fn describe(e: &OciDistributionError) -> String {
 }
 
 fn tracing_line(message: &str) {
-    eprintln!("{:>12} {message}", "Retrying");
+    crate::report::status("Retrying", message);
 }
 
 fn not_found(e: &OciDistributionError) -> bool {

@@ -32,7 +32,14 @@ pub fn assemble(
     language: Language,
 ) -> Result<Composed, WrapError> {
     let (plan, _) = plan(function, policy, triggers, language)?;
+    tracing::debug!(
+        layers = plan.layers.len(),
+        wires = plan.wires.len(),
+        "planned the composition"
+    );
+    tracing::trace!(plan = %plan.describe(), "the plan");
     let mut bytes = super::encode::encode(&plan)?;
+    tracing::debug!(bytes = bytes.len(), "encoded the artifact");
     let artifact = component::inspect(&bytes).map_err(|e| WrapError::Compose {
         layer: "the artifact",
         message: e.to_string(),
