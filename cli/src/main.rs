@@ -8,8 +8,13 @@ fn main() {
     let cli = commands::Cli::parse();
     cli.install_output();
     if let Err(err) = cli.command.run() {
-        // One line: the error and its causes, outermost first (unless the command has reported it).
-        if err.downcast_ref::<commands::ExitWith>().is_none() {
+        // One line: the error and its causes, outermost first (unless the command has reported
+        // it); a failed validation gives one line per problem.
+        if let Some(invalid) = err.downcast_ref::<faas::validate::Invalid>() {
+            for problem in &invalid.problems {
+                eprintln!("error: {}: {problem}", invalid.file.display());
+            }
+        } else if err.downcast_ref::<commands::ExitWith>().is_none() {
             eprintln!("error: {err:#}");
         }
         std::process::exit(commands::exit_code(&err));

@@ -44,6 +44,16 @@ pub struct Report {
     pub valid: bool,
 }
 
+/// A file that failed validation: the error `faas validate` ends with, one line per problem.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {}", .file.display(), .problems.join("; "))]
+pub struct Invalid {
+    /// The file.
+    pub file: PathBuf,
+    /// Every problem, as in [`Report::problems`].
+    pub problems: Vec<String>,
+}
+
 /// Validates the file `file` with contents `bytes`, against `target` when given.
 pub fn validate(file: PathBuf, bytes: &[u8], target: Option<&Platform>) -> Report {
     let mut report = Report {

@@ -45,13 +45,15 @@ impl ValidateArgs {
         }
         if report.valid {
             Ok(())
-        } else {
-            if !self.json {
-                for problem in &report.problems {
-                    eprintln!("error: {}: {problem}", self.file.display());
-                }
-            }
+        } else if self.json {
+            // The report on stdout says it all.
             Err(ExitWith(super::exit::FAILURE).into())
+        } else {
+            Err(validate::Invalid {
+                file: report.file,
+                problems: report.problems,
+            }
+            .into())
         }
     }
 }
