@@ -144,10 +144,7 @@ pub fn run(options: &PipelineOptions, progress: &mut dyn FnMut(&StageReport)) ->
 
     // wrap
     let started = Instant::now();
-    let artifact = wrap::default_output(
-        &options.project.output_dir(),
-        options.project.name().as_str(),
-    );
+    let artifact = options.project.artifact_output();
     let wrap_options = WrapOptions {
         function: function_path,
         policy: options.policy.clone(),

@@ -130,6 +130,14 @@ impl std::str::FromStr for Language {
     }
 }
 
+impl std::str::FromStr for Trigger {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        parse_named(s, Trigger::ALL, Trigger::name, "trigger")
+    }
+}
+
 /// The item of `all` whose `name` is `s`, or an error listing the names (`what` says what they
 /// name). For the small closed sets the command line and faas.toml name: languages, templates.
 pub fn parse_named<T: Copy>(
@@ -157,6 +165,9 @@ pub enum Trigger {
 }
 
 impl Trigger {
+    /// Every trigger, for help texts.
+    pub const ALL: &[Trigger] = &[Trigger::Http, Trigger::Messaging, Trigger::Cli];
+
     /// Its name in faas.toml and on the command line.
     pub fn name(self) -> &'static str {
         match self {
@@ -292,6 +303,16 @@ impl Project {
     pub fn function_output(&self) -> PathBuf {
         self.output_dir()
             .join(format!("{}.function.wasm", self.name()))
+    }
+
+    /// Where `faas wrap` writes the artifact: `target/faas/NAME.wasm`.
+    pub fn artifact_output(&self) -> PathBuf {
+        self.output_dir().join(format!("{}.wasm", self.name()))
+    }
+
+    /// The OCI image-layout folder `faas publish` writes to by default: `target/faas/oci`.
+    pub fn layout_dir(&self) -> PathBuf {
+        self.output_dir().join("oci")
     }
 
     /// The policy file named by the project.

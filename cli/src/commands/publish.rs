@@ -66,7 +66,7 @@ impl PublishArgs {
         .map_err(anyhow::Error::msg)?;
         let artifact = match (&self.artifact, &project) {
             (Some(a), _) => a.clone(),
-            (None, Some(p)) => faas::wrap::default_output(&p.output_dir(), p.name().as_str()),
+            (None, Some(p)) => p.artifact_output(),
             (None, None) => anyhow::bail!("no artifact: give --artifact FILE"),
         };
         let key = match &self.publishing.key {

@@ -50,8 +50,7 @@ impl ServeArgs {
             None => {
                 let start = self.project_dir.unwrap_or_else(|| PathBuf::from("."));
                 let project = Project::find(&start)?;
-                let file =
-                    faas::wrap::default_output(&project.output_dir(), project.name().as_str());
+                let file = project.artifact_output();
                 if !file.exists() {
                     anyhow::bail!("{} does not exist; run `faas wrap` first", file.display());
                 }

@@ -29,7 +29,7 @@ pub struct WrapArgs {
     output: Option<PathBuf>,
 
     /// The triggers, comma-separated: http, messaging, cli (default: faas.toml's `triggers`).
-    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_trigger)]
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
     triggers: Option<Vec<Trigger>>,
 
     /// Check that the artifact fits this platform: wasi-http or wasmcloud (default: faas.toml's
@@ -50,15 +50,6 @@ pub struct WrapArgs {
     /// Print the result as one JSON object on stdout.
     #[arg(long)]
     json: bool,
-}
-
-fn parse_trigger(s: &str) -> Result<Trigger, String> {
-    match s {
-        "http" => Ok(Trigger::Http),
-        "messaging" => Ok(Trigger::Messaging),
-        "cli" => Ok(Trigger::Cli),
-        _ => Err(format!("unknown trigger `{s}`: http, messaging or cli")),
-    }
 }
 
 impl WrapArgs {
@@ -86,9 +77,7 @@ impl WrapArgs {
                 WrapOptions {
                     function,
                     policy: self.policy.unwrap_or_else(|| project.policy_path()),
-                    output: self.output.unwrap_or_else(|| {
-                        wrap::default_output(&project.output_dir(), project.name().as_str())
-                    }),
+                    output: self.output.unwrap_or_else(|| project.artifact_output()),
                     name: project.name().to_string(),
                     target: self
                         .target

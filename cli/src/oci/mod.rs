@@ -114,7 +114,7 @@ impl Reference {
     /// Where a project publishes by default: the layout folder `target/faas/oci`.
     pub fn project_layout(project: &crate::project::Project) -> Reference {
         Reference::Layout {
-            path: project.output_dir().join("oci"),
+            path: project.layout_dir(),
             selector: Selector::None,
         }
     }

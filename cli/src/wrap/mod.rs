@@ -32,7 +32,7 @@ use crate::fsutil;
 use crate::policy::{self, PolicyError};
 use crate::project::{Language, Trigger};
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// What to wrap.
 #[derive(Debug, Clone)]
@@ -235,9 +235,4 @@ pub fn wrap(options: &WrapOptions) -> Result<WrapOutput, WrapError> {
         imports: composed.imports,
         exports: composed.exports,
     })
-}
-
-/// The default artifact path for a project: `target/faas/NAME.wasm`.
-pub fn default_output(output_dir: &Path, name: &str) -> PathBuf {
-    output_dir.join(format!("{name}.wasm"))
 }
