@@ -281,7 +281,7 @@ fn plain_composition(function: &[u8], policy_document: &[u8], with_decorator: bo
     let policy_export = graph.alias_instance_export(p, policy_name).unwrap();
     let f = graph.instantiate(f);
     // Python and JavaScript bindings import every interface of the world, used or not; the host
-    // has no credentials, so a deny-all implementation stands in (Rust drops unused imports).
+    // has no credentials, so a deny layer stands in (Rust drops unused imports).
     let inspection = faas::component::inspect(function).unwrap();
     if let Some(credentials) = inspection
         .imports

@@ -5,7 +5,7 @@
 //! HTTP, key-value stores, configuration, messaging…) must be granted by the policy's
 //! `[capabilities] allow`. A plain `wasm32-wasip2` Rust build also imports parts of `wasi:cli`
 //! (environment, exit, stdin, terminals) that a function never uses: rather than make a policy grant
-//! them, `faas wrap` satisfies them inside the artifact with deny-all implementations whose every
+//! them, `faas wrap` satisfies them inside the artifact with deny layers whose every
 //! function traps, as Spin's deny adapter does.
 //!
 //! Interpreted languages go further: componentize-py links CPython with the whole of wasi-libc, so
@@ -24,10 +24,10 @@ pub enum Verdict {
     Internal,
     /// Left for the host to supply: always allowed, or granted by the policy.
     Host,
-    /// Satisfied inside the artifact by a deny-all implementation.
-    Virtualize,
+    /// Satisfied inside the artifact by a deny layer.
+    DenyLayer,
     /// Not allowed: wrapping fails.
-    Denied,
+    Refused,
 }
 
 /// Interfaces every function may import from the host.
@@ -41,7 +41,7 @@ const ALWAYS_ALLOWED: &[&str] = &[
 ];
 
 /// Interfaces the Rust standard library (and other toolchains' runtimes) import without the
-/// function using them: denied by virtualization unless granted.
+/// function using them: denied by deny layers unless granted.
 const AMBIENT: &[&str] = &[
     "wasi:cli/environment",
     "wasi:cli/exit",
@@ -84,9 +84,9 @@ pub fn classify(import: &str, allow: &[String], language: Language) -> Verdict {
     if ALWAYS_ALLOWED.iter().any(|p| matches(p)) || allow.iter().any(|p| matches(p)) {
         Verdict::Host
     } else if ambient(language).any(matches) {
-        Verdict::Virtualize
+        Verdict::DenyLayer
     } else {
-        Verdict::Denied
+        Verdict::Refused
     }
 }
 
@@ -123,7 +123,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_allow_the_basics_and_virtualize_std_extras() {
+    fn defaults_allow_the_basics_and_deny_std_extras_inside() {
         let none: Vec<String> = vec![];
         let classify = |import: &str, allow: &[String]| classify(import, allow, Language::Rust);
         assert_eq!(
@@ -134,43 +134,43 @@ mod tests {
         assert_eq!(classify("wasi:cli/stderr@0.2.6", &none), Verdict::Host);
         assert_eq!(
             classify("wasi:cli/environment@0.2.6", &none),
-            Verdict::Virtualize
+            Verdict::DenyLayer
         );
-        assert_eq!(classify("wasi:sockets/tcp@0.2.6", &none), Verdict::Denied);
+        assert_eq!(classify("wasi:sockets/tcp@0.2.6", &none), Verdict::Refused);
         assert_eq!(
             classify("wasi:filesystem/preopens@0.2.6", &none),
-            Verdict::Denied
+            Verdict::Refused
         );
         assert_eq!(
             classify("wasi:http/outgoing-handler@0.2.6", &none),
-            Verdict::Denied
+            Verdict::Refused
         );
     }
 
     #[test]
-    fn interpreters_runtime_imports_are_virtualized_unless_granted() {
+    fn interpreters_runtime_imports_go_to_a_deny_layer_unless_granted() {
         let none: Vec<String> = vec![];
         for language in [Language::Python, Language::Javascript] {
             assert_eq!(
                 classify("wasi:filesystem/preopens@0.2.9", &none, language),
-                Verdict::Virtualize
+                Verdict::DenyLayer
             );
             assert_eq!(
                 classify("wasi:cli/exit@0.2.9", &none, language),
-                Verdict::Virtualize
+                Verdict::DenyLayer
             );
             assert_eq!(
                 classify("wasi:keyvalue/store@0.2.0", &none, language),
-                Verdict::Denied
+                Verdict::Refused
             );
         }
         assert_eq!(
             classify("wasi:sockets/tcp@0.2.9", &none, Language::Python),
-            Verdict::Virtualize
+            Verdict::DenyLayer
         );
         assert_eq!(
             classify("wasi:sockets/tcp@0.2.9", &none, Language::Javascript),
-            Verdict::Denied
+            Verdict::Refused
         );
         assert_eq!(
             classify(
@@ -178,7 +178,7 @@ mod tests {
                 &none,
                 Language::Javascript
             ),
-            Verdict::Virtualize
+            Verdict::DenyLayer
         );
         let granted = vec!["wasi:http/outgoing-handler".to_string()];
         assert_eq!(
@@ -203,7 +203,10 @@ mod tests {
             classify("wasi:cli/environment@0.2.6", &allow),
             Verdict::Host
         );
-        assert_eq!(classify("wasi:socketsx/tcp@0.2.6", &allow), Verdict::Denied);
+        assert_eq!(
+            classify("wasi:socketsx/tcp@0.2.6", &allow),
+            Verdict::Refused
+        );
         assert!(is_valid_pattern("wasi:http/outgoing-handler"));
         assert!(is_valid_pattern("wasi:keyvalue/*"));
         assert!(!is_valid_pattern("wasi:*"));

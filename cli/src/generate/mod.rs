@@ -110,7 +110,7 @@ fn pointer_returning_module(export: &str, pointer: u32, segments: &[(u32, &[u8])
 
 /// A component exporting each interface in `interfaces` (named as `layer` imports them) in which
 /// every function traps or, where its type allows, answers that nothing is there (see the `deny` submodule):
-/// a deny-all implementation to satisfy imports that must not reach the host. Types the denied
+/// a deny layer to satisfy imports that must not reach the host. Types the denied
 /// interfaces use from others stay imports of the new component.
 pub fn deny_component(layer: &Inspection, interfaces: &[String]) -> Result<Vec<u8>, String> {
     component_exporting(layer, interfaces, |resolve, world| {

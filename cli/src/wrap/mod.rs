@@ -10,7 +10,7 @@
 //! ```
 //!
 //! (one adapter per trigger: HTTP, messaging, CLI; and `policy ──► jwt layer ──► decorator` when the
-//! policy accepts JWTs), satisfies what the policy denies with generated deny-all layers, and
+//! policy accepts JWTs), satisfies what the policy denies with generated deny layer layers, and
 //! exports each adapter's export. The same inputs always give the same bytes:
 //! every step is deterministic and nothing depends on time or paths.
 //!

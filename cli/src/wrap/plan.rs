@@ -229,7 +229,7 @@ impl Plan {
 
     /// Adds the seed and deny layers `denials` makes for `layer`, wired to it, and records what it
     /// leaves for the host.
-    fn satisfy(&mut self, layer: usize, owner: Owner, denials: Denials) {
+    fn satisfy(&mut self, layer: usize, owner: Owner, denials: DenyLayers) {
         self.layers[layer].host_imports = Some(denials.host_imports);
         if let Some((interface, bytes)) = denials.seed {
             let seed = self.push(LayerKind::Seed(owner), Cow::Owned(bytes), Some(layer));
@@ -290,7 +290,7 @@ pub fn plan(
         Cow::Owned(inspected.component.clone()),
         None,
     );
-    let mut denials = Denials::for_function(&inspected, &policy.capabilities, language)?;
+    let mut denials = DenyLayers::for_function(&inspected, &policy.capabilities, language)?;
     // A granted `wasi:config/store` is narrowed to the policy's [credentials] by the credentials
     // provider: the function never sees the host's store, which holds other layers' secrets.
     let config_import = denials.take_config_store()?;
@@ -384,7 +384,7 @@ impl Plan {
             .filter(|(_, need)| !needs(*need))
             .map(|(interface, _)| *interface)
             .collect();
-        let denials = Denials::for_guest(guest.inspection(), &denied, seed)?.keeping(guest.keep);
+        let denials = DenyLayers::for_guest(guest.inspection(), &denied, seed)?.keeping(guest.keep);
         self.satisfy(layer, owner, denials);
         Ok(layer)
     }
@@ -427,9 +427,9 @@ fn check_triggers(policy: &CompiledPolicy, triggers: &[Trigger]) -> Result<(), W
     Ok(())
 }
 
-/// The imports of one layer that are satisfied inside the artifact: by a deny-all implementation,
+/// The imports of one layer that are satisfied inside the artifact: by a deny layer,
 /// or (for our own layers) by a fixed hash-map seed.
-struct Denials {
+struct DenyLayers {
     interfaces: Vec<String>,
     component: Option<Vec<u8>>,
     seed: Option<(String, Vec<u8>)>,
@@ -437,7 +437,7 @@ struct Denials {
     host_imports: Vec<String>,
 }
 
-impl Denials {
+impl DenyLayers {
     /// For the function: its imports under the policy's allow-list. Imports the policy does not
     /// allow are errors, all reported at once.
     fn for_function(
@@ -452,8 +452,8 @@ impl Denials {
             match crate::capabilities::classify(import, &capabilities.allow, language) {
                 Verdict::Internal => {}
                 Verdict::Host => host.push(import.clone()),
-                Verdict::Virtualize => interfaces.push(import.clone()),
-                Verdict::Denied => refused.push(import.clone()),
+                Verdict::DenyLayer => interfaces.push(import.clone()),
+                Verdict::Refused => refused.push(import.clone()),
             }
         }
         // A granted interface shares resources with the interfaces it uses (outgoing HTTP creates
@@ -486,7 +486,7 @@ impl Denials {
             .imports
             .iter()
             .filter(|i| {
-                crate::capabilities::classify(i, &[], Language::Rust) == Verdict::Virtualize
+                crate::capabilities::classify(i, &[], Language::Rust) == Verdict::DenyLayer
                     || also.contains(&i.as_str())
             })
             .cloned()
@@ -529,10 +529,10 @@ impl Denials {
         } else {
             Some(
                 generate::deny_component(inspection, &interfaces)
-                    .map_err(|e| compose_err(layer, format!("deny-all implementation: {e}")))?,
+                    .map_err(|e| compose_err(layer, format!("deny layer: {e}")))?,
             )
         };
-        Ok(Denials {
+        Ok(DenyLayers {
             interfaces,
             component,
             seed,
