@@ -16,6 +16,14 @@ fn main() {
             }
         } else if err.downcast_ref::<commands::ExitWith>().is_none() {
             eprintln!("error: {err:#}");
+            // For an error in a text file, the line itself, with a caret under the column.
+            if let Some(excerpt) = err
+                .chain()
+                .find_map(faas::source::text_error_in)
+                .and_then(faas::source::TextError::excerpt)
+            {
+                eprintln!("{excerpt}");
+            }
         }
         std::process::exit(commands::exit_code(&err));
     }

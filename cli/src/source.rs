@@ -1,4 +1,6 @@
-//! Errors in a user's text files, reported as `file:line:column: message`.
+//! Errors in a user's text files, reported as `file:line:column: message` (one line, for logs and
+//! CI), and shown to people with the offending line and a caret under the column, as wit-parser
+//! and wac do ([`TextError::excerpt`]).
 //!
 //! Every text input of faas (`faas.toml`, `auth.toml`) is parsed through [`parse_toml`], so a typo is
 //! reported where it is, and checks made after parsing keep the byte span of the value they reject
@@ -19,6 +21,30 @@ pub struct TextError {
     pub column: usize,
     /// What is wrong, in one line.
     pub message: String,
+    /// The text of the offending line, when the error has a position in the file.
+    pub source_line: Option<String>,
+}
+
+impl TextError {
+    /// The offending line with a caret under the column, for people, e.g.
+    ///
+    /// ```text
+    ///   |
+    /// 3 | path = "/%61dmin/**"
+    ///   |        ^
+    /// ```
+    pub fn excerpt(&self) -> Option<String> {
+        let line = self.source_line.as_ref()?;
+        let number = self.line.to_string();
+        let gutter = " ".repeat(number.len());
+        // The caret goes under the column's character; tabs keep their width.
+        let pad: String = line
+            .chars()
+            .take(self.column.saturating_sub(1))
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        Some(format!("{gutter} |\n{number} | {line}\n{gutter} | {pad}^"))
+    }
 }
 
 impl fmt::Display for TextError {
@@ -35,6 +61,31 @@ impl fmt::Display for TextError {
 }
 
 impl std::error::Error for TextError {}
+
+/// The [`TextError`] an error is, or wraps transparently (a policy or project file error, as
+/// wrap and build report them), for showing its excerpt.
+pub fn text_error_in<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a TextError> {
+    use crate::policy::PolicyError;
+    use crate::project::ProjectError;
+    use crate::wrap::WrapError;
+    let policy = |e: &'a PolicyError| match e {
+        PolicyError::Invalid(text) => Some(text),
+        PolicyError::Read { .. } => None,
+    };
+    if let Some(text) = error.downcast_ref::<TextError>() {
+        return Some(text);
+    }
+    if let Some(ProjectError::Invalid(text)) = error.downcast_ref::<ProjectError>() {
+        return Some(text);
+    }
+    if let Some(e) = error.downcast_ref::<PolicyError>() {
+        return policy(e);
+    }
+    if let Some(WrapError::Policy(e)) = error.downcast_ref::<WrapError>() {
+        return policy(e);
+    }
+    None
+}
 
 /// A text file read into memory, able to turn byte offsets into line and column.
 #[derive(Debug, Clone)]
@@ -67,12 +118,14 @@ impl SourceFile {
 
     /// An error located at the start of `span`.
     pub fn error_at(&self, span: Option<Range<usize>>, message: impl Into<String>) -> TextError {
-        let (line, column) = self.line_column(span.map_or(0, |s| s.start));
+        let (line, column) = self.line_column(span.as_ref().map_or(0, |s| s.start));
         TextError {
             path: self.path.clone(),
             line,
             column,
             message: message.into(),
+            // Without a span the position is the file's start, not the culprit: no excerpt.
+            source_line: span.and_then(|_| self.text.lines().nth(line - 1).map(str::to_string)),
         }
     }
 
@@ -118,5 +171,18 @@ mod tests {
         assert_eq!((err.line, err.column), (2, 1));
         assert!(err.message.contains("unknown field `b`"), "{}", err.message);
         assert!(err.to_string().starts_with("x.toml:2:1: "));
+        assert_eq!(err.excerpt().unwrap(), "  |\n2 | b = 2\n  | ^");
+    }
+
+    #[test]
+    fn the_caret_sits_under_the_column() {
+        let f = file("x = 1\npath = \"/a\"\n");
+        let err = f.error_at(Some(13..15), "bad");
+        assert_eq!((err.line, err.column), (2, 8));
+        assert_eq!(
+            err.excerpt().unwrap(),
+            "  |\n2 | path = \"/a\"\n  |        ^"
+        );
+        assert_eq!(f.error_at(None, "no position").excerpt(), None);
     }
 }

@@ -421,7 +421,12 @@ fn build_component_no_longer_ignores_a_broken_faas_toml() {
         1,
     );
     let wrap = failure(&faas(&dir, &["wrap"]), 1);
-    let last = |s: &str| s.trim_end().lines().last().unwrap_or("").to_string();
+    let last = |s: &str| {
+        s.lines()
+            .find(|l| l.starts_with("error: "))
+            .unwrap_or("")
+            .to_string()
+    };
     assert!(
         last(&build).contains("faas.toml:4:1: unknown field `trigers`"),
         "{build}"
