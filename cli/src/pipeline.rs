@@ -194,22 +194,18 @@ pub fn run(options: &PipelineOptions, progress: &mut dyn FnMut(&StageReport)) ->
         (None, Some(key)) => Some(Ok(key.public_key())),
         (None, None) => None,
     };
-    let publish_options = PublishOptions {
-        artifact: artifact.clone(),
-        target: options.reference.clone(),
-        tag: options.tag.clone(),
+    let publish_options = PublishOptions::new(
+        artifact.clone(),
+        options.reference.clone(),
+        options.tag.clone(),
         key,
-        connection: options.connection.clone(),
-        title: options.project.name().to_string(),
-        version: Some(options.project.file.function.version.to_string()),
-        source: options.source.clone(),
-        revision: options
-            .revision
-            .clone()
-            .or_else(|| crate::git::revision(&options.project.root)),
-        created: None,
-        source_dir: Some(options.project.root.clone()),
-    };
+        options.connection.clone(),
+        publish::Provenance {
+            project: Some(&options.project),
+            source: options.source.clone(),
+            revision: options.revision.clone(),
+        },
+    );
     let published = publish::publish(&publish_options);
     let digest = published.as_ref().ok().map(|p| p.manifest_digest.clone());
     let result = published

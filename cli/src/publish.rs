@@ -99,6 +99,55 @@ pub struct PublishOptions {
     pub source_dir: Option<PathBuf>,
 }
 
+/// Where the published artifact comes from: the metadata of its annotations.
+pub struct Provenance<'a> {
+    /// The function's project, when there is one (title, version, commit and its time).
+    pub project: Option<&'a crate::project::Project>,
+    /// `org.opencontainers.image.source`, when given.
+    pub source: Option<String>,
+    /// `org.opencontainers.image.revision`, when given; else the project's git commit.
+    pub revision: Option<String>,
+}
+
+impl PublishOptions {
+    /// The options for publishing `artifact` to `target` under `tag`: the title, version, revision
+    /// and creation time come from the project (the title from the file name without one), as
+    /// `faas publish` and `faas pipeline` both publish.
+    pub fn new(
+        artifact: PathBuf,
+        target: Reference,
+        tag: String,
+        key: Option<PrivateKey>,
+        connection: Connection,
+        provenance: Provenance<'_>,
+    ) -> Self {
+        let project = provenance.project;
+        let title = project
+            .map(|p| p.name().to_string())
+            .or_else(|| {
+                artifact
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+            })
+            .unwrap_or_default();
+        Self {
+            title,
+            version: project.map(|p| p.file.function.version.to_string()),
+            source: provenance.source,
+            revision: provenance
+                .revision
+                .or_else(|| project.and_then(|p| crate::git::revision(&p.root))),
+            created: None,
+            source_dir: project.map(|p| p.root.clone()),
+            artifact,
+            target,
+            tag,
+            key,
+            connection,
+        }
+    }
+}
+
 /// The result of a publish.
 #[derive(Debug, Clone, Serialize)]
 pub struct PublishRecord {

@@ -28,9 +28,8 @@ pub struct BuildArgs {
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
 
-    /// The function folder (default: the current folder or the nearest parent with faas.toml).
-    #[arg(long, value_name = "DIR", env = "FAAS_PROJECT_DIR")]
-    project_dir: Option<PathBuf>,
+    #[command(flatten)]
+    project: super::project_args::ProjectDir,
 
     /// Print the result as one JSON object on stdout.
     #[arg(long)]
@@ -39,10 +38,7 @@ pub struct BuildArgs {
 
 impl BuildArgs {
     pub fn run(self) -> anyhow::Result<()> {
-        let start = self
-            .project_dir
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("."));
+        let start = self.project.start();
         let built = match &self.component {
             Some(input) => {
                 // A bring-your-own component needs no project, but takes its name from one if any.

@@ -8,6 +8,7 @@ mod keygen;
 mod new;
 mod pipeline;
 mod policy;
+mod project_args;
 mod publish;
 mod publish_args;
 mod pull;

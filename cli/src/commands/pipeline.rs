@@ -43,9 +43,8 @@ pub struct PipelineArgs {
     #[command(flatten)]
     publishing: PublishFlags,
 
-    /// The function folder (default: the current folder or the nearest parent with faas.toml).
-    #[arg(long, value_name = "DIR", env = "FAAS_PROJECT_DIR")]
-    project_dir: Option<PathBuf>,
+    #[command(flatten)]
+    project: super::project_args::ProjectDir,
 
     #[command(flatten)]
     registry_args: RegistryArgs,
@@ -57,10 +56,7 @@ pub struct PipelineArgs {
 
 impl PipelineArgs {
     pub fn run(self) -> anyhow::Result<()> {
-        let start = self
-            .project_dir
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("."));
+        let start = self.project.start();
         let project = Project::find(&start).map_err(usage)?;
         let defaults = project.file.pipeline.clone();
         let reference = match self.registry.clone().or(defaults.registry.clone()) {

@@ -29,9 +29,8 @@ pub struct PublishArgs {
     #[command(flatten)]
     publishing: PublishFlags,
 
-    /// The function folder (default: the current folder or the nearest parent with faas.toml).
-    #[arg(long, value_name = "DIR", env = "FAAS_PROJECT_DIR")]
-    project_dir: Option<PathBuf>,
+    #[command(flatten)]
+    project: super::project_args::ProjectDir,
 
     #[command(flatten)]
     registry: RegistryArgs,
@@ -43,10 +42,7 @@ pub struct PublishArgs {
 
 impl PublishArgs {
     pub fn run(self) -> anyhow::Result<()> {
-        let start = self
-            .project_dir
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("."));
+        let start = self.project.start();
         let project = Project::find_optional(&start)?;
         let target = match (&self.reference, &project) {
             (Some(reference), _) => Reference::parse(reference)?,
@@ -77,35 +73,18 @@ impl PublishArgs {
             None => None,
         };
         let connection = self.registry.connection(&target)?;
-        let title = project
-            .as_ref()
-            .map(|p| p.name().to_string())
-            .or_else(|| {
-                artifact
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-            })
-            .unwrap_or_default();
-        let revision = self
-            .publishing
-            .revision
-            .clone()
-            .or_else(|| project.as_ref().and_then(|p| faas::git::revision(&p.root)));
-        let options = PublishOptions {
-            artifact: artifact.clone(),
-            tag: tag.clone(),
+        let options = PublishOptions::new(
+            artifact.clone(),
+            target.clone(),
+            tag.clone(),
             key,
             connection,
-            title,
-            version: project
-                .as_ref()
-                .map(|p| p.file.function.version.to_string()),
-            source: self.publishing.source.clone(),
-            revision,
-            target: target.clone(),
-            created: None,
-            source_dir: project.as_ref().map(|p| p.root.clone()),
-        };
+            publish::Provenance {
+                project: project.as_ref(),
+                source: self.publishing.source.clone(),
+                revision: self.publishing.revision.clone(),
+            },
+        );
         status(
             "Publishing",
             format!(

@@ -32,9 +32,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE", env = "FAAS_CONFIG_FILE")]
     config_file: Option<PathBuf>,
 
-    /// The function folder (default: the current folder or the nearest parent with faas.toml).
-    #[arg(long, value_name = "DIR", env = "FAAS_PROJECT_DIR")]
-    project_dir: Option<PathBuf>,
+    #[command(flatten)]
+    project: super::project_args::ProjectDir,
 }
 
 pub fn parse_pair(s: &str) -> Result<(String, String), String> {
@@ -48,7 +47,7 @@ impl ServeArgs {
         let file = match self.file {
             Some(file) => file,
             None => {
-                let start = self.project_dir.unwrap_or_else(|| PathBuf::from("."));
+                let start = self.project.start();
                 let project = Project::find(&start)?;
                 let file = project.artifact_output();
                 if !file.exists() {

@@ -43,9 +43,8 @@ pub struct WrapArgs {
     #[arg(long, value_name = "NAME")]
     language: Option<Language>,
 
-    /// The function folder (default: the current folder or the nearest parent with faas.toml).
-    #[arg(long, value_name = "DIR", env = "FAAS_PROJECT_DIR")]
-    project_dir: Option<PathBuf>,
+    #[command(flatten)]
+    project: super::project_args::ProjectDir,
 
     /// Print the result as one JSON object on stdout.
     #[arg(long)]
@@ -54,10 +53,7 @@ pub struct WrapArgs {
 
 impl WrapArgs {
     pub fn run(self) -> anyhow::Result<()> {
-        let start = self
-            .project_dir
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("."));
+        let start = self.project.start();
         // A project is needed unless function, policy and output are all given.
         let standalone = self.function.is_some() && self.policy.is_some() && self.output.is_some();
         let project = if standalone {
