@@ -132,60 +132,96 @@ pub fn run(options: &PipelineOptions, progress: &mut dyn FnMut(&StageReport)) ->
         report.ok
     };
 
-    // build
-    let started = Instant::now();
     let function_path = options.project.function_output();
-    let result = build::build_project(&options.project, options.profile, &function_path)
-        .map(|built| to_json(&built))
-        .map_err(|e| (exit::BUILD, format!("{:#}", anyhow::Error::from(e))));
-    if !record(&mut report, Stage::Build, started, result) {
+    let artifact = options.project.artifact_output();
+    let started = Instant::now();
+    if !record(
+        &mut report,
+        Stage::Build,
+        started,
+        build_stage(options, &function_path),
+    ) {
         return report;
     }
-
-    // wrap
     let started = Instant::now();
-    let artifact = options.project.artifact_output();
-    let wrap_options = WrapOptions {
-        function: function_path,
-        policy: options.policy.clone(),
-        output: artifact.clone(),
-        name: options.project.name().to_string(),
-        target: None,
-        triggers: options.triggers.clone(),
-        language: options.project.file.function.language,
-    };
-    let result = wrap::wrap(&wrap_options).map(|w| to_json(&w)).map_err(|e| {
-        let code = match e {
-            WrapError::Policy(_) => exit::POLICY,
-            _ => exit::VALIDATION,
-        };
-        (code, format!("{:#}", anyhow::Error::from(e)))
-    });
+    let result = wrap_stage(options, function_path, &artifact);
     if !record(&mut report, Stage::Wrap, started, result) {
         return report;
     }
-
-    // validate
     let started = Instant::now();
     let result = validate(&artifact, options.target.as_deref());
     if !record(&mut report, Stage::Validate, started, result) {
         return report;
     }
-
-    // publish
     let started = Instant::now();
+    let (result, digest, public) = publish_stage(options, &artifact);
+    if !record(&mut report, Stage::Publish, started, result) {
+        return report;
+    }
+    let started = Instant::now();
+    let Some(public) = public else {
+        let entry = StageReport {
+            stage: Stage::Verify,
+            status: "skipped",
+            duration_ms: 0.0,
+            outputs: serde_json::Value::Null,
+            message: Some("no key: the artifact was published unsigned".into()),
+        };
+        progress(&entry);
+        report.stages.push(entry);
+        return report;
+    };
+    let result = verify_stage(options, digest.unwrap_or_default(), public);
+    record(&mut report, Stage::Verify, started, result);
+    report
+}
+
+/// A stage's outcome: its outputs, or the exit status and message of its failure.
+type StageResult = Result<serde_json::Value, (i32, String)>;
+
+fn build_stage(options: &PipelineOptions, function_path: &std::path::Path) -> StageResult {
+    build::build_project(&options.project, options.profile, function_path)
+        .map(|built| to_json(&built))
+        .map_err(|e| (exit::BUILD, format!("{:#}", anyhow::Error::from(e))))
+}
+
+fn wrap_stage(
+    options: &PipelineOptions,
+    function: PathBuf,
+    artifact: &std::path::Path,
+) -> StageResult {
+    let wrap_options = WrapOptions {
+        function,
+        policy: options.policy.clone(),
+        output: artifact.to_path_buf(),
+        name: options.project.name().to_string(),
+        target: None,
+        triggers: options.triggers.clone(),
+        language: options.project.file.function.language,
+    };
+    wrap::wrap(&wrap_options).map(|w| to_json(&w)).map_err(|e| {
+        let code = match e {
+            WrapError::Policy(_) => exit::POLICY,
+            _ => exit::VALIDATION,
+        };
+        (code, format!("{:#}", anyhow::Error::from(e)))
+    })
+}
+
+/// Publishes (signed when there is a key); also returns the manifest digest and the public key to
+/// verify with, if any.
+fn publish_stage(
+    options: &PipelineOptions,
+    artifact: &std::path::Path,
+) -> (
+    StageResult,
+    Option<String>,
+    Option<Result<PublicKey, String>>,
+) {
     let key = match &options.key {
         Some(path) => match PrivateKey::read(path, options.key_password.as_deref()) {
             Ok(key) => Some(key),
-            Err(e) => {
-                record(
-                    &mut report,
-                    Stage::Publish,
-                    started,
-                    Err((exit::PUBLISH, e.to_string())),
-                );
-                return report;
-            }
+            Err(e) => return (Err((exit::PUBLISH, e.to_string())), None, None),
         },
         None => None,
     };
@@ -195,7 +231,7 @@ pub fn run(options: &PipelineOptions, progress: &mut dyn FnMut(&StageReport)) ->
         (None, None) => None,
     };
     let publish_options = PublishOptions::new(
-        artifact.clone(),
+        artifact.to_path_buf(),
         options.reference.clone(),
         options.tag.clone(),
         key,
@@ -211,36 +247,22 @@ pub fn run(options: &PipelineOptions, progress: &mut dyn FnMut(&StageReport)) ->
     let result = published
         .map(|p| to_json(&p))
         .map_err(|e| (exit::PUBLISH, format!("{:#}", anyhow::Error::from(e))));
-    if !record(&mut report, Stage::Publish, started, result) {
-        return report;
-    }
+    (result, digest, public)
+}
 
-    // verify
-    let started = Instant::now();
-    let Some(public) = public else {
-        let entry = StageReport {
-            stage: Stage::Verify,
-            status: "skipped",
-            duration_ms: 0.0,
-            outputs: serde_json::Value::Null,
-            message: Some("no key: the artifact was published unsigned".into()),
-        };
-        progress(&entry);
-        report.stages.push(entry);
-        return report;
-    };
-    let result = public.map_err(|e| (exit::VERIFY, e)).and_then(|public| {
-        let pinned = options
-            .reference
-            .with_selector(Selector::Digest(digest.clone().unwrap_or_default()));
-        let mut store = publish::open_store(&pinned, &options.connection)
-            .map_err(|e| (exit::VERIFY, e.to_string()))?;
-        publish::verify(store.as_mut(), &pinned, &public)
-            .map(|v| to_json(&v))
-            .map_err(|e| (exit::VERIFY, e.to_string()))
-    });
-    record(&mut report, Stage::Verify, started, result);
-    report
+/// Verifies the published manifest `digest` (never the tag) with `public`.
+fn verify_stage(
+    options: &PipelineOptions,
+    digest: String,
+    public: Result<PublicKey, String>,
+) -> StageResult {
+    let public = public.map_err(|e| (exit::VERIFY, e))?;
+    let pinned = options.reference.with_selector(Selector::Digest(digest));
+    let mut store = publish::open_store(&pinned, &options.connection)
+        .map_err(|e| (exit::VERIFY, e.to_string()))?;
+    publish::verify(store.as_mut(), &pinned, &public)
+        .map(|v| to_json(&v))
+        .map_err(|e| (exit::VERIFY, e.to_string()))
 }
 
 /// The validate stage: the artifact decodes, exports what its triggers need, and fits the target.
