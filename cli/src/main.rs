@@ -19,7 +19,7 @@ fn main() {
             // For an error in a text file, the line itself, with a caret under the column.
             if let Some(excerpt) = err
                 .chain()
-                .find_map(faas::source::text_error_in)
+                .find_map(commands::text_error_in)
                 .and_then(faas::source::TextError::excerpt)
             {
                 eprintln!("{excerpt}");

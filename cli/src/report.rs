@@ -1,7 +1,7 @@
 //! How the library tells people what it is doing, without printing itself: a [`Reporter`] the
 //! command line installs once ([`set`]), and the functions library code calls. Without one (in
-//! tests and benchmarks), everything goes to stderr as the command line would print it. Machine
-//! output (`--json`) never goes through here: it is the commands' own, on stdout.
+//! tests and benchmarks), nothing is said. Machine output (`--json`) never goes through here: it is
+//! the commands' own, on stdout.
 
 use std::sync::OnceLock;
 
@@ -15,21 +15,13 @@ pub trait Reporter: Send + Sync {
     fn log(&self, line: &str);
 }
 
-/// The reporter used when the command line installed none: stderr, unfiltered.
-struct Stderr;
+/// The reporter used when none was installed: it says nothing.
+struct Silent;
 
-impl Reporter for Stderr {
-    fn status(&self, verb: &str, message: &str) {
-        eprintln!("{verb:>12} {message}");
-    }
-
-    fn tool_output(&self, text: &str) {
-        eprint!("{text}");
-    }
-
-    fn log(&self, line: &str) {
-        eprintln!("{line}");
-    }
+impl Reporter for Silent {
+    fn status(&self, _verb: &str, _message: &str) {}
+    fn tool_output(&self, _text: &str) {}
+    fn log(&self, _line: &str) {}
 }
 
 static REPORTER: OnceLock<Box<dyn Reporter>> = OnceLock::new();
@@ -40,7 +32,7 @@ pub fn set(reporter: Box<dyn Reporter>) {
 }
 
 fn current() -> &'static dyn Reporter {
-    REPORTER.get().map_or(&Stderr, |r| r.as_ref())
+    REPORTER.get().map_or(&Silent, |r| r.as_ref())
 }
 
 /// A status line (see [`Reporter::status`]).

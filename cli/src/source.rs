@@ -62,31 +62,6 @@ impl fmt::Display for TextError {
 
 impl std::error::Error for TextError {}
 
-/// The [`TextError`] an error is, or wraps transparently (a policy or project file error, as
-/// wrap and build report them), for showing its excerpt.
-pub fn text_error_in<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a TextError> {
-    use crate::policy::PolicyError;
-    use crate::project::ProjectError;
-    use crate::wrap::WrapError;
-    let policy = |e: &'a PolicyError| match e {
-        PolicyError::Invalid(text) => Some(text),
-        PolicyError::Read { .. } => None,
-    };
-    if let Some(text) = error.downcast_ref::<TextError>() {
-        return Some(text);
-    }
-    if let Some(ProjectError::Invalid(text)) = error.downcast_ref::<ProjectError>() {
-        return Some(text);
-    }
-    if let Some(e) = error.downcast_ref::<PolicyError>() {
-        return policy(e);
-    }
-    if let Some(WrapError::Policy(e)) = error.downcast_ref::<WrapError>() {
-        return policy(e);
-    }
-    None
-}
-
 /// A text file read into memory, able to turn byte offsets into line and column.
 #[derive(Debug, Clone)]
 pub struct SourceFile {

@@ -195,3 +195,30 @@ pub fn human_size(bytes: u64) -> String {
         format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
     }
 }
+
+/// The [`TextError`] an error is, or wraps transparently (a policy or project file error, as
+/// wrap and build report them), for showing its excerpt.
+pub fn text_error_in<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a faas::source::TextError> {
+    use faas::policy::PolicyError;
+    use faas::project::ProjectError;
+    use faas::wrap::WrapError;
+    let policy = |e: &'a PolicyError| match e {
+        PolicyError::Invalid(text) => Some(text),
+        PolicyError::Read { .. } => None,
+    };
+    if let Some(text) = error.downcast_ref::<faas::source::TextError>() {
+        return Some(text);
+    }
+    if let Some(ProjectError::Invalid(text)) = error.downcast_ref::<ProjectError>() {
+        return Some(text);
+    }
+    if let Some(e) = error.downcast_ref::<PolicyError>() {
+        return policy(e);
+    }
+    if let Some(WrapError::Policy(e)) = error.downcast_ref::<WrapError>() {
+        return policy(e);
+    }
+    None
+}
