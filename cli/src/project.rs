@@ -232,6 +232,38 @@ pub struct ProjectFile {
     /// The `[pipeline]` table.
     #[serde(default)]
     pub pipeline: PipelineSection,
+    /// The `[limits]` table.
+    #[serde(default)]
+    pub limits: LimitsSection,
+}
+
+/// The `[limits]` table: what `faas serve` and `faas invoke` allow one request (flags and
+/// `FAAS_*` variables win).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LimitsSection {
+    /// How long one request may run, e.g. `30s` (default 30 s).
+    #[serde(default, deserialize_with = "duration")]
+    pub timeout: Option<std::time::Duration>,
+    /// The largest a function's memory may grow, e.g. `128MiB` (default 128 MiB).
+    #[serde(default, deserialize_with = "size")]
+    pub max_memory: Option<usize>,
+}
+
+fn duration<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<std::time::Duration>, D::Error> {
+    let text = String::deserialize(d)?;
+    humantime::parse_duration(&text)
+        .map(Some)
+        .map_err(|e| serde::de::Error::custom(format!("`{text}`: {e} (e.g. \"30s\")")))
+}
+
+fn size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    let text = String::deserialize(d)?;
+    crate::serve::parse_size(&text)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 /// A function folder: where `faas.toml` is, and what it says.

@@ -29,6 +29,9 @@ pub struct InvokeArgs {
     /// Read run-time configuration values from a file of KEY=VALUE lines.
     #[arg(long, value_name = "FILE", env = "FAAS_CONFIG_FILE")]
     config_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    limits: super::limit_args::LimitArgs,
 }
 
 impl InvokeArgs {
@@ -50,7 +53,9 @@ impl InvokeArgs {
             None => Vec::new(),
         };
         config.extend(self.config);
-        let invocation = faas::serve::invoke(&self.file, request, config)?;
+        let project = faas::project::Project::find_optional(std::path::Path::new("."))?;
+        let options = self.limits.options(project.as_ref());
+        let invocation = faas::serve::invoke(&self.file, request, config, &options)?;
         std::io::stdout().write_all(&invocation.stdout)?;
         if invocation.success {
             Ok(())

@@ -5,6 +5,7 @@ mod build;
 mod inspect;
 mod invoke;
 mod keygen;
+mod limit_args;
 mod new;
 mod pipeline;
 mod policy;

@@ -34,6 +34,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     project: super::project_args::ProjectDir,
+
+    #[command(flatten)]
+    limits: super::limit_args::LimitArgs,
 }
 
 pub fn parse_pair(s: &str) -> Result<(String, String), String> {
@@ -44,24 +47,28 @@ pub fn parse_pair(s: &str) -> Result<(String, String), String> {
 
 impl ServeArgs {
     pub fn run(self) -> anyhow::Result<()> {
-        let file = match self.file {
-            Some(file) => file,
-            None => {
-                let start = self.project.start();
-                let project = Project::find(&start)?;
+        let project = match &self.file {
+            Some(_) => Project::find_optional(&self.project.start())?,
+            None => Some(Project::find(&self.project.start())?),
+        };
+        let file = match (&self.file, &project) {
+            (Some(file), _) => file.clone(),
+            (None, Some(project)) => {
                 let file = project.artifact_output();
                 if !file.exists() {
                     anyhow::bail!("{} does not exist; run `faas wrap` first", file.display());
                 }
                 file
             }
+            (None, None) => unreachable!("a project was required above"),
         };
+        let options = self.limits.options(project.as_ref());
         let mut config = match &self.config_file {
             Some(path) => faas::serve::read_config_file(path)?,
             None => Vec::new(),
         };
         config.extend(self.config);
-        let server = Server::load(&file, config)?;
+        let server = Server::load(&file, config, &options)?;
         faas::serve::run(server, self.addr, |bound| {
             status(
                 "Serving",

@@ -4,14 +4,24 @@
 //! the platforms), a sandbox with no environment, arguments, files or network, and outgoing HTTP
 //! denied. One log line per request goes to stderr.
 
+mod limits;
+
+pub use limits::{Interrupted, Limits, MemoryCapExceeded, parse_size};
+
+use crate::report;
 use anyhow::Context;
 use http_body_util::BodyExt;
 use hyper::server::conn::http1;
+use limits::MemoryCap;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 use std::time::Instant;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -22,25 +32,78 @@ use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
+/// How the engine is set up: its limits, and whether to use the compiled-code cache and the pooling
+/// allocator.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// The limits every request's instance runs under.
+    pub limits: Limits,
+    /// The compiled-code cache folder; `None` compiles every time.
+    pub cache: Option<PathBuf>,
+    /// Per-request instances from wasmtime's pooling allocator (copy-on-write memory images).
+    pub pooling: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            cache: None,
+            pooling: true,
+        }
+    }
+}
+
+/// The compiled-code cache folder in the user's cache folder: `$XDG_CACHE_HOME/faas/wasmtime`
+/// (or `~/.cache/faas/wasmtime`), or `FAAS_CACHE_DIR`. wasmtime keys each entry by the module's
+/// bytes, its own version and the engine's settings.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("FAAS_CACHE_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("faas").join("wasmtime"))
+}
+
 /// A compiled, pre-instantiated artifact ready to serve requests.
 #[derive(Clone)]
 pub struct Server {
     pre: ProxyPre<RequestState>,
     config: Arc<WasiConfigVariables>,
+    limits: Limits,
+    in_flight: Arc<Semaphore>,
+    /// Set when the drain deadline passes: every running instance is interrupted.
+    interrupt: Arc<AtomicBool>,
 }
 
 impl Server {
     /// Compiles the artifact at `path` and links it against the host's WASI, `wasi:http` and
     /// `wasi:config/store` (answering from `values`).
-    pub fn load(path: &Path, values: Vec<(String, String)>) -> anyhow::Result<Self> {
+    pub fn load(
+        path: &Path,
+        values: Vec<(String, String)>,
+        options: &EngineOptions,
+    ) -> anyhow::Result<Self> {
         let bytes =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        Self::from_bytes(&bytes, values).with_context(|| format!("cannot serve {}", path.display()))
+        Self::from_bytes_with(&bytes, values, options)
+            .with_context(|| format!("cannot serve {}", path.display()))
+    }
+
+    /// As [`Server::load`], from bytes, with the default limits and no cache.
+    pub fn from_bytes(bytes: &[u8], values: Vec<(String, String)>) -> anyhow::Result<Self> {
+        Self::from_bytes_with(bytes, values, &EngineOptions::default())
     }
 
     /// As [`Server::load`], from bytes.
-    pub fn from_bytes(bytes: &[u8], values: Vec<(String, String)>) -> anyhow::Result<Self> {
-        let (engine, linker) = engine_and_linker()?;
+    pub fn from_bytes_with(
+        bytes: &[u8],
+        values: Vec<(String, String)>,
+        options: &EngineOptions,
+    ) -> anyhow::Result<Self> {
+        let (engine, linker) = engine_and_linker(options)?;
         let component = Component::from_binary(&engine, bytes).map_err(anyhow::Error::from)?;
         let instance_pre = linker
             .instantiate_pre(&component)
@@ -52,7 +115,20 @@ impl Server {
         Ok(Self {
             pre,
             config: Arc::new(values.into_iter().collect()),
+            in_flight: Arc::new(Semaphore::new(options.limits.max_in_flight)),
+            limits: options.limits.clone(),
+            interrupt: Arc::new(AtomicBool::new(false)),
         })
+    }
+
+    /// A store for one request: a fresh sandbox, the memory cap, and the deadline.
+    fn store(&self) -> Store<RequestState> {
+        new_store(
+            self.pre.engine(),
+            RequestState::new(self.config.clone(), self.limits.max_memory),
+            &self.limits,
+            self.interrupt.clone(),
+        )
     }
 
     /// Times `iterations` instantiations of the pre-instantiated artifact, each in a fresh store as
@@ -67,8 +143,7 @@ impl Server {
         runtime.block_on(async {
             let mut times = Vec::with_capacity(iterations);
             for _ in 0..iterations {
-                let mut store =
-                    Store::new(self.pre.engine(), RequestState::new(self.config.clone()));
+                let mut store = self.store();
                 let started = Instant::now();
                 self.pre
                     .instantiate_async(&mut store)
@@ -80,32 +155,93 @@ impl Server {
         })
     }
 
-    /// Serves connections from `listener` until `shutdown` completes.
+    /// Serves connections from `listener` until `shutdown` completes, then drains: no new
+    /// connections, requests in flight finish (up to the drain deadline, after which they are
+    /// interrupted), and it returns.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl std::future::Future<Output = ()>,
     ) -> anyhow::Result<()> {
         let server = Arc::new(self);
+        // Stay below the process's descriptor limit: a server with none left cannot accept.
+        let connection_cap = match limits::open_files_limit() {
+            Some(files) => server
+                .limits
+                .max_connections
+                .min(files.saturating_sub(32).max(1)),
+            None => server.limits.max_connections,
+        };
+        let connections = Arc::new(Semaphore::new(connection_cap));
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let mut backoff = Duration::from_millis(5);
         tokio::pin!(shutdown);
         loop {
-            let (stream, _) = tokio::select! {
-                accepted = listener.accept() => accepted?,
-                () = &mut shutdown => return Ok(()),
+            let permit = tokio::select! {
+                permit = connections.clone().acquire_owned() => permit?,
+                () = &mut shutdown => break,
+            };
+            let stream = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => {
+                        backoff = Duration::from_millis(5);
+                        stream
+                    }
+                    Err(e) => {
+                        // Out of descriptors, or a connection reset before it was accepted: say
+                        // so, wait a little, and go on serving.
+                        report::log(format!("faas serve: cannot accept a connection: {e}"));
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(1));
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
             };
             let server = server.clone();
+            let mut stop = stop_rx.clone();
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| {
+                let _permit = permit;
+                let service = hyper::service::service_fn({
                     let server = server.clone();
-                    async move { server.handle(req).await }
+                    move |req| {
+                        let server = server.clone();
+                        async move { server.handle(req).await }
+                    }
                 });
-                // A client that goes away mid-request is not the server's failure: nothing to do.
-                let _ = http1::Builder::new()
+                let connection = http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(server.limits.header_timeout)
                     .keep_alive(true)
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
+                    .serve_connection(TokioIo::new(stream), service);
+                tokio::pin!(connection);
+                // A client that goes away mid-request is not the server's failure: nothing to do.
+                tokio::select! {
+                    _ = connection.as_mut() => {}
+                    _ = stop.changed() => {
+                        connection.as_mut().graceful_shutdown();
+                        let _ = connection.await;
+                    }
+                }
             });
         }
+        drop(listener);
+        let _ = stop_tx.send(true);
+        report::log("faas serve: stopping: no new connections; draining requests in flight");
+        // Every connection holds a permit until it is done: all of them back means drained.
+        let all = connection_cap as u32;
+        let drained =
+            tokio::time::timeout(server.limits.drain, connections.acquire_many(all)).await;
+        if drained.is_err() {
+            report::log(format!(
+                "faas serve: requests still running after the {}s drain deadline: interrupting them",
+                server.limits.drain.as_secs_f64()
+            ));
+            server.interrupt.store(true, Ordering::Relaxed);
+            let _ =
+                tokio::time::timeout(Duration::from_secs(2), connections.acquire_many(all)).await;
+        }
+        Ok(())
     }
 
     /// Handles one request in a fresh instance, and logs it.
@@ -119,19 +255,34 @@ impl Server {
         tracing::debug!(%method, %path, "request");
         let response = match refusal_before_the_artifact(&req) {
             Some((status, why)) => {
-                crate::report::log(format!("faas serve: {method} {path}: refused: {why}"));
+                report::log(format!("faas serve: {method} {path}: refused: {why}"));
                 error_response(status)
             }
-            None => match self.call(req).await {
-                Ok(response) => response,
-                Err(e) => {
-                    // Fail closed: a trap or host error is a 500 with no detail for the client.
-                    crate::report::log(format!("faas serve: {method} {path}: {e:#}"));
-                    error_response(hyper::StatusCode::INTERNAL_SERVER_ERROR)
+            None => match self.in_flight.clone().try_acquire_owned() {
+                Err(_) => {
+                    report::log(format!(
+                        "faas serve: {method} {path}: {} requests already running: 503",
+                        self.limits.max_in_flight
+                    ));
+                    let mut response = error_response(hyper::StatusCode::SERVICE_UNAVAILABLE);
+                    response.headers_mut().insert(
+                        hyper::header::RETRY_AFTER,
+                        hyper::header::HeaderValue::from_static("1"),
+                    );
+                    response
                 }
+                Ok(permit) => match self.call(req, permit).await {
+                    Ok(response) => response,
+                    Err(e) => {
+                        // Fail closed: a trap or host error is answered with no detail.
+                        let status = failure_status(&e);
+                        report::log(format!("faas serve: {method} {path}: {}", describe(&e)));
+                        error_response(status)
+                    }
+                },
             },
         };
-        crate::report::log(format!(
+        report::log(format!(
             "{method} {path} {} {:.1}ms",
             response.status().as_u16(),
             started.elapsed().as_secs_f64() * 1000.0
@@ -142,8 +293,9 @@ impl Server {
     async fn call(
         &self,
         req: hyper::Request<hyper::body::Incoming>,
+        permit: tokio::sync::OwnedSemaphorePermit,
     ) -> anyhow::Result<hyper::Response<HyperOutgoingBody>> {
-        let mut store = Store::new(self.pre.engine(), RequestState::new(self.config.clone()));
+        let mut store = self.store();
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let req = store
             .data_mut()
@@ -156,8 +308,10 @@ impl Server {
             .new_response_outparam(sender)
             .map_err(anyhow::Error::from)?;
         let pre = self.pre.clone();
-        // The guest keeps running after it has sent the response head, to stream the body.
+        // The guest keeps running after it has sent the response head, to stream the body; it
+        // holds its in-flight permit until then.
         let task = tokio::spawn(async move {
+            let _permit = permit;
             let proxy = pre.instantiate_async(&mut store).await?;
             proxy
                 .wasi_http_incoming_handler()
@@ -178,6 +332,30 @@ impl Server {
                 Err(cause.context("the artifact did not answer"))
             }
         }
+    }
+}
+
+/// A failed call for the log: a limit says only which limit (its trap's backtrace is noise),
+/// anything else its whole cause chain.
+fn describe(error: &anyhow::Error) -> String {
+    for cause in error.chain() {
+        if let Some(interrupted) = cause.downcast_ref::<Interrupted>() {
+            return interrupted.to_string();
+        }
+        if let Some(cap) = cause.downcast_ref::<MemoryCapExceeded>() {
+            return cap.to_string();
+        }
+    }
+    format!("{error:#}")
+}
+
+/// The status for a failed call: 504 past the deadline, 503 when interrupted by shutdown, 500
+/// otherwise (a trap, the memory cap, a host error).
+fn failure_status(error: &anyhow::Error) -> hyper::StatusCode {
+    match error.chain().find_map(|c| c.downcast_ref::<Interrupted>()) {
+        Some(Interrupted::Deadline(_)) => hyper::StatusCode::GATEWAY_TIMEOUT,
+        Some(Interrupted::Shutdown) => hyper::StatusCode::SERVICE_UNAVAILABLE,
+        None => hyper::StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
@@ -243,13 +421,17 @@ pub fn run(
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
+    let served: anyhow::Result<()> = runtime.block_on(async move {
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
         on_ready(listener.local_addr()?);
         server.serve(listener, shutdown_signal()).await
-    })
+    });
+    served?;
+    // Interrupted instances end at their next epoch tick; do not wait on anything else.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    Ok(())
 }
 
 async fn shutdown_signal() {
@@ -263,11 +445,43 @@ async fn shutdown_signal() {
 }
 
 /// The engine, and the host interfaces every artifact run here gets: WASI (the sandbox of
-/// [`RequestState`]), `wasi:http`, and `wasi:config/store` answering from the values given.
-fn engine_and_linker() -> anyhow::Result<(Engine, Linker<RequestState>)> {
+/// [`RequestState`]), `wasi:http`, and `wasi:config/store` answering from the values given. Epoch
+/// interruption bounds every call; the pooling allocator and the code cache make instances and
+/// start-ups cheap.
+fn engine_and_linker(options: &EngineOptions) -> anyhow::Result<(Engine, Linker<RequestState>)> {
     let mut config = Config::new();
     config.wasm_component_model(true);
-    let engine = Engine::new(&config).map_err(anyhow::Error::from)?;
+    config.epoch_interruption(true);
+    if let Some(dir) = &options.cache {
+        let mut cache = wasmtime::CacheConfig::new();
+        cache.with_directory(dir);
+        match wasmtime::Cache::new(cache) {
+            Ok(cache) => {
+                config.cache(Some(cache));
+            }
+            // A cache that cannot be used is a slower start, not a failure.
+            Err(e) => tracing::warn!("cannot use the code cache in {}: {e:#}", dir.display()),
+        }
+    }
+    let engine = match options.pooling {
+        true => {
+            let mut pooled = config.clone();
+            pooled.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pooling(
+                &options.limits,
+            )));
+            match Engine::new(&pooled) {
+                Ok(engine) => engine,
+                Err(e) => {
+                    // Address space may be short (a container's limits): instances are then
+                    // allocated on demand, which is slower but the same sandbox.
+                    tracing::warn!("pooling allocator unavailable ({e:#}); allocating on demand");
+                    Engine::new(&config).map_err(anyhow::Error::from)?
+                }
+            }
+        }
+        false => Engine::new(&config).map_err(anyhow::Error::from)?,
+    };
+    limits::start_ticker(&engine);
     let mut linker = Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
@@ -279,28 +493,73 @@ fn engine_and_linker() -> anyhow::Result<(Engine, Linker<RequestState>)> {
     Ok((engine, linker))
 }
 
-/// Per-request host state: a sandbox with nothing but stderr for logs, and the run-time
-/// configuration given to `faas serve`.
+/// The pool for per-request instances: room for every request in flight, each with the many
+/// small layers of an artifact (function, decorator, adapters, deny and seed layers), and memories
+/// up to the cap.
+fn pooling(limits: &Limits) -> wasmtime::PoolingAllocationConfig {
+    // Layers per artifact, generously: a wrapped artifact has about 10 components and 25 modules.
+    const CORE_INSTANCES: u32 = 64;
+    const MEMORIES: u32 = 48;
+    let requests = limits.max_in_flight.max(1) as u32;
+    let mut pool = wasmtime::PoolingAllocationConfig::default();
+    pool.total_component_instances(requests)
+        .total_core_instances(requests * CORE_INSTANCES)
+        .total_memories(requests * MEMORIES)
+        .total_tables(requests * CORE_INSTANCES)
+        .total_stacks(requests)
+        .max_memories_per_module(2)
+        .max_tables_per_module(2)
+        .max_memory_size(limits.max_memory)
+        // An interpreter's core instance (CPython, StarlingMonkey) has large metadata.
+        .max_core_instance_size(16 << 20)
+        .max_component_instance_size(4 << 20)
+        .table_elements(100_000);
+    pool
+}
+
+/// A store for one call of an artifact: its state, the memory cap, and the deadline (checked every
+/// epoch tick, at which a running function also yields to the server's other work).
+fn new_store(
+    engine: &Engine,
+    state: RequestState,
+    limits: &Limits,
+    interrupt: Arc<AtomicBool>,
+) -> Store<RequestState> {
+    let mut store = Store::new(engine, state);
+    store.limiter(|state| &mut state.cap);
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(limits::deadline_callback(limits.timeout, interrupt));
+    store
+}
+
+/// Per-request host state: a sandbox with nothing but stderr for logs, the run-time configuration
+/// given to `faas serve`, and the memory cap.
 struct RequestState {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     table: ResourceTable,
     hooks: DenyOutgoing,
     config: Arc<WasiConfigVariables>,
+    cap: MemoryCap,
 }
 
 impl RequestState {
-    fn new(config: Arc<WasiConfigVariables>) -> Self {
-        Self::with_wasi(config, WasiCtx::builder().inherit_stderr().build())
+    fn new(config: Arc<WasiConfigVariables>, max_memory: usize) -> Self {
+        Self::with_wasi(
+            config,
+            WasiCtx::builder().inherit_stderr().build(),
+            max_memory,
+        )
     }
 
-    fn with_wasi(config: Arc<WasiConfigVariables>, wasi: WasiCtx) -> Self {
+    fn with_wasi(config: Arc<WasiConfigVariables>, wasi: WasiCtx, max_memory: usize) -> Self {
         Self {
             wasi,
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
             hooks: DenyOutgoing,
             config,
+            cap: MemoryCap::new(max_memory),
         }
     }
 }
@@ -378,10 +637,11 @@ pub fn invoke(
     path: &Path,
     request: Vec<u8>,
     values: Vec<(String, String)>,
+    options: &EngineOptions,
 ) -> anyhow::Result<Invocation> {
     use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let (engine, linker) = engine_and_linker()?;
+    let (engine, linker) = engine_and_linker(options)?;
     let component = Component::from_binary(&engine, &bytes)
         .map_err(anyhow::Error::from)
         .with_context(|| format!("{} is not a component", path.display()))?;
@@ -391,12 +651,21 @@ pub fn invoke(
         .stdout(stdout.clone())
         .inherit_stderr()
         .build();
-    let state = RequestState::with_wasi(Arc::new(values.into_iter().collect()), wasi);
+    let state = RequestState::with_wasi(
+        Arc::new(values.into_iter().collect()),
+        wasi,
+        options.limits.max_memory,
+    );
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let success = runtime.block_on(async {
-        let mut store = Store::new(&engine, state);
+        let mut store = new_store(
+            &engine,
+            state,
+            &options.limits,
+            Arc::new(AtomicBool::new(false)),
+        );
         let command = wasmtime_wasi::p2::bindings::Command::instantiate_async(
             &mut store, &component, &linker,
         )
