@@ -284,8 +284,17 @@ impl Served {
     }
 
     /// Sends SIGINT (as Ctrl-C does) and returns the exit status and stderr.
-    pub fn stop(mut self) -> (std::process::ExitStatus, String) {
-        interrupt(self.child.id());
+    pub fn stop(self) -> (std::process::ExitStatus, String) {
+        self.signal("-INT")
+    }
+
+    /// Sends SIGTERM (as a platform stopping it does) and returns the exit status and stderr.
+    pub fn terminate(self) -> (std::process::ExitStatus, String) {
+        self.signal("-TERM")
+    }
+
+    fn signal(mut self, signal: &str) -> (std::process::ExitStatus, String) {
+        send_signal(self.child.id(), signal);
         let status = self.child.wait().unwrap();
         let mut stderr = String::new();
         use std::io::Read;
@@ -306,9 +315,9 @@ impl Drop for Served {
     }
 }
 
-fn interrupt(pid: u32) {
+fn send_signal(pid: u32, signal: &str) {
     let status = Command::new("kill")
-        .args(["-INT", &pid.to_string()])
+        .args([signal, &pid.to_string()])
         .status()
         .unwrap();
     assert!(status.success());

@@ -4,6 +4,7 @@ mod build;
 mod capabilities;
 mod common;
 mod docs;
+mod host;
 mod jwt;
 mod languages;
 mod messaging;
