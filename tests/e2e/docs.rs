@@ -90,8 +90,11 @@ fn every_toml_block_in_the_docs_parses_and_every_policy_and_project_file_is_vali
                 String::from_utf8_lossy(&out.stderr)
             );
             policies += 1;
-        } else if table.contains_key("function") || table.contains_key("pipeline") {
-            // A faas.toml example; a [pipeline]-only one is shown beside a [function] table.
+        } else if ["function", "pipeline", "limits"]
+            .iter()
+            .any(|t| table.contains_key(*t))
+        {
+            // A faas.toml example; one without [function] is shown beside a [function] table.
             let dir = tmp.path().join(format!("project-{projects}"));
             std::fs::create_dir_all(&dir).unwrap();
             let text = if table.contains_key("function") {
