@@ -263,10 +263,15 @@ impl Served {
 
     /// As [`Served::start`], with more arguments for `faas serve`.
     pub fn start_with(dir: &Path, artifact: &Path, extra: &[&str]) -> Served {
-        use std::io::BufRead;
         let mut args = vec!["serve", artifact.to_str().unwrap(), "--addr", "127.0.0.1:0"];
         args.extend_from_slice(extra);
-        let mut child = faas_command(dir, &args)
+        Self::spawn(faas_command(dir, &args))
+    }
+
+    /// Runs `command` (which runs `faas serve`), and waits until it prints the URL it serves.
+    pub fn spawn(mut command: Command) -> Served {
+        use std::io::BufRead;
+        let mut child = command
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()

@@ -108,18 +108,10 @@ fn idle_connections_beyond_the_descriptor_limit_leave_the_server_answering() {
         "ulimit -n 256 && exec {faas_binary} serve {} --addr 127.0.0.1:0 --no-cache --header-timeout 2s",
         artifact.display()
     );
-    let mut child = std::process::Command::new("sh")
-        .args(["-c", &script])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    use std::io::BufRead;
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line.trim().trim_start_matches("http://").to_string();
+    let mut command = std::process::Command::new("sh");
+    command.args(["-c", &script]);
+    let served = Served::spawn(command);
+    let addr = served.addr.clone();
     // 300 connections that never send a byte.
     let idle: Vec<_> = (0..300)
         .filter_map(|_| std::net::TcpStream::connect(&addr).ok())
@@ -127,10 +119,9 @@ fn idle_connections_beyond_the_descriptor_limit_leave_the_server_answering() {
     assert!(idle.len() > 256, "only {} connections opened", idle.len());
     // Idle connections are closed after the header timeout, and the server goes on accepting.
     assert_eq!(get(&addr, "/"), 200);
-    assert!(child.try_wait().unwrap().is_none(), "the server exited");
     drop(idle);
-    let _ = child.kill();
-    let _ = child.wait();
+    let (status, log) = served.stop();
+    assert!(status.success(), "the server did not stop cleanly: {log}");
 }
 
 #[test]
