@@ -1,6 +1,7 @@
 //! The policy file format: the TOML tables of `auth.toml` as serde types. Newtypes validate values
 //! inside serde, so that an error carries the position of the bad value.
 
+use faas_policy_core::is_token;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -220,12 +221,6 @@ macro_rules! validated_string {
             }
         }
     };
-}
-
-pub(super) fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 validated_string!(

@@ -115,13 +115,13 @@ pub fn decide(policy: &Policy, req: &RequestView<'_>, env: &Environment<'_>) -> 
         return decide_message(policy, subject, req.body_len);
     }
     if !method_is_canonical(req.method) {
-        return deny(400, "bad request", "method is not an upper-case token");
+        return deny(400, "method is not an upper-case token");
     }
     if req.method == "CONNECT" {
-        return deny(501, "not implemented", "CONNECT is not served");
+        return deny(501, "CONNECT is not served");
     }
     if let Some(problem) = path_problem(req.path) {
-        return deny(400, "bad request", problem);
+        return deny(400, problem);
     }
     match preflight(policy, req) {
         Some(Ok(answer)) => return Decision::Respond(answer),
@@ -145,7 +145,7 @@ pub fn decide(policy: &Policy, req: &RequestView<'_>, env: &Environment<'_>) -> 
         .find(|(_, rule)| rule.methods.is_empty() || rule.methods.iter().any(|m| m == req.method))
     else {
         if path_rules.is_empty() {
-            return deny(403, "forbidden", "no rule for the path");
+            return deny(403, "no rule for the path");
         }
         let mut allowed: Vec<&str> = path_rules
             .iter()
@@ -155,7 +155,6 @@ pub fn decide(policy: &Policy, req: &RequestView<'_>, env: &Environment<'_>) -> 
         allowed.dedup();
         return refuse(
             405,
-            "method not allowed",
             vec![("allow", allowed.join(", "))],
             "no rule for the method on this path".into(),
         );
@@ -183,7 +182,7 @@ pub fn decide(policy: &Policy, req: &RequestView<'_>, env: &Environment<'_>) -> 
     if policy.jwt.is_some() {
         match bearer_token(req) {
             Err(()) => {
-                return at_rule(deny(400, "bad request", "repeated authorization header"));
+                return at_rule(deny(400, "repeated authorization header"));
             }
             Ok(Some(token)) if token.contains('.') => {
                 return at_rule(match (env.verify_jwt)(token) {
@@ -201,7 +200,6 @@ pub fn decide(policy: &Policy, req: &RequestView<'_>, env: &Environment<'_>) -> 
                     ),
                     Err(reason) => refuse(
                         401,
-                        "unauthorized",
                         vec![(
                             "www-authenticate",
                             "Bearer realm=\"faas\", error=\"invalid_token\"".to_string(),
@@ -216,7 +214,6 @@ pub fn decide(policy: &Policy, req: &RequestView<'_>, env: &Environment<'_>) -> 
     if policy.api_keys.is_empty() {
         return at_rule(refuse(
             401,
-            "unauthorized",
             vec![("www-authenticate", "Bearer realm=\"faas\"".to_string())],
             "no bearer token".into(),
         ));
@@ -226,13 +223,12 @@ pub fn decide(policy: &Policy, req: &RequestView<'_>, env: &Environment<'_>) -> 
         Ok(None) => {
             return at_rule(refuse(
                 401,
-                "unauthorized",
                 vec![("www-authenticate", challenge)],
                 "no credential".into(),
             ));
         }
         Err(()) => {
-            return at_rule(deny(400, "bad request", "repeated credential header"));
+            return at_rule(deny(400, "repeated credential header"));
         }
     };
     let Some(key) = find_key(policy, credential) else {
@@ -243,7 +239,6 @@ pub fn decide(policy: &Policy, req: &RequestView<'_>, env: &Environment<'_>) -> 
         };
         return at_rule(refuse(
             401,
-            "unauthorized",
             vec![("www-authenticate", challenge)],
             "unknown API key".into(),
         ));
@@ -296,16 +291,13 @@ fn authorize(
                 ),
             ));
         }
-        let mut decision = refuse(
+        let mut refused = refusal(
             403,
-            "forbidden",
             headers,
             format!("wrong scope: lacks {}", missing.join(" ")),
         );
-        if let Decision::Refuse(refusal) = &mut decision {
-            refusal.subject = Some(caller.subject);
-        }
-        return decision;
+        refused.subject = Some(caller.subject);
+        return Decision::Refuse(refused);
     }
     Decision::Forward {
         caller: Some(caller),
@@ -332,21 +324,17 @@ fn bearer_token<'a>(req: &RequestView<'a>) -> Result<Option<&'a str>, ()> {
 /// is the broker. Without a `[messaging]` table no message reaches the function.
 fn decide_message(policy: &Policy, subject: &str, body_len: u64) -> Decision {
     let Some(messaging) = &policy.messaging else {
-        return deny(403, "forbidden", "the policy accepts no messages");
+        return deny(403, "the policy accepts no messages");
     };
     if !messaging
         .subjects
         .iter()
         .any(|p| subject_matches(p, subject))
     {
-        return deny(403, "forbidden", "subject not accepted");
+        return deny(403, "subject not accepted");
     }
     if body_len > policy.filters.max_body_bytes {
-        return deny(
-            413,
-            "payload too large",
-            "message larger than max-body-bytes",
-        );
+        return deny(413, "message larger than max-body-bytes");
     }
     Decision::Forward {
         caller: Some(Caller {
@@ -381,7 +369,6 @@ fn filter(policy: &Policy, req: &RequestView<'_>) -> Option<Refusal> {
     if !f.methods.is_empty() && !f.methods.iter().any(|m| m == req.method) {
         return Some(refusal(
             405,
-            "method not allowed",
             vec![("allow", f.methods.join(", "))],
             "method refused by [filters]".into(),
         ));
@@ -393,7 +380,6 @@ fn filter(policy: &Policy, req: &RequestView<'_>) -> Option<Refusal> {
     {
         return Some(refusal(
             400,
-            "bad request",
             vec![],
             format!("required header `{name}` missing"),
         ));
@@ -402,7 +388,6 @@ fn filter(policy: &Policy, req: &RequestView<'_>) -> Option<Refusal> {
     if req.body_len > f.max_body_bytes || declared_len.is_some_and(|n| n > f.max_body_bytes) {
         return Some(refusal(
             413,
-            "payload too large",
             vec![],
             "body larger than max-body-bytes".into(),
         ));
@@ -412,12 +397,7 @@ fn filter(policy: &Policy, req: &RequestView<'_>) -> Option<Refusal> {
     let mut content_types = req.headers.iter().filter(|(k, _)| k == "content-type");
     let content_type = content_types.next().map(|(_, v)| v.as_str());
     if content_types.next().is_some() {
-        return Some(refusal(
-            400,
-            "bad request",
-            vec![],
-            "repeated content-type header".into(),
-        ));
+        return Some(refusal(400, vec![], "repeated content-type header".into()));
     }
     if !f.content_types.is_empty() {
         let media_type = content_type.map(|v| {
@@ -435,7 +415,6 @@ fn filter(policy: &Policy, req: &RequestView<'_>) -> Option<Refusal> {
         if !acceptable {
             return Some(refusal(
                 415,
-                "unsupported media type",
                 vec![],
                 "media type refused by [filters]".into(),
             ));
@@ -470,12 +449,7 @@ fn preflight(policy: &Policy, req: &RequestView<'_>) -> Option<Result<Answer, Re
         } else {
             "request headers"
         };
-        let mut refused = refusal(
-            403,
-            "forbidden",
-            vec![],
-            format!("CORS preflight: {why} not allowed"),
-        );
+        let mut refused = refusal(403, vec![], format!("CORS preflight: {why} not allowed"));
         refused.cors = false;
         return Some(Err(refused));
     }
@@ -614,11 +588,15 @@ fn header<'a>(req: &RequestView<'a>, name: &str) -> Option<&'a str> {
 /// letter. Methods are case-sensitive, so `delete` is not `DELETE`; passing it on would let it
 /// miss a rule written for `DELETE` and match a broader one.
 pub fn method_is_canonical(method: &str) -> bool {
-    !method.is_empty()
-        && method.len() <= 64
-        && method.bytes().all(|b| {
-            b.is_ascii_uppercase() || b.is_ascii_digit() || b"!#$%&'*+-.^_`|~".contains(&b)
-        })
+    method.len() <= 64 && is_token(method) && !method.bytes().any(|b| b.is_ascii_lowercase())
+}
+
+/// Whether `text` is an HTTP token (RFC 9110 §5.6.2), as methods and header names are.
+pub fn is_token(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// Why `path_and_query`'s path is not in canonical form, or `None` when it is. The rules match the
@@ -719,7 +697,12 @@ pub fn path_matches(pattern: &str, path_and_query: &str) -> bool {
 /// A generic answer for `status`, as every layer gives it: the kind of failure as JSON, never
 /// internal detail.
 pub fn error_answer(status: u16) -> Answer {
-    let kind = match status {
+    answer(status, vec![])
+}
+
+/// The kind of failure a status names, as answers' bodies say it.
+fn kind_of(status: u16) -> &'static str {
+    match status {
         400 => "bad request",
         401 => "unauthorized",
         403 => "forbidden",
@@ -729,11 +712,11 @@ pub fn error_answer(status: u16) -> Answer {
         415 => "unsupported media type",
         501 => "not implemented",
         _ => "internal",
-    };
-    answer(status, kind, vec![])
+    }
 }
 
-fn answer(status: u16, kind: &str, headers: Vec<(&str, String)>) -> Answer {
+fn answer(status: u16, headers: Vec<(&str, String)>) -> Answer {
+    let kind = kind_of(status);
     let mut headers: Vec<(String, String)> = headers
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -746,9 +729,9 @@ fn answer(status: u16, kind: &str, headers: Vec<(&str, String)>) -> Answer {
     }
 }
 
-fn refusal(status: u16, kind: &str, headers: Vec<(&str, String)>, reason: String) -> Refusal {
+fn refusal(status: u16, headers: Vec<(&str, String)>, reason: String) -> Refusal {
     Refusal {
-        answer: answer(status, kind, headers),
+        answer: answer(status, headers),
         reason,
         rule: None,
         subject: None,
@@ -756,12 +739,12 @@ fn refusal(status: u16, kind: &str, headers: Vec<(&str, String)>, reason: String
     }
 }
 
-fn refuse(status: u16, kind: &str, headers: Vec<(&str, String)>, reason: String) -> Decision {
-    Decision::Refuse(refusal(status, kind, headers, reason))
+fn refuse(status: u16, headers: Vec<(&str, String)>, reason: String) -> Decision {
+    Decision::Refuse(refusal(status, headers, reason))
 }
 
-fn deny(status: u16, kind: &str, reason: &str) -> Decision {
-    refuse(status, kind, vec![], reason.to_string())
+fn deny(status: u16, reason: &str) -> Decision {
+    refuse(status, vec![], reason.to_string())
 }
 
 #[cfg(test)]

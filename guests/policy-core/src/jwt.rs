@@ -274,11 +274,10 @@ fn check_claims(jwt: &Jwt, claims: &Value, now: u64) -> Result<(), JwtError> {
                 .ok_or(JwtError::NotNumericDate(name)),
         }
     };
-    match date("exp")? {
-        Some(exp) if now <= exp + leeway => {}
+    let exp = match date("exp")? {
+        Some(exp) if now <= exp + leeway => exp,
         _ => return Err(JwtError::Expired),
-    }
-    let exp = date("exp")?.unwrap_or(0.0);
+    };
     if date("nbf")?.is_some_and(|nbf| nbf > now + leeway) {
         return Err(JwtError::NotYetValid);
     }

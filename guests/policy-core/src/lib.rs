@@ -12,7 +12,8 @@ pub mod jwt;
 pub use document::DecodeError;
 pub use engine::{
     Answer, Caller, Decision, Environment, Refusal, RequestView, Trigger, apply_cors, cors_headers,
-    decide, error_answer, method_is_canonical, path_matches, path_problem, subject_matches,
+    decide, error_answer, is_token, method_is_canonical, path_matches, path_problem,
+    subject_matches,
 };
 
 /// The version of the binary document. A decorator refuses documents of any other version.
