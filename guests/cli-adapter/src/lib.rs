@@ -100,16 +100,14 @@ fn read_request() -> Result<Request, (u16, String)> {
         _ => return Err((400, "give `body` (text) or `body_base64`, not both".into())),
     };
     // The same rule as the HTTP adapter: a method that is not an upper-case token is refused,
-    // never upper-cased into one (which would make `delete` and `DELETE` two spellings).
+    // never upper-cased into one (which would make `delete` and `DELETE` two spellings). CONNECT
+    // is refused by the decorator, as for every trigger.
     let method = text("method", "POST");
     if !faas_policy_core::method_is_canonical(&method) {
         return Err((
             400,
             format!("`method` {method:?} is not an upper-case token such as GET"),
         ));
-    }
-    if method == "CONNECT" {
-        return Err((501, "CONNECT is not a method a function serves".into()));
     }
     Ok(Request {
         method,

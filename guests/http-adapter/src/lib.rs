@@ -135,13 +135,8 @@ fn send(out: ResponseOutparam, response: Response) {
         let _ = fields.append(name, value.as_bytes());
     }
     let outgoing = OutgoingResponse::new(fields);
-    // The decorator answers 500 for a status outside 200-599; this adapter keeps to it too.
-    let status = if (200..=599).contains(&response.status) {
-        response.status
-    } else {
-        500
-    };
-    if outgoing.set_status_code(status).is_err() {
+    // The decorator has already turned a status outside 200-599 into a 500.
+    if outgoing.set_status_code(response.status).is_err() {
         let _ = outgoing.set_status_code(500);
     }
     let Ok(body) = outgoing.body() else {
