@@ -2,7 +2,7 @@
 //! plan, check what the result imports, and record its layers in it.
 
 use super::WrapError;
-use super::plan::plan;
+use super::plan::{compose_err, plan};
 use crate::artifact::{LAYERS_SECTION, Layer, LayersNote, append_custom_section};
 use crate::component;
 use crate::digest;
@@ -40,10 +40,7 @@ pub fn assemble(
     tracing::trace!(plan = %plan.describe(), "the plan");
     let mut bytes = super::encode::encode(&plan)?;
     tracing::debug!(bytes = bytes.len(), "encoded the artifact");
-    let artifact = component::inspect(&bytes).map_err(|e| WrapError::Compose {
-        layer: "the artifact",
-        message: e.to_string(),
-    })?;
+    let artifact = component::inspect(&bytes).map_err(|e| compose_err("the artifact", e))?;
     // Everything of our own package must be satisfied inside the artifact; only the host's
     // interfaces (wasi:…) may remain as imports.
     if let Some(import) = artifact.imports.iter().find(|i| i.starts_with("faas:")) {

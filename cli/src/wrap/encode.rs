@@ -11,7 +11,8 @@
 //!    to the layer it was made for, the credentials provider's to the function), aliased on first
 //!    use. Groups ending at the same layer complete innermost first.
 //!
-//! Wires are taken in plan order within each step.
+//! Wires are taken in plan order within each step. A wac-graph error here names the layer; it is a
+//! faas bug, not an input problem, since the plan has already checked what it wires.
 
 use super::WrapError;
 use super::plan::{Plan, compose_err};
@@ -34,10 +35,12 @@ pub fn encode(plan: &Plan) -> Result<Vec<u8>, WrapError> {
             layer.bytes.to_vec(),
             graph.types_mut(),
         )
-        .map_err(|e| err(&name, e))?;
-        let package = graph.register_package(package).map_err(|e| err(&name, e))?;
+        .map_err(|e| compose_err(&name, e))?;
+        let package = graph
+            .register_package(package)
+            .map_err(|e| compose_err(&name, e))?;
         instances.push(graph.instantiate(package));
-        if !imports_from_earlier(plan, index).any(|_| true) {
+        if imports_from_earlier(plan, index).next().is_none() {
             alias_for_later(plan, index, &mut graph, &instances, &mut aliases)?;
         }
         // Complete every group that ends here, innermost (latest-starting) first.
@@ -93,7 +96,7 @@ pub fn encode(plan: &Plan) -> Result<Vec<u8>, WrapError> {
         let value = aliases[&(*layer, export.clone())];
         graph
             .export(value, export)
-            .map_err(|e| err(&plan.layers[*layer].kind.to_string(), e))?;
+            .map_err(|e| compose_err(plan.layers[*layer].kind.to_string(), e))?;
     }
     graph
         .encode(EncodeOptions {
@@ -153,8 +156,8 @@ fn alias(
     let node = graph
         .alias_instance_export(instances[layer], export)
         .map_err(|e| {
-            err(
-                &plan.layers[layer].kind.to_string(),
+            compose_err(
+                plan.layers[layer].kind.to_string(),
                 format!("{export}: {e}"),
             )
         })?;
@@ -173,37 +176,9 @@ fn connect(
     graph
         .set_instantiation_argument(instance, import, value)
         .map_err(|e| {
-            err(
-                &plan.layers[layer].kind.to_string(),
+            compose_err(
+                plan.layers[layer].kind.to_string(),
                 format!("{import}: {e}"),
             )
         })
-}
-
-/// A wac-graph error, naming the layer. (Errors here are faas bugs, not input problems: the plan
-/// has already checked what it wires.)
-fn err(layer: &str, e: impl std::fmt::Display) -> WrapError {
-    WrapError::Compose {
-        layer: layer_name(layer),
-        message: e.to_string(),
-    }
-}
-
-/// `WrapError::Compose` names a layer with a static string: the names layers can have.
-fn layer_name(layer: &str) -> &'static str {
-    const NAMES: &[&str] = &[
-        "function",
-        "policy",
-        "decorator",
-        "jwt-verifier",
-        "credentials",
-        "http-adapter",
-        "cli-adapter",
-        "messaging-adapter",
-    ];
-    NAMES
-        .iter()
-        .find(|n| layer.starts_with(*n))
-        .copied()
-        .unwrap_or("the artifact")
 }

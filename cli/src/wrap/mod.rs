@@ -84,8 +84,8 @@ pub enum WrapError {
     /// The composition does not type-check or encode.
     #[error("cannot compose {layer}: {message}")]
     Compose {
-        /// The layer being wired.
-        layer: &'static str,
+        /// The layer being wired (its name in reports), or `the artifact`.
+        layer: String,
         /// What wac-graph said.
         message: String,
     },

@@ -581,9 +581,9 @@ impl DenyLayers {
     }
 }
 
-pub(super) fn compose_err(layer: &'static str, e: impl std::fmt::Display) -> WrapError {
+pub(super) fn compose_err(layer: impl Into<String>, e: impl std::fmt::Display) -> WrapError {
     WrapError::Compose {
-        layer,
+        layer: layer.into(),
         message: e.to_string(),
     }
 }
