@@ -115,15 +115,17 @@ pub fn deadline_callback<T>(
     }
 }
 
-/// Advances `engine`'s epoch every [`TICK`] on a thread of its own, for as long as the process runs.
+/// Advances `engine`'s epoch every [`TICK`] on a thread of its own, until the engine is dropped
+/// (the thread holds only a weak reference, so a benchmark making many engines does not keep them).
 pub fn start_ticker(engine: &wasmtime::Engine) {
-    let engine = engine.clone();
+    let engine = engine.weak();
     std::thread::Builder::new()
         .name("faas-epoch".into())
         .spawn(move || {
-            loop {
-                std::thread::sleep(TICK);
+            while let Some(engine) = engine.upgrade() {
                 engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(TICK);
             }
         })
         .expect("the epoch thread starts");

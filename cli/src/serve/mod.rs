@@ -275,8 +275,8 @@ impl Server {
                     Ok(response) => response,
                     Err(e) => {
                         // Fail closed: a trap or host error is answered with no detail.
-                        let status = failure_status(&e);
-                        report::log(format!("faas serve: {method} {path}: {}", describe(&e)));
+                        let (status, why) = failure(&e);
+                        report::log(format!("faas serve: {method} {path}: {why}"));
                         error_response(status)
                     }
                 },
@@ -335,28 +335,26 @@ impl Server {
     }
 }
 
-/// A failed call for the log: a limit says only which limit (its trap's backtrace is noise),
-/// anything else its whole cause chain.
-fn describe(error: &anyhow::Error) -> String {
+/// A failed call's status and log text: past the deadline 504, interrupted by shutdown 503, the
+/// memory cap or any other trap or host error 500. A limit's text says only which limit (its
+/// trap's backtrace is noise); anything else's is its whole cause chain.
+fn failure(error: &anyhow::Error) -> (hyper::StatusCode, String) {
     for cause in error.chain() {
         if let Some(interrupted) = cause.downcast_ref::<Interrupted>() {
-            return interrupted.to_string();
+            let status = match interrupted {
+                Interrupted::Deadline(_) => hyper::StatusCode::GATEWAY_TIMEOUT,
+                Interrupted::Shutdown => hyper::StatusCode::SERVICE_UNAVAILABLE,
+            };
+            return (status, interrupted.to_string());
         }
         if let Some(cap) = cause.downcast_ref::<MemoryCapExceeded>() {
-            return cap.to_string();
+            return (hyper::StatusCode::INTERNAL_SERVER_ERROR, cap.to_string());
         }
     }
-    format!("{error:#}")
-}
-
-/// The status for a failed call: 504 past the deadline, 503 when interrupted by shutdown, 500
-/// otherwise (a trap, the memory cap, a host error).
-fn failure_status(error: &anyhow::Error) -> hyper::StatusCode {
-    match error.chain().find_map(|c| c.downcast_ref::<Interrupted>()) {
-        Some(Interrupted::Deadline(_)) => hyper::StatusCode::GATEWAY_TIMEOUT,
-        Some(Interrupted::Shutdown) => hyper::StatusCode::SERVICE_UNAVAILABLE,
-        None => hyper::StatusCode::INTERNAL_SERVER_ERROR,
-    }
+    (
+        hyper::StatusCode::INTERNAL_SERVER_ERROR,
+        format!("{error:#}"),
+    )
 }
 
 /// Requests the artifact never sees, because they are the client's error or are not HTTP
