@@ -230,15 +230,7 @@ fn report(built: &Built) {
     };
     let wrapped_load = load(wrapped_server, path, Some(&auth));
     let bare_load = load(bare_server, path, None);
-    println!(
-        "| requests per second ({LOAD_THREADS} clients, {} requests, new connection each) | {:.0} | {:.0} | {:.2}× |",
-        LOAD_THREADS * LOAD_REQUESTS_PER_THREAD,
-        wrapped_load.rps,
-        bare_load.rps,
-        wrapped_load.rps / bare_load.rps
-    );
-    row_ms("latency p50", wrapped_load.p50, bare_load.p50);
-    row_ms("latency p99", wrapped_load.p99, bare_load.p99);
+    load_rows(&wrapped_load, &bare_load);
     println!(
         "| artifact size (bytes) | {} | {} | {:.2}× |",
         wrapped.len(),
@@ -427,15 +419,7 @@ fn host_benchmark(sample: &Built, python: &Built) {
         let wasmtime_load = with_process(&mut command, &artifact, |addr| {
             load_at(addr, "/hello", Some(&auth))
         });
-        println!(
-            "| requests per second ({LOAD_THREADS} clients, {} requests, new connection each) | {:.0} | {:.0} | {:.2}× |",
-            LOAD_THREADS * LOAD_REQUESTS_PER_THREAD,
-            faas_load.rps,
-            wasmtime_load.rps,
-            faas_load.rps / wasmtime_load.rps
-        );
-        row_ms("latency p50", faas_load.p50, wasmtime_load.p50);
-        row_ms("latency p99", faas_load.p99, wasmtime_load.p99);
+        load_rows(&faas_load, &wasmtime_load);
     } else {
         println!("wasmtime is not installed in target/tools: run scripts/test once to install it");
     }
@@ -530,6 +514,19 @@ fn with_process<T>(
     let _ = child.kill();
     let _ = child.wait();
     result
+}
+
+/// The table rows of two loads side by side: requests per second, p50 and p99.
+fn load_rows(ours: &Load, anchor: &Load) {
+    println!(
+        "| requests per second ({LOAD_THREADS} clients, {} requests, new connection each) | {:.0} | {:.0} | {:.2}× |",
+        LOAD_THREADS * LOAD_REQUESTS_PER_THREAD,
+        ours.rps,
+        anchor.rps,
+        ours.rps / anchor.rps
+    );
+    row_ms("latency p50", ours.p50, anchor.p50);
+    row_ms("latency p99", ours.p99, anchor.p99);
 }
 
 /// One GET over a new connection; returns the status.

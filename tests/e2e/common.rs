@@ -48,6 +48,30 @@ pub fn use_function_fixture(dir: &Path, name: &str) {
     .unwrap();
 }
 
+/// Builds the function fixture `fixtures/functions/FIXTURE` as the function `name` in
+/// `target/<folder>` (emptied first) and wraps it with `policy` and `wrap_args` into `app.wasm`
+/// there; returns the artifact. For modules whose tests all serve one artifact, built once.
+pub fn build_and_wrap_fixture(
+    folder: &str,
+    name: &str,
+    fixture: &str,
+    policy: &Path,
+    wrap_args: &[&str],
+) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target")
+        .join(folder);
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    success(&faas(&root, &["new", name]));
+    let dir = root.join(name);
+    use_function_fixture(&dir, fixture);
+    success(&faas(&dir, &["build"]));
+    let artifact = dir.join("app.wasm");
+    wrap_with(&dir, policy, artifact.to_str().unwrap(), wrap_args);
+    artifact
+}
+
 /// Asserts success and returns stdout.
 #[track_caller]
 pub fn success(output: &Output) -> String {

@@ -13,21 +13,19 @@ use std::time::{Duration, Instant};
 fn artifact() -> &'static Path {
     static ARTIFACT: OnceLock<PathBuf> = OnceLock::new();
     ARTIFACT.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-host");
-        let _ = std::fs::remove_dir_all(&root);
-        std::fs::create_dir_all(&root).unwrap();
-        success(&faas(&root, &["new", "misbehaves"]));
-        let dir = root.join("misbehaves");
-        use_function_fixture(&dir, "misbehaves.rs");
-        success(&faas(&dir, &["build"]));
-        let policy = dir.join("open.toml");
+        let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-host-open.toml");
         std::fs::write(
             &policy,
             "version = 1\n[[rule]]\npath = \"/**\"\npublic = true\n",
         )
         .unwrap();
-        wrap_with(&dir, &policy, "app.wasm", &["--triggers", "http,cli"]);
-        dir.join("app.wasm")
+        build_and_wrap_fixture(
+            "e2e-host",
+            "misbehaves",
+            "misbehaves.rs",
+            &policy,
+            &["--triggers", "http,cli"],
+        )
     })
 }
 

@@ -16,18 +16,13 @@ const ORIGIN: &str = "https://app.example";
 fn echo_artifact() -> &'static Path {
     static ARTIFACT: OnceLock<PathBuf> = OnceLock::new();
     ARTIFACT.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-review");
-        let _ = std::fs::remove_dir_all(&root);
-        std::fs::create_dir_all(&root).unwrap();
-        success(&faas(&root, &["new", "review-echo"]));
-        let dir = root.join("review-echo");
-        use_function_fixture(&dir, "echo-request.rs");
-        success(&faas(&dir, &["build"]));
-        let policy = policy_fixture("review.toml");
-        let artifact = dir.join("app.wasm");
-        let extra = ["--target", "wasi-http", "--triggers", "http"];
-        wrap_with(&dir, &policy, artifact.to_str().unwrap(), &extra);
-        artifact
+        build_and_wrap_fixture(
+            "e2e-review",
+            "review-echo",
+            "echo-request.rs",
+            &policy_fixture("review.toml"),
+            &["--target", "wasi-http", "--triggers", "http"],
+        )
     })
 }
 
