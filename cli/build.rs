@@ -8,13 +8,18 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const TARGET: &str = "wasm32-wasip2";
-const GUESTS: &[(&str, &str)] = &[
-    ("faas-cli-adapter", "faas_cli_adapter.wasm"),
-    ("faas-credentials", "faas_credentials.wasm"),
-    ("faas-decorator", "faas_decorator.wasm"),
-    ("faas-http-adapter", "faas_http_adapter.wasm"),
-    ("faas-jwt-verifier", "faas_jwt_verifier.wasm"),
-    ("faas-messaging-adapter", "faas_messaging_adapter.wasm"),
+/// The guests, in two builds: Cargo unifies the features of the packages built together, and the
+/// JWT layer's `verify` feature brings std, which the lean guests (no_std, guests/runtime) must not
+/// link.
+const BUILDS: &[&[(&str, &str)]] = &[
+    &[
+        ("faas-cli-adapter", "faas_cli_adapter.wasm"),
+        ("faas-credentials", "faas_credentials.wasm"),
+        ("faas-decorator", "faas_decorator.wasm"),
+        ("faas-http-adapter", "faas_http_adapter.wasm"),
+        ("faas-messaging-adapter", "faas_messaging_adapter.wasm"),
+    ],
+    &[("faas-jwt-verifier", "faas_jwt_verifier.wasm")],
 ];
 
 fn main() {
@@ -31,6 +36,7 @@ fn main() {
         "guests/http-adapter",
         "guests/jwt-verifier",
         "guests/messaging-adapter",
+        "guests/runtime",
         "guests/policy-core/src",
         "guests/policy-core/Cargo.toml",
         "wit",
@@ -39,14 +45,27 @@ fn main() {
     }
 
     let target_dir = guests.join("target");
+    for guests_of_build in BUILDS {
+        build(&guests, &target_dir, &repo, guests_of_build);
+    }
+
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    for (_, file) in BUILDS.iter().copied().flatten() {
+        let built = target_dir.join(TARGET).join("release").join(file);
+        copy(&built, &out_dir.join(file));
+    }
+}
+
+/// One `cargo build` of `packages` for the guest target.
+fn build(guests: &Path, target_dir: &Path, repo: &Path, packages: &[(&str, &str)]) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(cargo);
     command
-        .current_dir(&guests)
+        .current_dir(guests)
         .args(["build", "--release", "--locked", "--target", TARGET])
         .arg("--target-dir")
-        .arg(&target_dir);
-    for (package, _) in GUESTS {
+        .arg(target_dir);
+    for (package, _) in packages {
         command.args(["-p", package]);
     }
     // The outer build's settings are for the host: do not let them leak into the guest build.
@@ -79,12 +98,6 @@ fn main() {
             "building the guest components failed ({status}); if the target is missing, run \
              `rustup target add {TARGET}`"
         );
-    }
-
-    let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
-    for (_, file) in GUESTS {
-        let built = target_dir.join(TARGET).join("release").join(file);
-        copy(&built, &out_dir.join(file));
     }
 }
 

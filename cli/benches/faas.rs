@@ -41,6 +41,17 @@ fn main() {
         println!("{}", peak_rss_kib());
         return;
     }
+    // Profiling aid (docs/benchmarks.md): write the wrapped and the bare artifact of a function.
+    if let Some(i) = args.iter().position(|a| a == "--write-artifacts") {
+        let dir = Path::new(&args[i + 1]);
+        let function = std::fs::read(&args[i + 2]).unwrap();
+        let policy = faas::policy::load(Path::new(&args[i + 3])).unwrap();
+        let wrapped = faas::wrap::assemble(&function, &policy, &[Trigger::Http], Language::Rust);
+        std::fs::write(dir.join("wrapped.wasm"), wrapped.unwrap().bytes).unwrap();
+        let bare = plain_composition(&function, &policy.document, false);
+        std::fs::write(dir.join("bare.wasm"), bare).unwrap();
+        return;
+    }
     if args.iter().any(|a| a == "--list") {
         return;
     }

@@ -282,3 +282,140 @@ mod tests {
         ));
     }
 }
+
+/// `component` with every top-level `wasi:` import of an older WASI 0.2 release renamed to
+/// `release` (`wasi:io/poll@0.2.6` → `wasi:io/poll@0.2.12`), or `None` when none is older (or the
+/// bytes are not a component: [`inspect`] then says what is wrong with them).
+///
+/// Why: an artifact must import one release of each interface (target checks match names exactly),
+/// and its layers come from different toolchains. A 0.2 release only adds to the one before, so a
+/// component written against 0.2.6 is satisfied by a 0.2.12 host. Only the names change: every
+/// section other than the imports is copied as it is, so this is linear in the size and never
+/// validates (the composition does, once).
+pub fn with_wasi_release(component: &[u8], release: &semver::Version) -> Option<Vec<u8>> {
+    if !Parser::is_component(component) {
+        return None;
+    }
+    let renamed = |name: &str| -> Option<String> {
+        let (interface, version) = name.strip_prefix("wasi:")?.split_once('@')?;
+        let version = semver::Version::parse(version).ok()?;
+        let same_track = version.major == release.major && version.minor == release.minor;
+        (same_track && version < *release && version.pre.is_empty())
+            .then(|| format!("wasi:{interface}@{release}"))
+    };
+    let mut out = wasm_encoder::Component::new();
+    let mut changed = false;
+    let mut parser = Parser::new(0);
+    let mut rest = component;
+    loop {
+        let wasmparser::Chunk::Parsed { consumed, payload } = parser.parse(rest, true).ok()? else {
+            return None;
+        };
+        let start = component.len() - rest.len();
+        rest = &rest[consumed..];
+        match &payload {
+            Payload::Version { .. } => {}
+            Payload::End(_) => break,
+            Payload::ComponentImportSection(reader) => {
+                let mut section = wasm_encoder::ComponentImportSection::new();
+                for import in reader.clone() {
+                    let import = import.ok()?;
+                    let ty = wasm_encoder::ComponentTypeRef::from(import.ty);
+                    let mut name = import.name;
+                    let new_name = renamed(name.name);
+                    if let Some(new_name) = &new_name {
+                        changed = true;
+                        name.name = new_name;
+                    }
+                    section.import(name, ty);
+                }
+                out.section(&section);
+            }
+            other => {
+                let (id, range) = other.as_section()?;
+                out.section(&wasm_encoder::RawSection {
+                    id,
+                    data: &component[range.start as usize..range.end as usize],
+                });
+                // A nested module or component is copied whole above: skip its contents.
+                if let Payload::ModuleSection {
+                    unchecked_range, ..
+                }
+                | Payload::ComponentSection {
+                    unchecked_range, ..
+                } = other
+                {
+                    rest = &rest[(unchecked_range.end - unchecked_range.start) as usize..];
+                }
+            }
+        }
+        debug_assert!(component.len() - rest.len() > start);
+    }
+    changed.then(|| out.finish())
+}
+
+#[cfg(test)]
+mod wasi_release_tests {
+    use super::*;
+
+    fn import_names(component: &[u8]) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut depth = 0;
+        for payload in Parser::new(0).parse_all(component) {
+            match payload.unwrap() {
+                Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
+                Payload::End(_) => depth -= 1,
+                Payload::ComponentImportSection(reader) if depth == 0 => {
+                    names.extend(reader.into_iter().map(|i| i.unwrap().name.name.to_string()));
+                }
+                _ => {}
+            }
+        }
+        names
+    }
+
+    const COMPONENT: &str = r#"(component
+        (import "wasi:io/poll@0.2.6" (instance))
+        (import "wasi:cli/environment@0.2.12" (instance))
+        (import "wasi:config/store@0.2.0-rc.1" (instance))
+        (import "wasi:http/types@0.3.0" (instance))
+        (import "other:pkg/api@0.2.6" (instance))
+        (core module $m (func (export "f")))
+        (component $inner (import "wasi:io/poll@0.2.6" (instance)))
+        (instance (instantiate $inner (with "wasi:io/poll@0.2.6" (instance 0))))
+        (core instance (instantiate $m))
+    )"#;
+
+    #[test]
+    fn older_wasi_0_2_imports_are_renamed_and_nothing_else_changes() {
+        let component = wat::parse_str(COMPONENT).unwrap();
+        let release = semver::Version::parse("0.2.12").unwrap();
+        let renamed = with_wasi_release(&component, &release).expect("one import is older");
+        Validator::new_with_features(WasmFeatures::all())
+            .validate_all(&renamed)
+            .expect("still a valid component");
+        assert_eq!(
+            import_names(&renamed),
+            [
+                "wasi:io/poll@0.2.12",
+                "wasi:cli/environment@0.2.12",
+                // A pre-release, another track and other packages keep their names.
+                "wasi:config/store@0.2.0-rc.1",
+                "wasi:http/types@0.3.0",
+                "other:pkg/api@0.2.6",
+            ]
+        );
+        // The nested component's own import is its business: only the outer names change.
+        assert_eq!(renamed.len(), component.len() + 1);
+    }
+
+    #[test]
+    fn a_component_at_the_release_and_a_core_module_are_left_alone() {
+        let release = semver::Version::parse("0.2.6").unwrap();
+        let component = wat::parse_str(COMPONENT).unwrap();
+        assert!(with_wasi_release(&component, &release).is_none());
+        let module = wat::parse_str("(module)").unwrap();
+        assert!(with_wasi_release(&module, &release).is_none());
+        assert!(with_wasi_release(b"not wasm", &release).is_none());
+    }
+}

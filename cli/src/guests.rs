@@ -14,6 +14,10 @@ pub const JWT_INTERFACE: &str = "faas:guests/jwt@0.1.0";
 /// the credentials provider exports, narrowed, to a function allowed to import it).
 pub const CONFIG_STORE: &str = "wasi:config/store@0.2.0-rc.1";
 
+/// The WASI 0.2 release the guests are built against (through the `wasip2` crate), and so the one
+/// an artifact imports: `faas wrap` names a function's older `wasi:` imports at this release.
+pub const WASI_RELEASE: &str = "0.2.12";
+
 /// The interface the HTTP adapter exports, and with it the wrapped artifact.
 pub const HTTP_EXPORT: &str = "wasi:http/incoming-handler@0.2.12";
 
@@ -142,5 +146,54 @@ pub fn adapter(trigger: Trigger) -> &'static Guest {
         Trigger::Http => &HTTP_GUEST,
         Trigger::Cli => &CLI_GUEST,
         Trigger::Messaging => &MESSAGING_GUEST,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: [&Guest; 6] = [
+        &DECORATOR_GUEST,
+        &JWT_GUEST,
+        &CREDENTIALS_GUEST,
+        &HTTP_GUEST,
+        &CLI_GUEST,
+        &MESSAGING_GUEST,
+    ];
+
+    #[test]
+    fn every_guest_imports_wasi_at_the_one_release_artifacts_import() {
+        for guest in ALL {
+            for import in guest
+                .inspection()
+                .imports
+                .iter()
+                .filter(|i| i.starts_with("wasi:"))
+            {
+                let version = import.split_once('@').map(|(_, v)| v);
+                assert!(
+                    version == Some(WASI_RELEASE) || import.as_str() == CONFIG_STORE,
+                    "{} imports {import}",
+                    guest.layer
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn lean_guests_import_only_what_they_use() {
+        // No standard library: none of the wasi:cli extras std asks for, which would need a deny
+        // layer (guests/runtime). Only the JWT layer links std.
+        for guest in ALL.into_iter().filter(|g| g.layer != "jwt-verifier") {
+            let imports = &guest.inspection().imports;
+            for extra in ["environment", "exit", "terminal-", "stdout"] {
+                let wanted = guest.layer == "cli-adapter" && extra == "stdout";
+                let found = imports
+                    .iter()
+                    .any(|i| i.starts_with(&format!("wasi:cli/{extra}")));
+                assert_eq!(found, wanted, "{}: {imports:?}", guest.layer);
+            }
+        }
     }
 }

@@ -39,6 +39,11 @@ pub struct LimitArgs {
     /// (~/.cache/faas/wasmtime, or FAAS_CACHE_DIR).
     #[arg(long)]
     no_cache: bool,
+
+    /// Write /tmp/perf-PID.map, so that `perf record` / `perf report` name the artifact's
+    /// functions (docs/benchmarks.md shows how to profile).
+    #[arg(long)]
+    perfmap: bool,
 }
 
 impl LimitArgs {
@@ -67,6 +72,7 @@ impl LimitArgs {
                 faas::serve::default_cache_dir()
             },
             pooling: true,
+            perfmap: self.perfmap,
         }
     }
 }

@@ -42,6 +42,8 @@ pub struct EngineOptions {
     pub cache: Option<PathBuf>,
     /// Per-request instances from wasmtime's pooling allocator (copy-on-write memory images).
     pub pooling: bool,
+    /// Write a perf map of the compiled code (/tmp/perf-PID.map) for profiling with `perf`.
+    pub perfmap: bool,
 }
 
 impl Default for EngineOptions {
@@ -50,6 +52,7 @@ impl Default for EngineOptions {
             limits: Limits::default(),
             cache: None,
             pooling: true,
+            perfmap: false,
         }
     }
 }
@@ -450,6 +453,9 @@ fn engine_and_linker(options: &EngineOptions) -> anyhow::Result<(Engine, Linker<
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);
+    if options.perfmap {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     if let Some(dir) = &options.cache {
         let mut cache = wasmtime::CacheConfig::new();
         cache.with_directory(dir);
@@ -491,6 +497,10 @@ fn engine_and_linker(options: &EngineOptions) -> anyhow::Result<(Engine, Linker<
     Ok((engine, linker))
 }
 
+/// How much of each memory and table is reset in place rather than released ([`pooling`]).
+const MEMORY_KEEP_RESIDENT: usize = 2 << 20;
+const TABLE_KEEP_RESIDENT: usize = 64 << 10;
+
 /// The pool for per-request instances: room for every request in flight, each with the many
 /// small layers of an artifact (function, decorator, adapters, deny and seed layers), and memories
 /// up to the cap.
@@ -511,7 +521,15 @@ fn pooling(limits: &Limits) -> wasmtime::PoolingAllocationConfig {
         // An interpreter's core instance (CPython, StarlingMonkey) has large metadata.
         .max_core_instance_size(16 << 20)
         .max_component_instance_size(4 << 20)
-        .table_elements(100_000);
+        .table_elements(100_000)
+        // Recycling a memory by `madvise` costs a TLB shootdown across the server's threads, and
+        // page faults when the slot is next used; per request, per layer, that was most of the
+        // cost of a wrapped artifact (docs/benchmarks.md). Instead, reset the pages a request
+        // touched in place (found with the PAGEMAP_SCAN ioctl where the kernel has it, 6.7 and
+        // later), up to a size that covers a Rust layer's stack, data and arena.
+        .linear_memory_keep_resident(MEMORY_KEEP_RESIDENT)
+        .table_keep_resident(TABLE_KEEP_RESIDENT)
+        .pagemap_scan(wasmtime::Enabled::Auto);
     pool
 }
 

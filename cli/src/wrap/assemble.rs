@@ -55,10 +55,14 @@ pub fn assemble(
         .into_iter()
         .map(|i| {
             let layer = &plan.layers[i];
+            let (digest, size) = layer
+                .as_given
+                .clone()
+                .unwrap_or_else(|| (digest::sha256(&layer.bytes), layer.bytes.len() as u64));
             Layer {
                 layer: layer.kind.to_string(),
-                digest: digest::sha256(&layer.bytes),
-                size: layer.bytes.len() as u64,
+                digest,
+                size,
             }
         })
         .collect();

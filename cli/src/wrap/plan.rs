@@ -125,6 +125,10 @@ pub struct PlannedLayer {
     pub owner: Option<usize>,
     /// The imports it leaves for the host, for the layers note; `None` for generated layers.
     pub host_imports: Option<Vec<String>>,
+    /// The digest and size of the component as it was given, when `bytes` renames its imports
+    /// (a function built against an older WASI 0.2 release): what the layers note reports, so
+    /// that it names the function `faas build` made.
+    pub as_given: Option<(String, u64)>,
 }
 
 /// `consumer`'s import `import` is satisfied by `provider`'s export `export`.
@@ -214,6 +218,7 @@ impl Plan {
             bytes,
             owner,
             host_imports: None,
+            as_given: None,
         });
         self.layers.len() - 1
     }
@@ -257,7 +262,10 @@ pub fn plan(
         path: PathBuf::new(),
         source,
     };
-    let inspected = component::inspect(function).map_err(function_check)?;
+    let release = semver::Version::parse(guests::WASI_RELEASE).expect("a version");
+    let renamed = component::with_wasi_release(function, &release);
+    let inspected =
+        component::inspect(renamed.as_deref().unwrap_or(function)).map_err(function_check)?;
     let handler = inspected.check_function().map_err(function_check)?;
     let policy_component =
         generate::policy_component(&policy.document).map_err(WrapError::PolicyComponent)?;
@@ -290,6 +298,10 @@ pub fn plan(
         Cow::Owned(inspected.component.clone()),
         None,
     );
+    if renamed.is_some() {
+        plan.layers[function_layer].as_given =
+            Some((crate::digest::sha256(function), function.len() as u64));
+    }
     let mut denials = DenyLayers::for_function(&inspected, &policy.capabilities, language)?;
     // A granted `wasi:config/store` is narrowed to the policy's [credentials] by the credentials
     // provider: the function never sees the host's store, which holds other layers' secrets.

@@ -6,19 +6,29 @@
 //! Request: `{"method": "GET", "path": "/", "headers": {"name": "value"} or [["name", "value"]],
 //! "body": "text"}` (or `"body_base64"`). Response: `{"status": 200, "headers": [["name",
 //! "value"]], "body": "text"}` (`"body_base64"` when the body is not UTF-8).
+//!
+//! It links no standard library (guests/runtime says why).
+
+#![no_std]
+
+extern crate alloc;
+use faas_guest_runtime as _;
 
 wit_bindgen::generate!({
     path: "../../wit",
     world: "faas:function/adapter",
 });
 
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use faas::function::handler::{self, Request, Response, TriggerInfo, TriggerKind};
 use faas::function::policy;
+use faas_guest_runtime::ReadError;
 use faas_policy_core::Policy;
 use serde_json::{Value, json};
-use std::io::{Read, Write};
 
 struct Cli;
 
@@ -30,19 +40,34 @@ impl wasip2::exports::cli::run::Guest for Cli {
                 Err(error) => error_response(&error),
             },
             Err((status, message)) => {
-                eprintln!("faas cli adapter: {message}");
+                faas_guest_runtime::log("faas cli adapter", &message);
                 plain(status)
             }
         };
         let status = response.status;
-        let mut out = std::io::stdout();
-        let _ = writeln!(out, "{}", render(response));
-        let _ = out.flush();
+        let mut line = render(response).into_bytes();
+        line.push(b'\n');
+        let stdout = wasip2::cli::stdout::get_stdout();
+        // blocking-write-and-flush takes at most 4096 bytes at a time.
+        for chunk in line.chunks(4096) {
+            if stdout.blocking_write_and_flush(chunk).is_err() {
+                break;
+            }
+        }
         if status < 400 { Ok(()) } else { Err(()) }
     }
 }
 
 wasip2::cli::command::export!(Cli);
+
+/// Standard input to its end, or 413 as soon as it passes `limit` bytes.
+fn read_stdin(limit: u64) -> Result<Vec<u8>, (u16, String)> {
+    let stdin = wasip2::cli::stdin::get_stdin();
+    faas_guest_runtime::read_to_end(&stdin, limit).map_err(|e| match e {
+        ReadError::TooLarge => (413, "the request on standard input is too large".into()),
+        ReadError::Failed(e) => (400, format!("cannot read standard input: {e}")),
+    })
+}
 
 fn read_request() -> Result<Request, (u16, String)> {
     let max_body = Policy::decode(&policy::document())
@@ -51,14 +76,7 @@ fn read_request() -> Result<Request, (u16, String)> {
         .max_body_bytes;
     // The JSON around a body (and base64) is larger than the body: allow for it, but bound it.
     let limit = max_body.saturating_mul(2).saturating_add(64 * 1024);
-    let mut input = Vec::new();
-    std::io::stdin()
-        .take(limit + 1)
-        .read_to_end(&mut input)
-        .map_err(|e| (400, format!("cannot read standard input: {e}")))?;
-    if input.len() as u64 > limit {
-        return Err((413, "the request on standard input is too large".into()));
-    }
+    let input = read_stdin(limit)?;
     let value: Value = serde_json::from_slice(&input)
         .map_err(|e| (400, format!("the request is not JSON: {e}")))?;
     let text = |name: &str, default: &str| {

@@ -6,6 +6,13 @@
 //! that interface too, with the same rule: `get(name)` answers only a granted name (reading its
 //! key), and `get-all` lists only the granted names. The host's store, which also holds the JWT
 //! layer's HS256 secret and values never granted, is out of the function's reach.
+//!
+//! It links no standard library (guests/runtime says why).
+
+#![no_std]
+
+extern crate alloc;
+use faas_guest_runtime as _;
 
 wit_bindgen::generate!({
     path: "../wit",
@@ -13,6 +20,9 @@ wit_bindgen::generate!({
     generate_all,
 });
 
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
 use exports::faas::function::credentials::{CredentialError, Guest};
 use exports::wasi::config::store as exported_store;
 use faas::function::policy;

@@ -2,6 +2,13 @@
 //! and applies the compiled policy (imported from `faas:function/policy`) to every call: request
 //! filters, then authentication, then authorization. It sets `caller` for the function, and fails
 //! closed: if the policy cannot be read, the request is answered 500 and never forwarded.
+//!
+//! It links no standard library (guests/runtime says why).
+
+#![no_std]
+
+extern crate alloc;
+use faas_guest_runtime as _;
 
 wit_bindgen::generate!({
     path: "../wit",
@@ -9,6 +16,9 @@ wit_bindgen::generate!({
     generate_all,
 });
 
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 use exports::faas::function::handler as outer;
 use faas::function::handler as inner;
 use faas::function::policy;
@@ -172,18 +182,9 @@ fn forward(
     }
 }
 
-/// One line on the host's stderr. Written through the wasip2 crate: linking it moves the standard
-/// library's WASI imports to the same 0.2 release as the adapters, so the artifact imports one
-/// version of each interface (which exact-name target checks require).
+/// One line on the host's stderr.
 fn log(message: &str) {
-    let line = format!("faas decorator: {message}\n");
-    let stderr = wasip2::cli::stderr::get_stderr();
-    // blocking-write-and-flush takes at most 4096 bytes at a time.
-    for chunk in line.as_bytes().chunks(4096) {
-        if stderr.blocking_write_and_flush(chunk).is_err() {
-            return;
-        }
-    }
+    faas_guest_runtime::log("faas decorator", message);
 }
 
 fn json_response(status: u16) -> outer::Response {

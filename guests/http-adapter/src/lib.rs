@@ -1,19 +1,27 @@
 //! The HTTP platform adapter: exports `wasi:http/incoming-handler`, turns each incoming request into
 //! the contract's `request` record (reading the body fully, up to the policy's limit), calls the
 //! decorated handler, and writes its `response` back.
+//!
+//! It links no standard library (guests/runtime says why).
+
+#![no_std]
+
+extern crate alloc;
+use faas_guest_runtime as _;
 
 wit_bindgen::generate!({
     path: "../../wit",
     world: "faas:function/adapter",
 });
 
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 use faas::function::handler::{self, Request, Response, TriggerInfo, TriggerKind};
 use faas::function::policy;
 use faas_policy_core::Policy;
 use wasip2::http::types::{
     Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam,
 };
-use wasip2::io::streams::StreamError;
 
 struct Adapter;
 
@@ -90,19 +98,11 @@ fn translate(request: IncomingRequest) -> Result<Request, u16> {
 fn read_body(request: &IncomingRequest, max: u64) -> Result<Vec<u8>, u16> {
     let body = request.consume().map_err(|_| 500u16)?;
     let stream = body.stream().map_err(|_| 500u16)?;
-    let mut bytes = Vec::new();
-    loop {
-        match stream.blocking_read(64 * 1024) {
-            Ok(chunk) => {
-                bytes.extend_from_slice(&chunk);
-                if bytes.len() as u64 > max {
-                    return Err(413);
-                }
-            }
-            Err(StreamError::Closed) => break,
-            Err(StreamError::LastOperationFailed(_)) => return Err(400),
-        }
-    }
+    let bytes = faas_guest_runtime::read_to_end(&stream, max).map_err(|e| match e {
+        faas_guest_runtime::ReadError::TooLarge => 413u16,
+        faas_guest_runtime::ReadError::Failed(_) => 400,
+    })?;
+    // The stream is a child of the body: it must go first.
     drop(stream);
     Ok(bytes)
 }

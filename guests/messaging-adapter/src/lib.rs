@@ -2,6 +2,13 @@
 //! `POST /` request whose trigger carries the subject; the decorator decides, from the policy's
 //! `[messaging]` table, whether that subject may reach the function. When the message has a
 //! reply-to subject, the response body is published there through `wasmcloud:messaging/consumer`.
+//!
+//! It links no standard library (guests/runtime says why).
+
+#![no_std]
+
+extern crate alloc;
+use faas_guest_runtime as _;
 
 wit_bindgen::generate!({
     path: "../wit",
@@ -9,6 +16,9 @@ wit_bindgen::generate!({
     generate_all,
 });
 
+use alloc::format;
+use alloc::string::String;
+use alloc::vec;
 use exports::wasmcloud::messaging::handler::Guest;
 use faas::function::handler::{self, Request, TriggerInfo, TriggerKind};
 use wasmcloud::messaging::consumer;

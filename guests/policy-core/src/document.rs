@@ -2,6 +2,9 @@
 //! order (little-endian integers, length-prefixed strings and lists). Small and free of parsing
 //! dependencies, so the decorator stays lean.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use crate::{Access, ApiKey, Cors, DOCUMENT_VERSION, Filters, Grant, Jwt, Messaging, Policy, Rule};
 
 const MAGIC: &[u8; 8] = b"faaspol\0";
@@ -35,7 +38,7 @@ impl core::fmt::Display for DecodeError {
     }
 }
 
-impl std::error::Error for DecodeError {}
+impl core::error::Error for DecodeError {}
 
 impl Policy {
     /// The document's bytes. The same policy always gives the same bytes.
@@ -289,6 +292,7 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
 
     fn sample() -> Policy {
         Policy {

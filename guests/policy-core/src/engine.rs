@@ -2,6 +2,11 @@
 //! request. It never calls the function itself; it says whether to answer now or to forward, and
 //! with which caller. Anything it cannot establish is a denial.
 
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec;
+use alloc::vec::Vec;
+
 use crate::{Access, Policy};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -662,7 +667,7 @@ pub fn path_problem(path_and_query: &str) -> Option<&'static str> {
         decoded.push(b);
         i += 1;
     }
-    if std::str::from_utf8(&decoded).is_err() {
+    if core::str::from_utf8(&decoded).is_err() {
         return Some("encoded bytes that are not UTF-8");
     }
     let segments: Vec<&str> = path[1..].split('/').collect();

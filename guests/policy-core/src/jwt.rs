@@ -3,11 +3,16 @@
 //! run-time HMAC secret, no `none`, no `crit`, bounded token size, and every time and audience
 //! claim checked here with an explicit clock. jsonwebtoken verifies the signature only.
 
-use crate::Jwt;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use serde_json::Value;
+use alloc::string::String;
+use alloc::vec::Vec;
+#[cfg(feature = "verify")]
+use {
+    crate::Jwt,
+    alloc::{format, string::ToString},
+    base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD},
+    jsonwebtoken::{Algorithm, DecodingKey, Validation},
+    serde_json::Value,
+};
 
 /// Why a token was rejected (for logs; clients only see 401).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +92,7 @@ pub const MIN_HMAC_SECRET_BYTES: usize = 32;
 
 /// Verifies `token` under `policy`'s `[auth.jwt]` at time `now`: what the JWT layer exports to the
 /// decorator. The error is a reason for logs (clients only see 401).
+#[cfg(feature = "verify")]
 pub fn verify_under(
     policy: &crate::Policy,
     token: &str,
@@ -102,6 +108,7 @@ pub fn verify_under(
 
 /// Verifies `token` under `jwt` at time `now` (seconds since the epoch). `secret` looks up a
 /// run-time configuration value by name (the HS256 secret).
+#[cfg(feature = "verify")]
 pub fn verify(
     jwt: &Jwt,
     token: &str,
@@ -196,6 +203,7 @@ pub fn verify(
     })
 }
 
+#[cfg(feature = "verify")]
 fn decode_json(part: &str) -> Result<Value, JwtError> {
     let bytes = URL_SAFE_NO_PAD
         .decode(part)
@@ -210,6 +218,7 @@ fn decode_json(part: &str) -> Result<Value, JwtError> {
 
 /// The key for this header: the HS256 secret, or exactly one JWKS key whose `kid` (when the token
 /// names one), algorithm and key type fit.
+#[cfg(feature = "verify")]
 fn select_key(
     jwt: &Jwt,
     header: &Value,
@@ -259,6 +268,7 @@ fn select_key(
     DecodingKey::from_jwk(&jwk).map_err(|_| JwtError::UnknownKey)
 }
 
+#[cfg(feature = "verify")]
 fn check_claims(jwt: &Jwt, claims: &Value, now: u64) -> Result<(), JwtError> {
     let leeway = u64::from(jwt.leeway_seconds) as f64;
     let now = now as f64;
@@ -315,6 +325,7 @@ fn check_claims(jwt: &Jwt, claims: &Value, now: u64) -> Result<(), JwtError> {
 }
 
 /// Checks that `jwk` (JSON) is a public key this engine can use; the message says why not.
+#[cfg(feature = "verify")]
 pub fn check_jwk(jwk: &str) -> Result<(), String> {
     let parsed: jsonwebtoken::jwk::Jwk =
         serde_json::from_str(jwk).map_err(|e| format!("not a JWK: {e}"))?;
@@ -323,9 +334,10 @@ pub fn check_jwk(jwk: &str) -> Result<(), String> {
         .map_err(|e| format!("unusable key: {e}"))
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "verify"))]
 mod tests {
     use super::*;
+    use alloc::vec;
     use serde_json::json;
 
     const NOW: u64 = 1_800_000_000;

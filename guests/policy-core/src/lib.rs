@@ -4,6 +4,19 @@
 //! The crate is shared by both sides so that the document's writer and reader cannot drift apart:
 //! the host builds a [`Policy`] and [`Policy::encode`]s it; the decorator [`Policy::decode`]s it and
 //! calls [`decide`]. It has no WIT or host dependencies, so the engine is tested natively.
+//!
+//! It is `no_std` (with `alloc`): the decorator and the adapters link no standard library, so they
+//! import nothing from WASI but what they use. JWT verification (the `verify` feature, on by
+//! default) needs `jsonwebtoken`, and with it std: only the JWT layer and the host enable it.
+
+#![no_std]
+
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+use alloc::string::String;
+use alloc::vec::Vec;
 
 mod document;
 mod engine;
