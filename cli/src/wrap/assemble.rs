@@ -40,7 +40,7 @@ pub fn assemble(
     tracing::trace!(plan = %plan.describe(), "the plan");
     let mut bytes = super::encode::encode(&plan)?;
     tracing::debug!(bytes = bytes.len(), "encoded the artifact");
-    let artifact = component::inspect(&bytes).map_err(|e| compose_err("the artifact", e))?;
+    let artifact = component::inspect_own(&bytes).map_err(|e| compose_err("the artifact", e))?;
     // Everything of our own package must be satisfied inside the artifact; only the host's
     // interfaces (wasi:…) may remain as imports.
     if let Some(import) = artifact.imports.iter().find(|i| i.starts_with("faas:")) {

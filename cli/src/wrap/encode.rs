@@ -98,16 +98,19 @@ pub fn encode(plan: &Plan) -> Result<Vec<u8>, WrapError> {
             .export(value, export)
             .map_err(|e| compose_err(plan.layers[*layer].kind.to_string(), e))?;
     }
-    graph
+    let bytes = graph
         .encode(EncodeOptions {
             define_components: true,
-            validate: true,
+            // Validated below, once: wac-graph's validation would check every layer's code again.
+            validate: false,
             processor: Some(Processor {
                 name: "faas",
                 version: env!("CARGO_PKG_VERSION"),
             }),
         })
-        .map_err(|e| compose_err("the artifact", e))
+        .map_err(|e| compose_err("the artifact", e))?;
+    crate::component::validate_composition(&bytes).map_err(|e| compose_err("the artifact", e))?;
+    Ok(bytes)
 }
 
 /// The wires into `layer` from layers instantiated before it.
