@@ -8,18 +8,45 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const TARGET: &str = "wasm32-wasip2";
-/// The guests, in two builds: Cargo unifies the features of the packages built together, and the
-/// JWT layer's `verify` feature brings std, which the lean guests (no_std, guests/runtime) must not
-/// link.
-const BUILDS: &[&[(&str, &str)]] = &[
-    &[
-        ("faas-cli-adapter", "faas_cli_adapter.wasm"),
-        ("faas-credentials", "faas_credentials.wasm"),
-        ("faas-decorator", "faas_decorator.wasm"),
-        ("faas-http-adapter", "faas_http_adapter.wasm"),
-        ("faas-messaging-adapter", "faas_messaging_adapter.wasm"),
-    ],
-    &[("faas-jwt-verifier", "faas_jwt_verifier.wasm")],
+/// One `cargo build` of guests: the packages, the features, and each package's output file with
+/// the name it is embedded under.
+struct Build {
+    packages: &'static [&'static str],
+    features: &'static [&'static str],
+    outputs: &'static [(&'static str, &'static str)],
+}
+
+/// The guests, in three builds: Cargo unifies the features of the packages built together, and
+/// the JWT layer's `verify` feature brings std, which the lean guests (no_std, guests/runtime) must
+/// not link; the decorator is built a second time without its JWT import.
+const BUILDS: &[Build] = &[
+    Build {
+        packages: &[
+            "faas-cli-adapter",
+            "faas-credentials",
+            "faas-decorator",
+            "faas-http-adapter",
+            "faas-messaging-adapter",
+        ],
+        features: &[],
+        outputs: &[
+            ("faas_cli_adapter.wasm", "faas_cli_adapter.wasm"),
+            ("faas_credentials.wasm", "faas_credentials.wasm"),
+            ("faas_decorator.wasm", "faas_decorator.wasm"),
+            ("faas_http_adapter.wasm", "faas_http_adapter.wasm"),
+            ("faas_messaging_adapter.wasm", "faas_messaging_adapter.wasm"),
+        ],
+    },
+    Build {
+        packages: &["faas-decorator"],
+        features: &["faas-decorator/no-jwt"],
+        outputs: &[("faas_decorator.wasm", "faas_decorator_without_jwt.wasm")],
+    },
+    Build {
+        packages: &["faas-jwt-verifier"],
+        features: &[],
+        outputs: &[("faas_jwt_verifier.wasm", "faas_jwt_verifier.wasm")],
+    },
 ];
 
 fn main() {
@@ -45,19 +72,19 @@ fn main() {
     }
 
     let target_dir = guests.join("target");
-    for guests_of_build in BUILDS {
-        build(&guests, &target_dir, &repo, guests_of_build);
-    }
-
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
-    for (_, file) in BUILDS.iter().copied().flatten() {
-        let built = target_dir.join(TARGET).join("release").join(file);
-        copy(&built, &out_dir.join(file));
+    for one in BUILDS {
+        build(&guests, &target_dir, &repo, one);
+        // Copied at once: a later build of the same package overwrites its output.
+        for (built, embedded) in one.outputs {
+            let built = target_dir.join(TARGET).join("release").join(built);
+            copy(&built, &out_dir.join(embedded));
+        }
     }
 }
 
-/// One `cargo build` of `packages` for the guest target.
-fn build(guests: &Path, target_dir: &Path, repo: &Path, packages: &[(&str, &str)]) {
+/// One `cargo build` for the guest target.
+fn build(guests: &Path, target_dir: &Path, repo: &Path, build: &Build) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(cargo);
     command
@@ -65,8 +92,11 @@ fn build(guests: &Path, target_dir: &Path, repo: &Path, packages: &[(&str, &str)
         .args(["build", "--release", "--locked", "--target", TARGET])
         .arg("--target-dir")
         .arg(target_dir);
-    for (package, _) in packages {
+    for package in build.packages {
         command.args(["-p", package]);
+    }
+    if !build.features.is_empty() {
+        command.args(["--features", &build.features.join(",")]);
     }
     // The outer build's settings are for the host: do not let them leak into the guest build.
     for var in [

@@ -342,8 +342,8 @@ fn report(built: &Built) {
         );
     }
     println!(
-        "| embedded layers: decorator / http adapter (bytes) | {} | {} | |",
-        faas::guests::DECORATOR.len(),
+        "| embedded layers: decorator (without JWT import) / http adapter (bytes) | {} | {} | |",
+        faas::guests::DECORATOR_WITHOUT_JWT.len(),
         faas::guests::HTTP_ADAPTER.len()
     );
     println!(
@@ -390,7 +390,11 @@ fn plain_composition(function: &[u8], policy_document: &[u8], with_decorator: bo
     }
     let mut handler_export = graph.alias_instance_export(f, handler).unwrap();
     if with_decorator {
-        let d = add(&mut graph, "bench:decorator", faas::guests::DECORATOR);
+        let d = add(
+            &mut graph,
+            "bench:decorator",
+            faas::guests::DECORATOR_WITHOUT_JWT,
+        );
         let d = graph.instantiate(d);
         graph
             .set_instantiation_argument(d, handler, handler_export)
@@ -791,7 +795,7 @@ fn wrap_against_wac_plug(built: &Built) -> (Duration, Duration) {
     let dir = tempfile::tempdir().unwrap();
     let decorator = dir.path().join("decorator.wasm");
     let adapter = dir.path().join("adapter.wasm");
-    std::fs::write(&decorator, faas::guests::DECORATOR).unwrap();
+    std::fs::write(&decorator, faas::guests::DECORATOR_WITHOUT_JWT).unwrap();
     std::fs::write(&adapter, faas::guests::HTTP_ADAPTER).unwrap();
     let runs = if built.language == Language::Rust {
         40

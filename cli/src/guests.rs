@@ -30,6 +30,11 @@ pub const MESSAGING_EXPORT: &str = "wasmcloud:messaging/handler@0.2.0";
 /// The security decorator (world `faas:guests/decorator`).
 pub const DECORATOR: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_decorator.wasm"));
 
+/// The security decorator without the JWT import (world `faas:guests/decorator-without-jwt`), for
+/// policies without `[auth.jwt]`.
+pub const DECORATOR_WITHOUT_JWT: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/faas_decorator_without_jwt.wasm"));
+
 /// The JWT layer (world `faas:guests/jwt-verifier`), composed only for policies with `[auth.jwt]`.
 pub const JWT_VERIFIER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_jwt_verifier.wasm"));
 
@@ -93,6 +98,16 @@ pub static DECORATOR_GUEST: Guest = Guest {
     inspection: OnceLock::new(),
 };
 
+/// The security decorator for policies without `[auth.jwt]`: nothing stands in for a JWT layer.
+pub static DECORATOR_WITHOUT_JWT_GUEST: Guest = Guest {
+    layer: "decorator",
+    bytes: DECORATOR_WITHOUT_JWT,
+    export: "faas:function/handler@0.1.0",
+    keep: &[],
+    optional: &[],
+    inspection: OnceLock::new(),
+};
+
 /// The JWT layer.
 pub static JWT_GUEST: Guest = Guest {
     layer: "jwt-verifier",
@@ -153,8 +168,9 @@ pub fn adapter(trigger: Trigger) -> &'static Guest {
 mod tests {
     use super::*;
 
-    const ALL: [&Guest; 6] = [
+    const ALL: [&Guest; 7] = [
         &DECORATOR_GUEST,
+        &DECORATOR_WITHOUT_JWT_GUEST,
         &JWT_GUEST,
         &CREDENTIALS_GUEST,
         &HTTP_GUEST,

@@ -32,7 +32,6 @@ fn wrap_writes_a_valid_artifact_exporting_the_http_handler() {
             "decorator",
             "http-adapter",
             "function-deny",
-            "decorator-deny",
         ]
     );
     // The JWT layer (most of the decorator's cryptography) is only there for JWT policies, so an

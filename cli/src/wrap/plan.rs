@@ -328,8 +328,13 @@ pub fn plan(
         }
     }
 
+    // Without [auth.jwt], the decorator without the JWT import: no deny layer stands in for it.
+    let decorator_guest = match needs(Need::Jwt) {
+        true => &guests::DECORATOR_GUEST,
+        false => &guests::DECORATOR_WITHOUT_JWT_GUEST,
+    };
     let decorator = plan.add_guest(
-        &guests::DECORATOR_GUEST,
+        decorator_guest,
         LayerKind::Decorator,
         Owner::Decorator,
         None,

@@ -10,9 +10,16 @@
 extern crate alloc;
 use faas_guest_runtime as _;
 
+#[cfg(not(feature = "no-jwt"))]
 wit_bindgen::generate!({
     path: "../wit",
     world: "faas:guests/decorator",
+    generate_all,
+});
+#[cfg(feature = "no-jwt")]
+wit_bindgen::generate!({
+    path: "../wit",
+    world: "faas:guests/decorator-without-jwt",
     generate_all,
 });
 
@@ -52,6 +59,7 @@ fn handle(req: outer::Request) -> outer::Response {
         headers: &req.headers,
         body_len: req.body.len() as u64,
     };
+    #[cfg(not(feature = "no-jwt"))]
     let verify_jwt = |token: &str| {
         faas::guests::jwt::verify(token).map(|v| faas_policy_core::jwt::VerifiedToken {
             subject: v.subject,
@@ -59,6 +67,10 @@ fn handle(req: outer::Request) -> outer::Response {
             claims: v.claims,
         })
     };
+    // Composed only for policies without [auth.jwt], whose engine never asks; if it ever did,
+    // the token is refused (fail closed).
+    #[cfg(feature = "no-jwt")]
+    let verify_jwt = |_: &str| Err(String::from("this decorator has no JWT layer"));
     let decision = decide(
         &policy,
         &view,
