@@ -398,7 +398,8 @@ fn plain_composition(function: &[u8], policy_document: &[u8], with_decorator: bo
         .find(|i| i.starts_with("faas:function/credentials@"))
     {
         let deny =
-            faas::generate::deny_component(&inspection, std::slice::from_ref(credentials)).unwrap();
+            faas::generate::deny_component(&inspection, std::slice::from_ref(credentials), None)
+                .unwrap();
         let deny = add(&mut graph, "bench:credentials-deny", &deny);
         let deny = graph.instantiate(deny);
         let export = graph.alias_instance_export(deny, credentials).unwrap();

@@ -32,8 +32,9 @@ pub struct Answer {
     pub bytes: Vec<u8>,
 }
 
-/// The polite answers for the functions `world` exports.
-pub fn answers(resolve: &Resolve, world: WorldId) -> Vec<Answer> {
+/// The polite answers for the functions `world` exports; with a `seed`, `insecure-seed` answers it
+/// (`tuple<u64, u64>`: the two values, little-endian, through the pointer).
+pub fn answers(resolve: &Resolve, world: WorldId, seed: Option<[u8; 16]>) -> Vec<Answer> {
     let mut sizes = SizeAlign::default();
     sizes.fill(resolve);
     let mut answers = Vec::new();
@@ -47,11 +48,20 @@ pub fn answers(resolve: &Resolve, world: WorldId) -> Vec<Answer> {
             if !signature.retptr {
                 continue;
             }
-            let Some(bytes) = func
-                .result
-                .as_ref()
-                .and_then(|ty| empty(resolve, &sizes, ty))
-            else {
+            let interface = &resolve.interfaces[*id];
+            let is_seed = func.name == "insecure-seed"
+                && interface.name.as_deref() == Some("insecure-seed")
+                && interface
+                    .package
+                    .is_some_and(|p| resolve.packages[p].name.namespace == "wasi");
+            let answer = match seed {
+                Some(seed) if is_seed => Some(seed.to_vec()),
+                _ => func
+                    .result
+                    .as_ref()
+                    .and_then(|ty| empty(resolve, &sizes, ty)),
+            };
+            let Some(bytes) = answer else {
                 continue;
             };
             let export = resolve.wasm_export_name(
@@ -284,7 +294,7 @@ mod tests {
         let mut resolve = Resolve::default();
         let package = resolve.push_str("denied.wit", WIT).unwrap();
         let world = resolve.select_world(&[package], Some("denied")).unwrap();
-        answers(&resolve, world)
+        answers(&resolve, world, None)
     }
 
     #[test]
@@ -313,12 +323,32 @@ mod tests {
     }
 
     #[test]
+    fn a_seed_answers_insecure_seed_only_when_given() {
+        let wit = "package wasi:random@0.2.12;\n\
+            interface insecure-seed { insecure-seed: func() -> tuple<u64, u64>; }\n\
+            world seeded { export insecure-seed; }\n";
+        let mut resolve = Resolve::default();
+        let package = resolve.push_str("seed.wit", wit).unwrap();
+        let world = resolve.select_world(&[package], Some("seeded")).unwrap();
+        let seeded = answers(&resolve, world, Some([7; 16]));
+        assert_eq!(seeded.len(), 1);
+        assert!(
+            seeded[0].export.ends_with("|insecure-seed"),
+            "{}",
+            seeded[0].export
+        );
+        assert_eq!(seeded[0].bytes, vec![7; 16]);
+        // Without a seed, a tuple has no answer that grants nothing: it traps.
+        assert!(answers(&resolve, world, None).is_empty());
+    }
+
+    #[test]
     fn the_rewritten_dummy_module_is_valid_and_answers() {
         let mut resolve = Resolve::default();
         let package = resolve.push_str("denied.wit", WIT).unwrap();
         let world = resolve.select_world(&[package], Some("denied")).unwrap();
         let dummy = wit_component::dummy_module(&resolve, world, ManglingAndAbi::Standard32);
-        let answers = answers(&resolve, world);
+        let answers = answers(&resolve, world, None);
         let module = answering_module(&dummy, &answers).unwrap();
         wasmparser::Validator::new().validate_all(&module).unwrap();
         assert_ne!(module, dummy);

@@ -3,8 +3,8 @@
 //! - the **policy component**: the compiled policy document in a data segment, behind
 //!   `faas:function/policy`'s `document` function;
 //! - **deny layers**: an export of each interface a layer may not take from the host, answering
-//!   politely where the type lets it (see the `deny` submodule) and trapping otherwise;
-//! - **seed layers**: `wasi:random/insecure-seed` returning a fixed value, for faas's own layers.
+//!   politely where the type lets it (see the `deny` submodule) and trapping otherwise; for faas's
+//!   own layers, also `wasi:random/insecure-seed` returning a fixed value.
 //!
 //! Each is a core module made with wasm-encoder (or wit-component's dummy module), given a world by
 //! wit-component and encoded into a component.
@@ -112,27 +112,20 @@ fn pointer_returning_module(export: &str, pointer: u32, segments: &[(u32, &[u8])
 /// every function traps or, where its type allows, answers that nothing is there (see the `deny` submodule):
 /// a deny layer to satisfy imports that must not reach the host. Types the denied
 /// interfaces use from others stay imports of the new component.
-pub fn deny_component(layer: &Inspection, interfaces: &[String]) -> Result<Vec<u8>, String> {
+///
+/// With a `seed`, `wasi:random/insecure-seed` (when among `interfaces`) answers that fixed value
+/// instead. WASI allows a deterministic value here; hosts of the `wasi:http/proxy` world do not
+/// supply the interface at all, while the Rust standard library asks for it to seed hash maps.
+/// Used only for faas's own layers, whose hash maps hold policy data, never keys chosen by a client.
+pub fn deny_component(
+    layer: &Inspection,
+    interfaces: &[String],
+    seed: Option<[u8; 16]>,
+) -> Result<Vec<u8>, String> {
     component_exporting(layer, interfaces, |resolve, world| {
         let dummy =
             wit_component::dummy_module(resolve, world, wit_parser::ManglingAndAbi::Standard32);
-        deny::answering_module(&dummy, &deny::answers(resolve, world))
-    })
-}
-
-/// A component exporting `wasi:random/insecure-seed` (as `layer` imports it) that returns the
-/// fixed `seed`. WASI allows a deterministic value here; hosts of the `wasi:http/proxy` world do
-/// not supply the interface at all, while the Rust standard library asks for it to seed hash maps.
-/// Used only for faas's own layers, whose hash maps hold policy data, never keys chosen by a client.
-pub fn seed_component(
-    layer: &Inspection,
-    interface: &str,
-    seed: [u8; 16],
-) -> Result<Vec<u8>, String> {
-    let export = format!("{interface}#insecure-seed");
-    component_exporting(layer, &[interface.to_string()], move |_, _| {
-        // tuple<u64, u64> is returned through a pointer to its two values.
-        Ok(pointer_returning_module(&export, 16, &[(16, &seed)]))
+        deny::answering_module(&dummy, &deny::answers(resolve, world, seed))
     })
 }
 

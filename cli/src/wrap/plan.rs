@@ -1,11 +1,11 @@
 //! The composition plan: which layers an artifact has, and which import of which layer each
 //! export satisfies. Planning is pure (bytes in, a [`Plan`] out) and decides everything: the checks
 //! of the function and the triggers, what the policy allows, which optional layers and imports
-//! arise, and the deny and seed layers that satisfy what must not reach the host. [`super::encode`]
+//! arise, and the deny layers that satisfy what must not reach the host. [`super::encode`]
 //! then turns a plan into a component, and is the only code that touches wac-graph.
 //!
 //! Layers are listed in the order they are instantiated. Some exist for another layer (its
-//! `owner`): a deny or seed layer for the layer whose imports it satisfies, the credentials
+//! `owner`): a deny layer for the layer whose imports it satisfies, the credentials
 //! provider for the function, the JWT layer for the decorator. A layer and those it owns, and theirs,
 //! are its *group*; groups are contiguous in the list.
 
@@ -35,13 +35,12 @@ pub enum LayerKind {
     Credentials,
     /// The platform adapter of a trigger.
     Adapter(Trigger),
-    /// A generated deny layer for the layer of this kind.
+    /// A generated deny layer for the layer of this kind (for our own layers, it also answers
+    /// `wasi:random/insecure-seed` with a fixed seed).
     Deny(Owner),
-    /// A generated `wasi:random/insecure-seed` layer for the layer of this kind.
-    Seed(Owner),
 }
 
-/// The layers deny and seed layers are made for.
+/// The layers deny layers are made for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Owner {
     /// The function.
@@ -78,7 +77,6 @@ impl std::fmt::Display for LayerKind {
             LayerKind::Credentials => f.write_str("credentials"),
             LayerKind::Adapter(trigger) => write!(f, "{}-adapter", trigger.name()),
             LayerKind::Deny(owner) => write!(f, "{}-deny", owner.kind()),
-            LayerKind::Seed(owner) => write!(f, "{}-seed", owner.kind()),
         }
     }
 }
@@ -86,10 +84,7 @@ impl std::fmt::Display for LayerKind {
 impl LayerKind {
     /// Whether faas generated this layer for this artifact (rather than embedding or adopting it).
     pub fn is_generated(self) -> bool {
-        matches!(
-            self,
-            LayerKind::Policy | LayerKind::Deny(_) | LayerKind::Seed(_)
-        )
+        matches!(self, LayerKind::Policy | LayerKind::Deny(_))
     }
 
     /// The name of its package in the composition graph.
@@ -101,7 +96,7 @@ impl LayerKind {
     }
 
     /// Where reports list it: the function, the policy, the decorator, the adapters, the optional
-    /// layers, then the generated deny and seed layers (each group in plan order).
+    /// layers, then the generated deny layers (each group in plan order).
     fn report_rank(self) -> u8 {
         match self {
             LayerKind::Function => 0,
@@ -110,7 +105,7 @@ impl LayerKind {
             LayerKind::Adapter(_) => 3,
             LayerKind::JwtVerifier => 4,
             LayerKind::Credentials => 5,
-            LayerKind::Deny(_) | LayerKind::Seed(_) => 6,
+            LayerKind::Deny(_) => 6,
         }
     }
 }
@@ -232,14 +227,10 @@ impl Plan {
         });
     }
 
-    /// Adds the seed and deny layers `denials` makes for `layer`, wired to it, and records what it
-    /// leaves for the host.
+    /// Adds the deny layer `denials` makes for `layer`, wired to it, and records what it leaves
+    /// for the host.
     fn satisfy(&mut self, layer: usize, owner: Owner, denials: DenyLayers) {
         self.layers[layer].host_imports = Some(denials.host_imports);
-        if let Some((interface, bytes)) = denials.seed {
-            let seed = self.push(LayerKind::Seed(owner), Cow::Owned(bytes), Some(layer));
-            self.wire(layer, &interface, seed, &interface);
-        }
         if let Some(bytes) = denials.component {
             let deny = self.push(LayerKind::Deny(owner), Cow::Owned(bytes), Some(layer));
             for interface in &denials.interfaces {
@@ -382,7 +373,7 @@ pub fn plan(
 }
 
 impl Plan {
-    /// Adds an embedded guest with its seed and deny layers: the ambient imports of its standard
+    /// Adds an embedded guest with its deny layer: the ambient imports of its standard
     /// library are denied unless it keeps them, and so are its optional imports this policy does
     /// not need.
     fn add_guest(
@@ -444,12 +435,11 @@ fn check_triggers(policy: &CompiledPolicy, triggers: &[Trigger]) -> Result<(), W
     Ok(())
 }
 
-/// The imports of one layer that are satisfied inside the artifact: by a deny layer,
-/// or (for our own layers) by a fixed hash-map seed.
+/// The imports of one layer that are satisfied inside the artifact, by its deny layer (which, for
+/// our own layers, also answers a fixed hash-map seed).
 struct DenyLayers {
     interfaces: Vec<String>,
     component: Option<Vec<u8>>,
-    seed: Option<(String, Vec<u8>)>,
     /// What the layer leaves for the host to supply.
     host_imports: Vec<String>,
 }
@@ -513,46 +503,38 @@ impl DenyLayers {
 
     fn build(
         inspection: &Inspection,
-        interfaces: Vec<String>,
+        mut interfaces: Vec<String>,
         seed: Option<[u8; 16]>,
         layer: &'static str,
     ) -> Result<Self, WrapError> {
-        let seed = match (
-            seed,
-            inspection
+        // Our own layers' hash maps get a fixed seed from the deny layer; a function's seed
+        // import is the host's (it is always allowed).
+        if seed.is_some()
+            && let Some(interface) = inspection
                 .imports
                 .iter()
-                .find(|i| i.starts_with("wasi:random/insecure-seed@")),
-        ) {
-            (Some(seed), Some(interface)) => Some((
-                interface.clone(),
-                generate::seed_component(inspection, interface, seed)
-                    .map_err(|e| compose_err(layer, format!("hash-map seed: {e}")))?,
-            )),
-            _ => None,
-        };
+                .find(|i| i.starts_with("wasi:random/insecure-seed@"))
+            && !interfaces.contains(interface)
+        {
+            interfaces.push(interface.clone());
+        }
         let host_imports = inspection
             .imports
             .iter()
-            .filter(|i| {
-                !i.starts_with("faas:")
-                    && !interfaces.contains(i)
-                    && seed.as_ref().is_none_or(|(s, _)| s != *i)
-            })
+            .filter(|i| !i.starts_with("faas:") && !interfaces.contains(i))
             .cloned()
             .collect();
         let component = if interfaces.is_empty() {
             None
         } else {
             Some(
-                generate::deny_component(inspection, &interfaces)
+                generate::deny_component(inspection, &interfaces, seed)
                     .map_err(|e| compose_err(layer, format!("deny layer: {e}")))?,
             )
         };
         Ok(DenyLayers {
             interfaces,
             component,
-            seed,
             host_imports,
         })
     }
