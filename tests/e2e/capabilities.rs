@@ -81,6 +81,10 @@ fn imports_the_standard_library_adds_are_denied_inside_the_artifact() {
             "the artifact imports {import}, outside what wasi:http/proxy supplies"
         );
     }
+    // The policy layer answers the denied ones: no deny layer of their own.
     let layers = wrapped["layers"].to_string();
-    assert!(layers.contains("function-deny"), "{layers}");
+    assert!(
+        layers.contains("\"policy\"") && !layers.contains("function-deny"),
+        "{layers}"
+    );
 }

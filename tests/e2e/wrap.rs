@@ -24,16 +24,7 @@ fn wrap_writes_a_valid_artifact_exporting_the_http_handler() {
         .iter()
         .map(|l| l["layer"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        layers,
-        [
-            "function",
-            "policy",
-            "decorator",
-            "http-adapter",
-            "function-deny",
-        ]
-    );
+    assert_eq!(layers, ["function", "policy", "decorator", "http-adapter",]);
     // The JWT layer (most of the decorator's cryptography) is only there for JWT policies, so an
     // API-key artifact stays small.
     assert!(

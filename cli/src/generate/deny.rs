@@ -32,9 +32,14 @@ pub struct Answer {
     pub bytes: Vec<u8>,
 }
 
-/// The polite answers for the functions `world` exports; with a `seed`, `insecure-seed` answers it
-/// (`tuple<u64, u64>`: the two values, little-endian, through the pointer).
-pub fn answers(resolve: &Resolve, world: WorldId, seed: Option<[u8; 16]>) -> Vec<Answer> {
+/// The answers of the functions `world` exports: `fixed(interface, function)` where it has one
+/// (the canonical ABI bytes of the result: a hash-map seed, the policy document's list), else the
+/// polite answer where the type has one.
+pub fn answers(
+    resolve: &Resolve,
+    world: WorldId,
+    fixed: &dyn Fn(&str, &str) -> Option<Vec<u8>>,
+) -> Vec<Answer> {
     let mut sizes = SizeAlign::default();
     sizes.fill(resolve);
     let mut answers = Vec::new();
@@ -48,19 +53,12 @@ pub fn answers(resolve: &Resolve, world: WorldId, seed: Option<[u8; 16]>) -> Vec
             if !signature.retptr {
                 continue;
             }
-            let interface = &resolve.interfaces[*id];
-            let is_seed = func.name == "insecure-seed"
-                && interface.name.as_deref() == Some("insecure-seed")
-                && interface
-                    .package
-                    .is_some_and(|p| resolve.packages[p].name.namespace == "wasi");
-            let answer = match seed {
-                Some(seed) if is_seed => Some(seed.to_vec()),
-                _ => func
-                    .result
+            let interface = resolve.id_of(*id).unwrap_or_default();
+            let answer = fixed(&interface, &func.name).or_else(|| {
+                func.result
                     .as_ref()
-                    .and_then(|ty| empty(resolve, &sizes, ty)),
-            };
+                    .and_then(|ty| empty(resolve, &sizes, ty))
+            });
             let Some(bytes) = answer else {
                 continue;
             };
@@ -120,14 +118,18 @@ fn empty(resolve: &Resolve, sizes: &SizeAlign, ty: &Type) -> Option<Vec<u8>> {
 }
 
 /// Rewrites wit-component's dummy module so that the exports in `answers` return their answer;
-/// its memory grows to one page to hold them.
+/// its memory grows to hold them and `data` (offset, bytes: what answers point to).
 ///
 /// It also drops what a deny layer never uses, each of which would cost every instantiation of
 /// the artifact: the dummy's function imports (its code calls nothing, yet each import that needs
 /// the module's memory makes wit-component add a shim module and a fixup module), resource
 /// destructors (denied resources are never created; a destructor needs the shim too), no-op
 /// post-return functions and the initialisation call.
-pub fn answering_module(dummy: &[u8], answers: &[Answer]) -> Result<Vec<u8>, String> {
+pub fn answering_module(
+    dummy: &[u8],
+    answers: &[Answer],
+    data: &[(u32, &[u8])],
+) -> Result<Vec<u8>, String> {
     let mut imported_functions = 0;
     let mut exports = std::collections::HashMap::new();
     for payload in wasmparser::Parser::new(0).parse_all(dummy) {
@@ -160,15 +162,33 @@ pub fn answering_module(dummy: &[u8], answers: &[Answer]) -> Result<Vec<u8>, Str
             .ok_or_else(|| format!("the deny module has no export {}", answer.export))?;
         by_index.insert(*index, answer.bytes.as_slice());
     }
+    let end = data
+        .iter()
+        .map(|(offset, bytes)| u64::from(*offset) + bytes.len() as u64)
+        .max()
+        .unwrap_or(0);
     let mut rewriter = Answering {
         imported_functions,
         next: imported_functions,
         answers: by_index,
+        pages: end.div_ceil(65536).max(1),
     };
     let mut module = wasm_encoder::Module::new();
     rewriter
         .parse_core_module(&mut module, wasmparser::Parser::new(0), dummy)
         .map_err(|e| format!("{e:?}"))?;
+    if !data.is_empty() {
+        // The dummy has no data section of its own; the data section comes after the code.
+        let mut section = wasm_encoder::DataSection::new();
+        for (offset, bytes) in data {
+            section.active(
+                0,
+                &wasm_encoder::ConstExpr::i32_const(*offset as i32),
+                bytes.iter().copied(),
+            );
+        }
+        module.section(&section);
+    }
     Ok(module.finish())
 }
 
@@ -178,6 +198,8 @@ struct Answering<'a> {
     /// The index (in the dummy) of the function whose body comes next.
     next: u32,
     answers: std::collections::HashMap<u32, &'a [u8]>,
+    /// The memory's minimum size, in pages.
+    pages: u64,
 }
 
 /// Exports of the dummy that a deny layer does without (see [`answering_module`]).
@@ -227,7 +249,7 @@ impl Reencode for Answering<'_> {
         memory: wasmparser::MemoryType,
     ) -> Result<wasm_encoder::MemoryType, wasm_encoder::reencode::Error<Self::Error>> {
         let mut memory = RoundtripReencoder.memory_type(memory)?;
-        memory.minimum = memory.minimum.max(1);
+        memory.minimum = memory.minimum.max(self.pages);
         Ok(memory)
     }
 
@@ -294,7 +316,7 @@ mod tests {
         let mut resolve = Resolve::default();
         let package = resolve.push_str("denied.wit", WIT).unwrap();
         let world = resolve.select_world(&[package], Some("denied")).unwrap();
-        answers(&resolve, world, None)
+        answers(&resolve, world, &|_, _| None)
     }
 
     #[test]
@@ -323,14 +345,18 @@ mod tests {
     }
 
     #[test]
-    fn a_seed_answers_insecure_seed_only_when_given() {
+    fn a_fixed_answer_replaces_the_polite_one() {
         let wit = "package wasi:random@0.2.12;\n\
             interface insecure-seed { insecure-seed: func() -> tuple<u64, u64>; }\n\
             world seeded { export insecure-seed; }\n";
         let mut resolve = Resolve::default();
         let package = resolve.push_str("seed.wit", wit).unwrap();
         let world = resolve.select_world(&[package], Some("seeded")).unwrap();
-        let seeded = answers(&resolve, world, Some([7; 16]));
+        let seed = |interface: &str, function: &str| {
+            (interface.starts_with("wasi:random/insecure-seed@") && function == "insecure-seed")
+                .then(|| vec![7; 16])
+        };
+        let seeded = answers(&resolve, world, &seed);
         assert_eq!(seeded.len(), 1);
         assert!(
             seeded[0].export.ends_with("|insecure-seed"),
@@ -339,7 +365,7 @@ mod tests {
         );
         assert_eq!(seeded[0].bytes, vec![7; 16]);
         // Without a seed, a tuple has no answer that grants nothing: it traps.
-        assert!(answers(&resolve, world, None).is_empty());
+        assert!(answers(&resolve, world, &|_, _| None).is_empty());
     }
 
     #[test]
@@ -348,14 +374,14 @@ mod tests {
         let package = resolve.push_str("denied.wit", WIT).unwrap();
         let world = resolve.select_world(&[package], Some("denied")).unwrap();
         let dummy = wit_component::dummy_module(&resolve, world, ManglingAndAbi::Standard32);
-        let answers = answers(&resolve, world, None);
-        let module = answering_module(&dummy, &answers).unwrap();
+        let answers = answers(&resolve, world, &|_, _| None);
+        let module = answering_module(&dummy, &answers, &[]).unwrap();
         wasmparser::Validator::new().validate_all(&module).unwrap();
         assert_ne!(module, dummy);
         let missing = Answer {
             export: "no-such-export".into(),
             bytes: vec![0],
         };
-        assert!(answering_module(&dummy, &[missing]).is_err());
+        assert!(answering_module(&dummy, &[missing], &[]).is_err());
     }
 }

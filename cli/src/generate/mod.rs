@@ -122,21 +122,65 @@ pub fn deny_component(
     interfaces: &[String],
     seed: Option<[u8; 16]>,
 ) -> Result<Vec<u8>, String> {
-    component_exporting(layer, interfaces, |resolve, world| {
+    let seed_answer = |interface: &str, function: &str| {
+        (interface.starts_with("wasi:random/insecure-seed@") && function == "insecure-seed")
+            .then(|| seed.map(|s| s.to_vec()))
+            .flatten()
+    };
+    component_exporting(layer.resolve().clone(), interfaces, |resolve, world| {
         let dummy =
             wit_component::dummy_module(resolve, world, wit_parser::ManglingAndAbi::Standard32);
-        deny::answering_module(&dummy, &deny::answers(resolve, world, seed))
+        deny::answering_module(&dummy, &deny::answers(resolve, world, &seed_answer), &[])
     })
 }
+
+/// The policy component that also stands in for the function's `denied` imports: one generated
+/// layer, so one core instance and one memory fewer per request than a policy component and a
+/// deny layer for the function (docs/benchmarks.md). Its WIT is the function's own, with the
+/// contract merged in for `faas:function/policy`.
+pub fn policy_and_deny_component(
+    document: &[u8],
+    function: &Inspection,
+    denied: &[String],
+) -> Result<Vec<u8>, String> {
+    let len = u32::try_from(document.len())
+        .map_err(|_| "the policy document is too large".to_string())?;
+    let mut resolve = function.resolve().clone();
+    resolve
+        .merge(contract::resolve())
+        .map_err(|e| format!("{e:#}"))?;
+    let mut interfaces = vec![contract::interface_name("policy")];
+    interfaces.extend(denied.iter().cloned());
+    // `document` returns a list<u8>: a pointer to (pointer, length) of the bytes, which sit in a
+    // data segment past the area the answers are written to.
+    let mut list = MERGED_DOCUMENT_OFFSET.to_le_bytes().to_vec();
+    list.extend_from_slice(&len.to_le_bytes());
+    let document_answer = |interface: &str, function: &str| {
+        (interface.starts_with(&format!("{}/policy@", contract::PACKAGE)) && function == "document")
+            .then(|| list.clone())
+    };
+    component_exporting(resolve, &interfaces, |resolve, world| {
+        let dummy =
+            wit_component::dummy_module(resolve, world, wit_parser::ManglingAndAbi::Standard32);
+        deny::answering_module(
+            &dummy,
+            &deny::answers(resolve, world, &document_answer),
+            &[(MERGED_DOCUMENT_OFFSET, document)],
+        )
+    })
+}
+
+/// Where [`policy_and_deny_component`] keeps the document: past the answers' area.
+const MERGED_DOCUMENT_OFFSET: u32 = 1024;
 
 /// A component exporting `interfaces`, whose WIT comes from `layer`'s own, with the core module
 /// `module` makes for the world.
 fn component_exporting(
-    layer: &Inspection,
+    resolve: Resolve,
     interfaces: &[String],
     module: impl FnOnce(&Resolve, WorldId) -> Result<Vec<u8>, String>,
 ) -> Result<Vec<u8>, String> {
-    let mut resolve = layer.resolve().clone();
+    let mut resolve = resolve;
     let exports: String = interfaces
         .iter()
         .map(|name| format!("    export {name};\n"))

@@ -3,14 +3,15 @@
 //!
 //! Nothing is compiled here. The policy becomes a tiny generated component (a data segment and one
 //! function returning it, encoded with wasm-encoder and wit-component) that exports
-//! `faas:function/policy`; wac-graph then wires
+//! `faas:function/policy` (and answers the function's denied imports); wac-graph then wires
 //!
 //! ```text
 //! policy ──► decorator ◄── function          policy ──► http adapter ◄── decorator
 //! ```
 //!
 //! (one adapter per trigger: HTTP, messaging, CLI; and `policy ──► jwt layer ──► decorator` when the
-//! policy accepts JWTs), satisfies what the policy denies with generated deny layer layers, and
+//! policy accepts JWTs), satisfies what the policy denies inside (the function's denied imports by
+//! the policy component, a JWT layer's by its deny layer), and
 //! exports each adapter's export. The same inputs always give the same bytes:
 //! every step is deterministic and nothing depends on time or paths.
 //!

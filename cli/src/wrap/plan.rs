@@ -258,8 +258,6 @@ pub fn plan(
     let inspected =
         component::inspect(renamed.as_deref().unwrap_or(function)).map_err(function_check)?;
     let handler = inspected.check_function().map_err(function_check)?;
-    let policy_component =
-        generate::policy_component(&policy.document).map_err(WrapError::PolicyComponent)?;
     let handler_name = contract::handler_export_name();
     let policy_name = contract::interface_name("policy");
     let seed: [u8; 16] = {
@@ -283,6 +281,19 @@ pub fn plan(
         wires: Vec::new(),
         exports: Vec::new(),
     };
+    let mut denials = DenyLayers::for_function(&inspected, &policy.capabilities, language)?;
+    // A granted `wasi:config/store` is narrowed to the policy's [credentials] by the credentials
+    // provider: the function never sees the host's store, which holds other layers' secrets.
+    let config_import = denials.take_config_store()?;
+    // The policy component also stands in for the function's denied imports: one generated layer
+    // rather than two, so one instance and one memory fewer per request.
+    let policy_component = match denials.interfaces.is_empty() {
+        true => generate::policy_component(&policy.document),
+        false => {
+            generate::policy_and_deny_component(&policy.document, &inspected, &denials.interfaces)
+        }
+    }
+    .map_err(WrapError::PolicyComponent)?;
     let policy_layer = plan.push(LayerKind::Policy, Cow::Owned(policy_component), None);
     let function_layer = plan.push(
         LayerKind::Function,
@@ -293,11 +304,10 @@ pub fn plan(
         plan.layers[function_layer].as_given =
             Some((crate::digest::sha256(function), function.len() as u64));
     }
-    let mut denials = DenyLayers::for_function(&inspected, &policy.capabilities, language)?;
-    // A granted `wasi:config/store` is narrowed to the policy's [credentials] by the credentials
-    // provider: the function never sees the host's store, which holds other layers' secrets.
-    let config_import = denials.take_config_store()?;
-    plan.satisfy(function_layer, Owner::Function, denials);
+    for interface in &denials.interfaces {
+        plan.wire(function_layer, interface, policy_layer, interface);
+    }
+    plan.layers[function_layer].host_imports = Some(denials.host_imports);
 
     let credentials_import = inspected
         .imports
@@ -435,8 +445,8 @@ fn check_triggers(policy: &CompiledPolicy, triggers: &[Trigger]) -> Result<(), W
     Ok(())
 }
 
-/// The imports of one layer that are satisfied inside the artifact, by its deny layer (which, for
-/// our own layers, also answers a fixed hash-map seed).
+/// The imports of one layer that are satisfied inside the artifact: for a layer of ours by its deny
+/// layer (which also answers a fixed hash-map seed), for the function by the policy layer.
 struct DenyLayers {
     interfaces: Vec<String>,
     component: Option<Vec<u8>>,
@@ -483,7 +493,8 @@ impl DenyLayers {
                 location: capabilities.location.clone(),
             });
         }
-        Self::build(function, interfaces, None, "function")
+        // The function's denied imports are answered by the policy component (see `plan`).
+        Ok(Self::without_component(function, interfaces))
     }
 
     /// For a layer of ours: the ambient imports of the standard library, and `also` (host
@@ -499,6 +510,21 @@ impl DenyLayers {
             .cloned()
             .collect();
         Self::build(guest, interfaces, Some(seed), "a faas layer")
+    }
+
+    /// What `inspection` leaves for the host when `interfaces` are satisfied inside.
+    fn without_component(inspection: &Inspection, interfaces: Vec<String>) -> Self {
+        let host_imports = inspection
+            .imports
+            .iter()
+            .filter(|i| !i.starts_with("faas:") && !interfaces.contains(i))
+            .cloned()
+            .collect();
+        DenyLayers {
+            interfaces,
+            component: None,
+            host_imports,
+        }
     }
 
     fn build(
@@ -518,25 +544,14 @@ impl DenyLayers {
         {
             interfaces.push(interface.clone());
         }
-        let host_imports = inspection
-            .imports
-            .iter()
-            .filter(|i| !i.starts_with("faas:") && !interfaces.contains(i))
-            .cloned()
-            .collect();
-        let component = if interfaces.is_empty() {
-            None
-        } else {
-            Some(
-                generate::deny_component(inspection, &interfaces, seed)
+        let mut denials = Self::without_component(inspection, interfaces);
+        if !denials.interfaces.is_empty() {
+            denials.component = Some(
+                generate::deny_component(inspection, &denials.interfaces, seed)
                     .map_err(|e| compose_err(layer, format!("deny layer: {e}")))?,
-            )
-        };
-        Ok(DenyLayers {
-            interfaces,
-            component,
-            host_imports,
-        })
+            );
+        }
+        Ok(denials)
     }
 
     /// Leaves `interfaces` for the host even though they are ambient (an adapter's own I/O).
