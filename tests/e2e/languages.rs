@@ -133,12 +133,7 @@ fn build_wrap_serve_and_call(dir: &Path, name: &str) {
     }
     // The interpreter's ambient imports are answered inside, by the policy layer: no layer of
     // their own.
-    let layers: Vec<&str> = wrapped["layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["layer"].as_str().unwrap())
-        .collect();
+    let layers = names_in(&wrapped, "layers", "layer");
     assert!(
         layers.contains(&"policy") && !layers.contains(&"function-deny"),
         "{layers:?}"

@@ -19,13 +19,10 @@ fn the_pipeline_publishes_to_a_registry_and_reports_every_stage() {
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["ok"], true);
     assert_eq!(report["exit_code"], 0);
-    let stages: Vec<&str> = report["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["stage"].as_str().unwrap())
-        .collect();
-    assert_eq!(stages, ["build", "wrap", "validate", "publish", "verify"]);
+    assert_eq!(
+        names_in(&report, "stages", "stage"),
+        ["build", "wrap", "validate", "publish", "verify"]
+    );
     for stage in report["stages"].as_array().unwrap() {
         assert_eq!(stage["status"], "ok", "{stage}");
         assert!(stage["duration_ms"].as_f64().unwrap() >= 0.0);

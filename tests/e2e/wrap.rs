@@ -18,13 +18,10 @@ fn wrap_writes_a_valid_artifact_exporting_the_http_handler() {
         component_export_names(&bytes),
         vec!["wasi:http/incoming-handler@0.2.12".to_string()]
     );
-    let layers: Vec<&str> = wrapped["layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["layer"].as_str().unwrap())
-        .collect();
-    assert_eq!(layers, ["function", "policy", "decorator", "http-adapter",]);
+    assert_eq!(
+        names_in(&wrapped, "layers", "layer"),
+        ["function", "policy", "decorator", "http-adapter"]
+    );
     // The JWT layer (most of the decorator's cryptography) is only there for JWT policies, so an
     // API-key artifact stays small.
     assert!(
