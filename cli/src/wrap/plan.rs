@@ -43,8 +43,6 @@ pub enum LayerKind {
 /// The layers deny layers are made for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Owner {
-    /// The function.
-    Function,
     /// The decorator.
     Decorator,
     /// The JWT layer.
@@ -58,7 +56,6 @@ pub enum Owner {
 impl Owner {
     fn kind(self) -> LayerKind {
         match self {
-            Owner::Function => LayerKind::Function,
             Owner::Decorator => LayerKind::Decorator,
             Owner::JwtVerifier => LayerKind::JwtVerifier,
             Owner::Credentials => LayerKind::Credentials,
