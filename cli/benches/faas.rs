@@ -382,7 +382,9 @@ fn plain_composition(function: &[u8], policy_document: &[u8], with_decorator: bo
         let package = Package::from_bytes(name, None, bytes.to_vec(), graph.types_mut()).unwrap();
         graph.register_package(package).unwrap()
     };
-    let policy_component = faas::generate::policy_component(policy_document).unwrap();
+    let inspection = faas::component::inspect(function).unwrap();
+    let policy_component =
+        faas::generate::policy_component(policy_document, &inspection, &[]).unwrap();
     let f = add(&mut graph, "bench:function", function);
     let p = add(&mut graph, "bench:policy", &policy_component);
     let a = add(&mut graph, "bench:adapter", faas::guests::HTTP_ADAPTER);
@@ -391,7 +393,6 @@ fn plain_composition(function: &[u8], policy_document: &[u8], with_decorator: bo
     let f = graph.instantiate(f);
     // Python and JavaScript bindings import every interface of the world, used or not; the host
     // has no credentials, so a deny layer stands in (Rust drops unused imports).
-    let inspection = faas::component::inspect(function).unwrap();
     if let Some(credentials) = inspection
         .imports
         .iter()

@@ -1,112 +1,19 @@
 //! The components `faas wrap` generates rather than embeds, all small and deterministic:
 //!
 //! - the **policy component**: the compiled policy document in a data segment, behind
-//!   `faas:function/policy`'s `document` function;
+//!   `faas:function/policy`'s `document` function; it also answers the function's denied imports;
 //! - **deny layers**: an export of each interface a layer may not take from the host, answering
 //!   politely where the type lets it (see the `deny` submodule) and trapping otherwise; for faas's
 //!   own layers, also `wasi:random/insecure-seed` returning a fixed value.
 //!
-//! Each is a core module made with wasm-encoder (or wit-component's dummy module), given a world by
-//! wit-component and encoded into a component.
+//! Each is wit-component's dummy module for a world of those exports, rewritten with wasm-encoder
+//! to answer (the `deny` submodule), then encoded into a component by wit-component.
 
 mod deny;
 
 use crate::component::Inspection;
 use crate::contract;
 use wit_parser::{Resolve, WorldId};
-
-/// Where the return area (pointer, length) sits in the generated module's memory.
-const RETURN_AREA: u32 = 8;
-/// Where the document's bytes start.
-const DOCUMENT_OFFSET: u32 = 16;
-
-/// A component exporting `faas:function/policy` whose `document` returns `document`.
-///
-/// The core module holds the bytes in a data segment and returns a pointer to a (pointer, length)
-/// pair, which is how the canonical ABI returns a `list<u8>`; wit-component wraps it into a
-/// component using the contract's `policy-document` world.
-pub fn policy_component(document: &[u8]) -> Result<Vec<u8>, String> {
-    let len = u32::try_from(document.len())
-        .map_err(|_| "the policy document is too large".to_string())?;
-    let mut return_area = DOCUMENT_OFFSET.to_le_bytes().to_vec();
-    return_area.extend_from_slice(&len.to_le_bytes());
-    let export_name = format!("{}#document", contract::interface_name("policy"));
-    let mut bytes = pointer_returning_module(
-        &export_name,
-        RETURN_AREA,
-        &[(RETURN_AREA, &return_area), (DOCUMENT_OFFSET, document)],
-    );
-
-    let (resolve, package) = contract::resolve_with_package();
-    let generated = |e: anyhow::Error| format!("{e:#}");
-    let world = resolve
-        .select_world(&[package], Some("policy-document"))
-        .map_err(generated)?;
-    wit_component::embed_component_metadata(
-        &mut bytes,
-        &resolve,
-        world,
-        wit_component::StringEncoding::UTF8,
-    )
-    .map_err(generated)?;
-    wit_component::ComponentEncoder::default()
-        .validate(true)
-        .module(&bytes)
-        .and_then(|encoder| encoder.encode())
-        .map_err(generated)
-}
-
-/// A core module exporting `memory` and one function, `export`, that takes nothing and returns
-/// `pointer`; `segments` (offset, bytes) are its memory's initial contents. The canonical ABI
-/// returns compound values (a `list<u8>`, a `tuple<u64, u64>`) through such a pointer, so this is
-/// all a component returning constants needs.
-fn pointer_returning_module(export: &str, pointer: u32, segments: &[(u32, &[u8])]) -> Vec<u8> {
-    use wasm_encoder::{
-        CodeSection, ConstExpr, DataSection, ExportKind, ExportSection, Function, FunctionSection,
-        MemorySection, MemoryType, Module, TypeSection, ValType,
-    };
-    let end = segments
-        .iter()
-        .map(|(offset, bytes)| u64::from(*offset) + bytes.len() as u64)
-        .max()
-        .unwrap_or(0);
-    let mut types = TypeSection::new();
-    types.ty().function([], [ValType::I32]);
-    let mut functions = FunctionSection::new();
-    functions.function(0);
-    let mut memories = MemorySection::new();
-    memories.memory(MemoryType {
-        minimum: end.div_ceil(65536).max(1),
-        maximum: None,
-        memory64: false,
-        shared: false,
-        page_size_log2: None,
-    });
-    let mut exports = ExportSection::new();
-    exports.export("memory", ExportKind::Memory, 0);
-    exports.export(export, ExportKind::Func, 0);
-    let mut code = CodeSection::new();
-    let mut body = Function::new([]);
-    body.instructions().i32_const(pointer as i32).end();
-    code.function(&body);
-    let mut data = DataSection::new();
-    for (offset, bytes) in segments {
-        data.active(
-            0,
-            &ConstExpr::i32_const(*offset as i32),
-            bytes.iter().copied(),
-        );
-    }
-    let mut module = Module::new();
-    module
-        .section(&types)
-        .section(&functions)
-        .section(&memories)
-        .section(&exports)
-        .section(&code)
-        .section(&data);
-    module.finish()
-}
 
 /// A component exporting each interface in `interfaces` (named as `layer` imports them) in which
 /// every function traps or, where its type allows, answers that nothing is there (see the `deny` submodule):
@@ -134,11 +41,12 @@ pub fn deny_component(
     })
 }
 
-/// The policy component that also stands in for the function's `denied` imports: one generated
-/// layer, so one core instance and one memory fewer per request than a policy component and a
-/// deny layer for the function (docs/benchmarks.md). Its WIT is the function's own, with the
+/// The policy component: it exports `faas:function/policy`, whose `document` returns `document`,
+/// and stands in for the function's `denied` imports (answering them as a deny layer does): one
+/// generated layer, so one core instance and one memory fewer per request than a policy component
+/// and a deny layer for the function (docs/benchmarks.md). Its WIT is the function's own, with the
 /// contract merged in for `faas:function/policy`.
-pub fn policy_and_deny_component(
+pub fn policy_component(
     document: &[u8],
     function: &Inspection,
     denied: &[String],
@@ -153,7 +61,7 @@ pub fn policy_and_deny_component(
     interfaces.extend(denied.iter().cloned());
     // `document` returns a list<u8>: a pointer to (pointer, length) of the bytes, which sit in a
     // data segment past the area the answers are written to.
-    let mut list = MERGED_DOCUMENT_OFFSET.to_le_bytes().to_vec();
+    let mut list = DOCUMENT_OFFSET.to_le_bytes().to_vec();
     list.extend_from_slice(&len.to_le_bytes());
     let document_answer = |interface: &str, function: &str| {
         (interface.starts_with(&format!("{}/policy@", contract::PACKAGE)) && function == "document")
@@ -165,13 +73,13 @@ pub fn policy_and_deny_component(
         deny::answering_module(
             &dummy,
             &deny::answers(resolve, world, &document_answer),
-            &[(MERGED_DOCUMENT_OFFSET, document)],
+            &[(DOCUMENT_OFFSET, document)],
         )
     })
 }
 
-/// Where [`policy_and_deny_component`] keeps the document: past the answers' area.
-const MERGED_DOCUMENT_OFFSET: u32 = 1024;
+/// Where [`policy_component`] keeps the document: past the area the answers are written to.
+const DOCUMENT_OFFSET: u32 = 1024;
 
 /// A component exporting `interfaces`, whose WIT comes from `layer`'s own, with the core module
 /// `module` makes for the world.

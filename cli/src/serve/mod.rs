@@ -502,7 +502,7 @@ const MEMORY_KEEP_RESIDENT: usize = 2 << 20;
 const TABLE_KEEP_RESIDENT: usize = 64 << 10;
 
 /// The pool for per-request instances: room for every request in flight, each with the many
-/// small layers of an artifact (function, decorator, adapters, deny and seed layers), and memories
+/// small layers of an artifact (function, policy, decorator, adapters, deny layers), and memories
 /// up to the cap.
 fn pooling(limits: &Limits) -> wasmtime::PoolingAllocationConfig {
     // Layers per artifact, generously: a wrapped artifact has about 10 components and 25 modules.

@@ -284,13 +284,9 @@ pub fn plan(
     let config_import = denials.take_config_store()?;
     // The policy component also stands in for the function's denied imports: one generated layer
     // rather than two, so one instance and one memory fewer per request.
-    let policy_component = match denials.interfaces.is_empty() {
-        true => generate::policy_component(&policy.document),
-        false => {
-            generate::policy_and_deny_component(&policy.document, &inspected, &denials.interfaces)
-        }
-    }
-    .map_err(WrapError::PolicyComponent)?;
+    let policy_component =
+        generate::policy_component(&policy.document, &inspected, &denials.interfaces)
+            .map_err(WrapError::PolicyComponent)?;
     let policy_layer = plan.push(LayerKind::Policy, Cow::Owned(policy_component), None);
     let function_layer = plan.push(
         LayerKind::Function,
