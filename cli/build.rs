@@ -80,7 +80,66 @@ fn main() {
             let built = target_dir.join(TARGET).join("release").join(built);
             copy(&built, &out_dir.join(embedded));
         }
+        for package in one.packages {
+            let tree = crates_of(&guests, package, one.features);
+            let built = format!("{}.wasm", package.replace('-', "_"));
+            let (_, embedded) = one.outputs.iter().find(|(b, _)| *b == built).unwrap();
+            write(&out_dir.join(format!("{embedded}.crates")), &tree);
+        }
     }
+    write(&out_dir.join("guests.rustc"), &rustc_version());
+}
+
+/// The crates `package` links for the guest target, as `cargo tree` lists them (normal
+/// dependencies without proc-macros: what is compiled into the component), for the SBOM.
+fn crates_of(guests: &Path, package: &str, features: &[&str]) -> String {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(guests)
+        .args([
+            "tree",
+            "--locked",
+            "--offline",
+            "--target",
+            TARGET,
+            "-p",
+            package,
+        ])
+        .args([
+            "-e",
+            "normal,no-proc-macro",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}|{l}",
+        ]);
+    if !features.is_empty() {
+        command.args(["--features", &features.join(",")]);
+    }
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run cargo tree for {package}: {e}"));
+    if !output.status.success() {
+        panic!(
+            "cargo tree for {package} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    String::from_utf8(output.stdout).expect("cargo tree prints UTF-8")
+}
+
+fn rustc_version() -> String {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let output = Command::new(rustc)
+        .arg("--version")
+        .output()
+        .expect("rustc runs");
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
 }
 
 /// One `cargo build` for the guest target.

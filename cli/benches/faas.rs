@@ -45,7 +45,7 @@ fn main() {
         let language: Language = args[i + 4].parse().unwrap();
         match mode.as_str() {
             "wrap" => {
-                faas::wrap::assemble(&function, &policy, &[Trigger::Http], language).unwrap();
+                faas::wrap::assemble(&function, &policy, &[Trigger::Http], language, None).unwrap();
             }
             _ => {
                 plain_composition(&function, &policy.document, true);
@@ -59,7 +59,8 @@ fn main() {
         let dir = Path::new(&args[i + 1]);
         let function = std::fs::read(&args[i + 2]).unwrap();
         let policy = faas::policy::load(Path::new(&args[i + 3])).unwrap();
-        let wrapped = faas::wrap::assemble(&function, &policy, &[Trigger::Http], Language::Rust);
+        let wrapped =
+            faas::wrap::assemble(&function, &policy, &[Trigger::Http], Language::Rust, None);
         std::fs::write(dir.join("wrapped.wasm"), wrapped.unwrap().bytes).unwrap();
         let bare = plain_composition(&function, &policy.document, false);
         std::fs::write(dir.join("bare.wasm"), bare).unwrap();
@@ -214,7 +215,7 @@ fn report(built: &Built) {
     // 1. wrap vs wac-graph alone
     let iterations = 20;
     let wrap_times = time(iterations, || {
-        faas::wrap::assemble(&function, &policy, &[Trigger::Http], built.language).unwrap();
+        faas::wrap::assemble(&function, &policy, &[Trigger::Http], built.language, None).unwrap();
     });
     let plain_times = time(iterations, || {
         plain_composition(&function, &policy.document, true);
@@ -247,7 +248,7 @@ fn report(built: &Built) {
     }
 
     // 2, 3, 4. serve both and load them.
-    let wrapped = faas::wrap::assemble(&function, &policy, &[Trigger::Http], built.language)
+    let wrapped = faas::wrap::assemble(&function, &policy, &[Trigger::Http], built.language, None)
         .unwrap()
         .bytes;
     let bare = plain_composition(&function, &policy.document, false);
@@ -636,7 +637,7 @@ fn host_benchmark(sample: &Built, python: &Built) {
     println!("\n## faas serve as a host (sample function wrapped, API key; python start-up)\n");
     let function = std::fs::read(&sample.function).unwrap();
     let policy = faas::policy::load(&sample.policy).unwrap();
-    let wrapped = faas::wrap::assemble(&function, &policy, &[Trigger::Http], Language::Rust)
+    let wrapped = faas::wrap::assemble(&function, &policy, &[Trigger::Http], Language::Rust, None)
         .unwrap()
         .bytes;
     let artifact = sample.dir.join("host-bench.wasm");
@@ -700,6 +701,7 @@ fn host_benchmark(sample: &Built, python: &Built) {
         &python_policy,
         &[Trigger::Http],
         Language::Python,
+        None,
     )
     .unwrap()
     .bytes;
@@ -939,6 +941,7 @@ fn publish_benchmark(built: &Built) {
         &faas::policy::load(&built.policy).unwrap(),
         &[Trigger::Http],
         Language::Rust,
+        None,
     )
     .unwrap();
     std::fs::write(&artifact, &wrapped.bytes).unwrap();

@@ -33,6 +33,24 @@ pub struct LayersNote {
     pub policy_document: String,
     /// A summary of the policy.
     pub policy_summary: String,
+    /// What each layer was built from, by layer name (layers faas generates have none).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub built_from: BTreeMap<String, crate::packages::BuiltFrom>,
+    /// How `faas wrap` was asked to make the artifact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<WrapParameters>,
+}
+
+/// The inputs of `faas wrap` besides the components and the policy, for the provenance statement.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct WrapParameters {
+    /// The function's language.
+    pub language: String,
+    /// The triggers, one adapter each.
+    pub triggers: Vec<String>,
+    /// The target platform the artifact was checked against, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
 }
 
 /// The layer of an artifact that imports `import` (by interface name, any version), from its note.
@@ -51,16 +69,20 @@ pub fn layer_of(note: Option<&LayersNote>, import: &str) -> String {
 
 /// Reads the layers note of a wrapped artifact, if it has one (at the top level of the component).
 pub fn read_layers(component: &[u8]) -> Option<LayersNote> {
+    serde_json::from_slice(top_level_section(component, LAYERS_SECTION)?).ok()
+}
+
+/// The content of the custom section `name` at the top level of `component` (not in a nested
+/// module or component), if it has one.
+pub fn top_level_section<'a>(component: &'a [u8], name: &str) -> Option<&'a [u8]> {
     let mut depth = 0usize;
     for payload in wasmparser::Parser::new(0).parse_all(component) {
         match payload.ok()? {
             wasmparser::Payload::ModuleSection { .. }
             | wasmparser::Payload::ComponentSection { .. } => depth += 1,
             wasmparser::Payload::End(_) if depth > 0 => depth -= 1,
-            wasmparser::Payload::CustomSection(section)
-                if depth == 0 && section.name() == LAYERS_SECTION =>
-            {
-                return serde_json::from_slice(section.data()).ok();
+            wasmparser::Payload::CustomSection(section) if depth == 0 && section.name() == name => {
+                return Some(section.data());
             }
             _ => {}
         }

@@ -7,6 +7,7 @@
 use crate::component::{self, CheckError, HandlerExport, Origin};
 use crate::digest;
 use crate::fsutil;
+use crate::packages::{self, BuiltFrom};
 use crate::project::{Language, Project};
 use crate::toolchains::{Toolchain, ToolchainError};
 use std::path::{Path, PathBuf};
@@ -86,6 +87,9 @@ pub enum BuildError {
         /// The function's language.
         language: &'static str,
     },
+    /// The crates of a built Rust function could not be listed (for its SBOM).
+    #[error("cannot list the crates the function links: {0}")]
+    Packages(String),
     /// A Python or JavaScript build failed.
     #[error(transparent)]
     Toolchain(#[from] ToolchainError),
@@ -137,13 +141,16 @@ pub struct BuildOutput {
 pub fn describe_toolchain(language: Language, profile: Profile) -> String {
     match Toolchain::for_language(language) {
         Some(toolchain) => format!("{} {}", toolchain.tool(), toolchain.version()),
-        None => format!(
-            "cargo, {RUST_TARGET}, {}",
-            match profile {
-                Profile::Release => "release",
-                Profile::Debug => "debug",
-            }
-        ),
+        None => format!("cargo, {RUST_TARGET}, {}", profile.name()),
+    }
+}
+
+impl Profile {
+    fn name(self) -> &'static str {
+        match self {
+            Profile::Release => "release",
+            Profile::Debug => "debug",
+        }
     }
 }
 
@@ -166,19 +173,43 @@ pub fn build_project(
         path: output.to_path_buf(),
         source,
     })?;
-    let (input, bytes) = match toolchain {
+    let described = describe_toolchain(language, profile);
+    let (input, bytes, built_from) = match toolchain {
         None => {
             let wasm = cargo_build(&project.root, profile)?;
             let bytes = std::fs::read(&wasm).map_err(|source| BuildError::Read {
                 path: wasm.clone(),
                 source,
             })?;
-            (wasm, bytes)
+            let built_from = BuiltFrom {
+                toolchain: Some(match packages::rustc_version(&project.root) {
+                    Some(rustc) => format!("{rustc}, {RUST_TARGET}, {}", profile.name()),
+                    None => described.clone(),
+                }),
+                packages: packages::rust_project(&project.root).map_err(BuildError::Packages)?,
+            };
+            (wasm, bytes, built_from)
         }
-        Some(toolchain) => componentize(project, toolchain, output)?,
+        Some(toolchain) => {
+            let (input, bytes) = componentize(project, toolchain, output)?;
+            let built_from = BuiltFrom {
+                toolchain: Some(described.clone()),
+                packages: match toolchain {
+                    Toolchain::Python => packages::python_environment(&project.root),
+                    Toolchain::Javascript => packages::javascript_project(&project.root),
+                },
+            };
+            (input, bytes, built_from)
+        }
     };
-    let mut built = check_and_write(project.name().as_str(), &input, &bytes, output)?;
-    built.toolchain = Some(describe_toolchain(language, profile));
+    let mut built = check_and_write(
+        project.name().as_str(),
+        &input,
+        &bytes,
+        Some(&built_from),
+        output,
+    )?;
+    built.toolchain = Some(described);
     Ok(built)
 }
 
@@ -223,13 +254,16 @@ pub fn accept_component(
         path: input.to_path_buf(),
         source,
     })?;
-    check_and_write(name, input, &bytes, output)
+    check_and_write(name, input, &bytes, None, output)
 }
 
+/// Checks the component and writes it, with what it was built from recorded in it (for the SBOM
+/// of the artifacts made from it) when that is known.
 fn check_and_write(
     name: &str,
     input: &Path,
     bytes: &[u8],
+    built_from: Option<&BuiltFrom>,
     output: &Path,
 ) -> Result<BuildOutput, BuildError> {
     let check_err = |source| BuildError::Check {
@@ -238,15 +272,19 @@ fn check_and_write(
     };
     let inspection = component::inspect(bytes).map_err(check_err)?;
     let handler = inspection.check_function().map_err(check_err)?;
-    fsutil::write_atomic(output, &inspection.component).map_err(|source| BuildError::Write {
+    let mut component = inspection.component;
+    if let Some(built_from) = built_from {
+        packages::record(&mut component, built_from);
+    }
+    fsutil::write_atomic(output, &component).map_err(|source| BuildError::Write {
         path: output.to_path_buf(),
         source,
     })?;
     Ok(BuildOutput {
         name: name.to_string(),
         path: output.to_path_buf(),
-        size: inspection.component.len() as u64,
-        digest: digest::sha256(&inspection.component),
+        size: component.len() as u64,
+        digest: digest::sha256(&component),
         origin: inspection.origin,
         handler,
         imports: inspection.imports,

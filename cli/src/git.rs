@@ -1,5 +1,6 @@
 //! What publishing reads from the function's Git checkout, when it is one: the commit (for
-//! `org.opencontainers.image.revision`) and its time (for `created`, so that the same commit gives
+//! `org.opencontainers.image.revision`), the `origin` remote (for `org.opencontainers.image.source`
+//! and the provenance) and the commit's time (for `created`, so that the same commit gives
 //! the same manifest, as reproducible-build tools do with `SOURCE_DATE_EPOCH`). Git is asked
 //! through its command; a folder that is not a checkout, or a machine without git, gives `None`.
 
@@ -8,6 +9,23 @@ use std::path::Path;
 /// The checked-out commit of the repository holding `dir`.
 pub fn revision(dir: &Path) -> Option<String> {
     git(dir, &["rev-parse", "HEAD"])
+}
+
+/// Where the repository holding `dir` comes from: its `origin` remote, without any user name or
+/// password it may carry, so that it can be published.
+pub fn origin(dir: &Path) -> Option<String> {
+    git(dir, &["remote", "get-url", "origin"]).map(|url| without_credentials(&url))
+}
+
+fn without_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string(); // scp-like `git@host:path` names a user, never a password
+    };
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    format!("{scheme}://{host}/{path}")
 }
 
 /// The committer time of that commit, in seconds since the epoch.
@@ -25,4 +43,24 @@ fn git(dir: &Path, args: &[&str]) -> Option<String> {
         .ok()?;
     let text = String::from_utf8(output.stdout).ok()?.trim().to_string();
     (output.status.success() && !text.is_empty()).then_some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn remotes_are_published_without_credentials() {
+        use super::without_credentials as clean;
+        assert_eq!(
+            clean("https://ci:s3cret@git.example.com/team/hello.git"),
+            "https://git.example.com/team/hello.git"
+        );
+        assert_eq!(
+            clean("https://git.example.com/a"),
+            "https://git.example.com/a"
+        );
+        assert_eq!(
+            clean("git@git.example.com:team/hello.git"),
+            "git@git.example.com:team/hello.git"
+        );
+    }
 }

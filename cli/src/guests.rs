@@ -4,6 +4,7 @@
 //! process, on first use.
 
 use crate::component::{self, Inspection};
+use crate::packages::BuiltFrom;
 use crate::project::Trigger;
 use std::sync::OnceLock;
 
@@ -75,10 +76,26 @@ pub struct Guest {
     pub keep: &'static [&'static str],
     /// Imports it takes only when the policy needs them, and what needs them.
     pub optional: &'static [(&'static str, Need)],
+    /// The crates compiled into it, as `cargo tree` listed them when faas was built.
+    crates: &'static str,
     inspection: OnceLock<Inspection>,
 }
 
+/// The Rust compiler the guests were built with.
+const RUSTC: &str = include_str!(concat!(env!("OUT_DIR"), "/guests.rustc"));
+
 impl Guest {
+    /// What it was built from: its crates and the compiler, for the SBOM.
+    pub fn built_from(&self) -> BuiltFrom {
+        BuiltFrom {
+            toolchain: Some(format!(
+                "{RUSTC}, wasm32-wasip2, release (faas {})",
+                env!("CARGO_PKG_VERSION")
+            )),
+            packages: crate::packages::from_cargo_tree(self.crates),
+        }
+    }
+
     /// The guest decoded (once per process).
     pub fn inspection(&self) -> &Inspection {
         self.inspection.get_or_init(|| {
@@ -95,6 +112,7 @@ pub static DECORATOR_GUEST: Guest = Guest {
     export: "faas:function/handler@0.1.0",
     keep: &[],
     optional: &[(JWT_INTERFACE, Need::Jwt)],
+    crates: include_str!(concat!(env!("OUT_DIR"), "/faas_decorator.wasm.crates")),
     inspection: OnceLock::new(),
 };
 
@@ -105,6 +123,10 @@ pub static DECORATOR_WITHOUT_JWT_GUEST: Guest = Guest {
     export: "faas:function/handler@0.1.0",
     keep: &[],
     optional: &[],
+    crates: include_str!(concat!(
+        env!("OUT_DIR"),
+        "/faas_decorator_without_jwt.wasm.crates"
+    )),
     inspection: OnceLock::new(),
 };
 
@@ -115,6 +137,7 @@ pub static JWT_GUEST: Guest = Guest {
     export: JWT_INTERFACE,
     keep: &[],
     optional: &[(CONFIG_STORE, Need::Hs256Secret)],
+    crates: include_str!(concat!(env!("OUT_DIR"), "/faas_jwt_verifier.wasm.crates")),
     inspection: OnceLock::new(),
 };
 
@@ -125,6 +148,7 @@ pub static CREDENTIALS_GUEST: Guest = Guest {
     export: "faas:function/credentials@0.1.0",
     keep: &[],
     optional: &[(CONFIG_STORE, Need::Credentials)],
+    crates: include_str!(concat!(env!("OUT_DIR"), "/faas_credentials.wasm.crates")),
     inspection: OnceLock::new(),
 };
 
@@ -134,6 +158,7 @@ static HTTP_GUEST: Guest = Guest {
     export: HTTP_EXPORT,
     keep: &[],
     optional: &[],
+    crates: include_str!(concat!(env!("OUT_DIR"), "/faas_http_adapter.wasm.crates")),
     inspection: OnceLock::new(),
 };
 
@@ -143,6 +168,7 @@ static CLI_GUEST: Guest = Guest {
     export: CLI_EXPORT,
     keep: &["wasi:cli/stdin@"],
     optional: &[],
+    crates: include_str!(concat!(env!("OUT_DIR"), "/faas_cli_adapter.wasm.crates")),
     inspection: OnceLock::new(),
 };
 
@@ -152,6 +178,10 @@ static MESSAGING_GUEST: Guest = Guest {
     export: MESSAGING_EXPORT,
     keep: &[],
     optional: &[],
+    crates: include_str!(concat!(
+        env!("OUT_DIR"),
+        "/faas_messaging_adapter.wasm.crates"
+    )),
     inspection: OnceLock::new(),
 };
 
@@ -177,6 +207,22 @@ mod tests {
         &CLI_GUEST,
         &MESSAGING_GUEST,
     ];
+
+    #[test]
+    fn every_guest_knows_its_crates_and_the_lean_ones_link_no_jwt_library() {
+        for guest in ALL {
+            let built_from = guest.built_from();
+            let names: Vec<&str> = built_from
+                .packages
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect();
+            assert!(names.contains(&"wasip2"), "{}: {names:?}", guest.layer);
+            assert!(built_from.toolchain.unwrap().starts_with("rustc "));
+            let links_jwt = names.contains(&"jsonwebtoken");
+            assert_eq!(links_jwt, guest.layer == "jwt-verifier", "{}", guest.layer);
+        }
+    }
 
     #[test]
     fn every_guest_is_valid_code() {

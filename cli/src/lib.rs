@@ -21,6 +21,7 @@
 #![deny(missing_docs)]
 
 pub mod artifact;
+pub mod attest;
 pub mod build;
 pub mod capabilities;
 pub mod component;
@@ -33,6 +34,7 @@ pub mod git;
 pub mod guests;
 pub mod new;
 pub mod oci;
+pub mod packages;
 pub mod pipeline;
 pub mod platform;
 pub mod policy;

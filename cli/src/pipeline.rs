@@ -250,7 +250,8 @@ fn publish_stage(
     (result, digest, public)
 }
 
-/// Verifies the published manifest `digest` (never the tag) with `public`.
+/// Verifies the published manifest `digest` (never the tag) with `public`, and the attestations
+/// publishing attached with the signature.
 fn verify_stage(
     options: &PipelineOptions,
     digest: String,
@@ -260,7 +261,7 @@ fn verify_stage(
     let pinned = options.reference.with_selector(Selector::Digest(digest));
     let mut store = publish::open_store(&pinned, &options.connection)
         .map_err(|e| (exit::VERIFY, e.to_string()))?;
-    publish::verify(store.as_mut(), &pinned, &public)
+    publish::verify(store.as_mut(), &pinned, &public, true)
         .map(|v| to_json(&v))
         .map_err(|e| (exit::VERIFY, e.to_string()))
 }

@@ -5,6 +5,7 @@
 //! then the signature (under cosign's `sha256-<hex>.sig` tag), and the artifact's tag last, so a tag
 //! never points at something partial or unsigned.
 
+use crate::attest;
 use crate::component;
 use crate::oci::artifact::{self, ArtifactInfo, Blob, Manifest, signature};
 use crate::oci::layout::LayoutStore;
@@ -67,6 +68,15 @@ pub enum PublishError {
         /// Why each signature was rejected.
         reason: String,
     },
+    /// The attestations are missing or do not verify.
+    #[error("{reference}: {source}")]
+    Attestations {
+        /// The reference.
+        reference: String,
+        /// What is wrong.
+        #[source]
+        source: attest::VerifyError,
+    },
     /// The `created` time cannot be determined.
     #[error("{0}")]
     Created(String),
@@ -103,7 +113,7 @@ pub struct PublishOptions {
 pub struct Provenance<'a> {
     /// The function's project, when there is one (title, version, commit and its time).
     pub project: Option<&'a crate::project::Project>,
-    /// `org.opencontainers.image.source`, when given.
+    /// `org.opencontainers.image.source`, when given; else the project's git `origin`.
     pub source: Option<String>,
     /// `org.opencontainers.image.revision`, when given; else the project's git commit.
     pub revision: Option<String>,
@@ -133,7 +143,9 @@ impl PublishOptions {
         Self {
             title,
             version: project.map(|p| p.file.function.version.to_string()),
-            source: provenance.source,
+            source: provenance
+                .source
+                .or_else(|| project.and_then(|p| crate::git::origin(&p.root))),
             revision: provenance
                 .revision
                 .or_else(|| project.and_then(|p| crate::git::revision(&p.root))),
@@ -174,6 +186,9 @@ pub struct PublishRecord {
     /// The signature, when signed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signature: Option<SignatureRecord>,
+    /// The SBOM and provenance attestations, when signed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attestations: Option<attest::AttestationsRecord>,
 }
 
 /// Where a signature was stored.
@@ -212,12 +227,13 @@ pub fn publish(options: &PublishOptions) -> Result<PublishRecord, PublishError> 
         path: options.artifact.clone(),
         message: e.to_string(),
     })?;
+    let note = crate::artifact::read_layers(&bytes);
     let mut layers = Vec::new();
-    if let Some(note) = crate::artifact::read_layers(&bytes) {
-        for layer in note.layers {
-            layers.push((layer.layer, layer.digest));
+    if let Some(note) = &note {
+        for layer in &note.layers {
+            layers.push((layer.layer.clone(), layer.digest.clone()));
         }
-        layers.push(("policy-document".to_string(), note.policy_document));
+        layers.push(("policy-document".to_string(), note.policy_document.clone()));
     }
     let info = ArtifactInfo {
         title: options.title.clone(),
@@ -282,6 +298,38 @@ pub fn publish(options: &PublishOptions) -> Result<PublishRecord, PublishError> 
     };
 
     store.put_manifest(&options.tag, &built.manifest_bytes, MANIFEST_MEDIA_TYPE)?;
+
+    // Attestations last: they name the artifact's digest, so they are stored only once the
+    // artifact is complete.
+    let attestations = match &options.key {
+        None => None,
+        Some(key) => {
+            let repository = options.target.repository_name();
+            let subject = attest::Subject {
+                repository: &repository,
+                manifest_digest: &built.manifest_digest,
+                component_digest: &built.layer.digest,
+                title: &info.title,
+                version: info.version.as_deref(),
+                created: &info.created,
+                source: info.source.as_deref(),
+                revision: info.revision.as_deref(),
+                note: note.as_ref(),
+            };
+            let tag = attest::tag(&built.manifest_digest);
+            let existing = match store.get_manifest(&Selector::Tag(tag.clone()))? {
+                Some((bytes, _)) => serde_json::from_slice::<Manifest>(&bytes).ok(),
+                None => None,
+            };
+            let (envelopes, manifest, record) = attest::prepare(key, &subject, existing.as_ref());
+            put(&mut store, &signature::config())?;
+            for envelope in &envelopes {
+                put(&mut store, envelope)?;
+            }
+            store.put_manifest(&tag, &manifest.to_bytes(), MANIFEST_MEDIA_TYPE)?;
+            Some(record)
+        }
+    };
     Ok(PublishRecord {
         reference: options.target.pinned(&built.manifest_digest),
         tagged: options
@@ -297,6 +345,7 @@ pub fn publish(options: &PublishOptions) -> Result<PublishRecord, PublishError> 
         already_present,
         annotations: built.manifest.annotations.unwrap_or_default(),
         signature,
+        attestations,
     })
 }
 
@@ -334,19 +383,29 @@ pub struct VerifyRecord {
     pub signatures: usize,
     /// Signatures that verified.
     pub verified: usize,
+    /// What the verified attestations say, when they were checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attestations: Option<attest::AttestationsReport>,
 }
 
-/// Checks that the artifact at `target` is signed by `key` and that its content is intact.
+/// Checks that the artifact at `target` is signed by `key` and that its content is intact; with
+/// `attestations`, also that its SBOM and provenance are signed by `key`, are about it, and name
+/// its layers as its layers note does.
 pub fn verify(
     store: &mut dyn Store,
     target: &Reference,
     key: &PublicKey,
+    attestations: bool,
 ) -> Result<VerifyRecord, PublishError> {
     let reference = target.to_string();
     let fetched = fetch_manifest(store, target)?;
     // The content must be what the manifest says: a changed layer breaks the digest chain.
+    let mut note = None;
     for descriptor in std::iter::once(&fetched.manifest.config).chain(&fetched.manifest.layers) {
-        store.get_blob(&descriptor.digest)?;
+        let bytes = store.get_blob(&descriptor.digest)?;
+        if descriptor.media_type == artifact::WASM_LAYER_MEDIA_TYPE {
+            note = crate::artifact::read_layers(&bytes);
+        }
     }
     let tag = signature::tag(&fetched.digest);
     let no_signature = || PublishError::NoSignature {
@@ -400,13 +459,57 @@ pub fn verify(
             reason: reasons.join("; "),
         });
     }
+    let attestations = match attestations {
+        false => None,
+        true => Some(verify_attestations(
+            store,
+            &reference,
+            &fetched.digest,
+            note.as_ref(),
+            key,
+        )?),
+    };
     Ok(VerifyRecord {
         reference: target.pinned(&fetched.digest),
         manifest_digest: fetched.digest,
         signature_tag: tag,
         signatures: candidates.len(),
         verified,
+        attestations,
     })
+}
+
+fn verify_attestations(
+    store: &mut dyn Store,
+    reference: &str,
+    digest: &str,
+    note: Option<&crate::artifact::LayersNote>,
+    key: &PublicKey,
+) -> Result<attest::AttestationsReport, PublishError> {
+    let failed = |source| PublishError::Attestations {
+        reference: reference.to_string(),
+        source,
+    };
+    let manifest = attestation_manifest(store, digest)?.ok_or_else(|| {
+        failed(attest::VerifyError::Missing(format!(
+            "no attestations found for {digest} (looked for the tag {}); publish with --key to attach them",
+            attest::tag(digest)
+        )))
+    })?;
+    attest::verify(&manifest, digest, note, key, &mut |d| store.get_blob(d)).map_err(failed)
+}
+
+/// The attestation manifest of the artifact whose manifest digest is `digest`, if it has one.
+pub fn attestation_manifest(
+    store: &mut dyn Store,
+    digest: &str,
+) -> Result<Option<Manifest>, PublishError> {
+    Ok(
+        match store.get_manifest(&Selector::Tag(attest::tag(digest)))? {
+            Some((bytes, _)) => serde_json::from_slice(&bytes).ok(),
+            None => None,
+        },
+    )
 }
 
 /// The result of a pull.
@@ -431,7 +534,7 @@ pub fn pull(
     key: Option<&PublicKey>,
 ) -> Result<(Vec<u8>, PullRecord), PublishError> {
     let verified = match key {
-        Some(key) => Some(verify(store, target, key)?),
+        Some(key) => Some(verify(store, target, key, false)?),
         None => None,
     };
     // Pull exactly the digest that was verified, not whatever the tag points at now.

@@ -7,10 +7,13 @@ use std::path::PathBuf;
 /// Show what is inside a wrapped artifact: its layers, policy, imports and exports.
 ///
 /// FILE is a wrapped artifact on disk, or a published one: host[:port]/repository:tag or
-/// oci:PATH:tag (its component layer is fetched and its digest checked).
+/// oci:PATH:tag (its component layer is fetched and its digest checked). For a published one,
+/// --sbom prints the CycloneDX SBOM attached to it and --provenance its SLSA provenance statement,
+/// as stored (`faas verify --attestations` checks their signatures).
 #[derive(Args)]
 #[command(after_help = "Examples:\n  faas inspect target/faas/hello.wasm\n  \
-    faas inspect oci:target/faas/oci:0.1.0 --json")]
+    faas inspect oci:target/faas/oci:0.1.0 --json\n  \
+    faas inspect oci:target/faas/oci:0.1.0 --sbom > sbom.json")]
 pub struct InspectArgs {
     /// The artifact: a file, or a reference.
     artifact: String,
@@ -21,6 +24,14 @@ pub struct InspectArgs {
     /// Print the result as one JSON object on stdout.
     #[arg(long)]
     json: bool,
+
+    /// Print the artifact's SBOM (CycloneDX JSON) instead.
+    #[arg(long, conflicts_with_all = ["json", "provenance"])]
+    sbom: bool,
+
+    /// Print the artifact's provenance (an in-toto statement, SLSA provenance v1) instead.
+    #[arg(long, conflicts_with = "json")]
+    provenance: bool,
 }
 
 #[derive(serde::Serialize)]
@@ -41,8 +52,49 @@ struct Inspection {
 }
 
 impl InspectArgs {
+    /// Prints the SBOM or the provenance attached to a published artifact.
+    fn print_attestation(&self, is_file: bool) -> anyhow::Result<()> {
+        let (predicate_type, what) = match self.sbom {
+            true => (faas::attest::sbom::PREDICATE_TYPE, "SBOM"),
+            false => (faas::attest::provenance::PREDICATE_TYPE, "provenance"),
+        };
+        if is_file {
+            anyhow::bail!(
+                "{}: a file has no attestations; they are attached when it is published \
+                 (`faas publish --key`): give the published reference",
+                self.artifact
+            );
+        }
+        let target = Reference::parse(&self.artifact)?;
+        let connection = self.registry.connection(&target)?;
+        let mut store = faas::publish::open_store(&target, &connection)?;
+        let (_, pulled) = faas::publish::pull(store.as_mut(), &target, None)?;
+        let digest = &pulled.manifest_digest;
+        let statement = match faas::publish::attestation_manifest(store.as_mut(), digest)? {
+            Some(manifest) => faas::attest::find_unverified(&manifest, predicate_type, &mut |d| {
+                store.get_blob(d)
+            })?,
+            None => None,
+        };
+        let Some(mut statement) = statement else {
+            anyhow::bail!(
+                "{}: no {what} attached to {digest} (looked for the tag {}); publish with --key \
+                 to attach one",
+                self.artifact,
+                faas::attest::tag(digest)
+            );
+        };
+        if self.sbom {
+            statement = statement["predicate"].take();
+        }
+        print_json(&statement)
+    }
+
     pub fn run(self) -> anyhow::Result<()> {
         let path = PathBuf::from(&self.artifact);
+        if self.sbom || self.provenance {
+            return self.print_attestation(path.exists());
+        }
         let bytes = if path.exists() {
             std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?
         } else {

@@ -56,7 +56,8 @@ impl Blob {
         }
     }
 
-    fn descriptor(&self) -> Descriptor {
+    /// Its descriptor, without annotations.
+    pub fn descriptor(&self) -> Descriptor {
         Descriptor {
             media_type: self.media_type.to_string(),
             digest: self.digest.clone(),
@@ -245,18 +246,24 @@ pub mod signature {
     /// A signature manifest holding `existing` layers plus one for `payload` signed `signature`
     /// (not added twice).
     pub fn manifest(existing: Option<&Manifest>, payload: &Blob, signature: &str) -> Manifest {
-        let mut layers = existing.map(|m| m.layers.clone()).unwrap_or_default();
         let mut layer = payload.descriptor();
         layer.annotations = Some(BTreeMap::from([(
             SIGNATURE_ANNOTATION.to_string(),
             signature.to_string(),
         )]));
-        let same = |l: &Descriptor| l.digest == layer.digest && l.annotations == layer.annotations;
-        if !layers.iter().any(same) {
-            layers.push(layer);
-        }
-        Manifest::new(config().descriptor(), layers, None)
+        referrers_manifest(existing, layer)
     }
+}
+
+/// A manifest of things attached to an artifact by tag, as cosign stores signatures and
+/// attestations: config `{}`, the layers of `existing` plus `layer` (not added twice).
+pub fn referrers_manifest(existing: Option<&Manifest>, layer: Descriptor) -> Manifest {
+    let mut layers = existing.map(|m| m.layers.clone()).unwrap_or_default();
+    let same = |l: &Descriptor| l.digest == layer.digest && l.annotations == layer.annotations;
+    if !layers.iter().any(same) {
+        layers.push(layer);
+    }
+    Manifest::new(signature::config().descriptor(), layers, None)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use super::WrapError;
 use super::plan::{compose_err, plan};
-use crate::artifact::{LAYERS_SECTION, Layer, LayersNote, append_custom_section};
+use crate::artifact::{LAYERS_SECTION, Layer, LayersNote, WrapParameters, append_custom_section};
 use crate::component;
 use crate::digest;
 use crate::policy::CompiledPolicy;
@@ -23,13 +23,15 @@ pub struct Composed {
 }
 
 /// Composes `function` (written in `language`, which decides the imports its toolchain adds) with
-/// the decorator specialized for `policy` and one adapter per trigger, and validates the result.
-/// Pure: no file system access.
+/// the decorator specialized for `policy` and one adapter per trigger, and validates the result;
+/// the layers note records `target`, the platform the caller checks it against. Pure: no file
+/// system access.
 pub fn assemble(
     function: &[u8],
     policy: &CompiledPolicy,
     triggers: &[Trigger],
     language: Language,
+    target: Option<&str>,
 ) -> Result<Composed, WrapError> {
     let (plan, _) = plan(function, policy, triggers, language)?;
     tracing::debug!(
@@ -79,6 +81,16 @@ pub fn assemble(
         host_imports,
         policy_document: digest::sha256(&policy.document),
         policy_summary: policy.summary(),
+        built_from: plan
+            .layers
+            .iter()
+            .filter_map(|l| Some((l.kind.to_string(), l.built_from.clone()?)))
+            .collect(),
+        parameters: Some(WrapParameters {
+            language: language.name().to_string(),
+            triggers: triggers.iter().map(|t| t.name().to_string()).collect(),
+            target: target.map(str::to_string),
+        }),
     };
     append_custom_section(
         &mut bytes,

@@ -197,14 +197,20 @@ pub fn wrap(options: &WrapOptions) -> Result<WrapOutput, WrapError> {
         }
         None => None,
     };
-    let composed =
-        assemble(&function, &policy, &options.triggers, options.language).map_err(|e| match e {
-            WrapError::Function { source, .. } => WrapError::Function {
-                path: options.function.clone(),
-                source,
-            },
-            other => other,
-        })?;
+    let composed = assemble(
+        &function,
+        &policy,
+        &options.triggers,
+        options.language,
+        options.target.as_deref(),
+    )
+    .map_err(|e| match e {
+        WrapError::Function { source, .. } => WrapError::Function {
+            path: options.function.clone(),
+            source,
+        },
+        other => other,
+    })?;
     if let Some(target) = &target {
         let note = read_layers(&composed.bytes);
         let problems = crate::validate::platform_problems(
