@@ -195,7 +195,9 @@ fn wrap_stage(
         policy: options.policy.clone(),
         output: artifact.to_path_buf(),
         name: options.project.name().to_string(),
-        target: None,
+        // Recorded for the provenance; checked in the validate stage, with its own exit code.
+        target: options.target.clone(),
+        target_checked_by_caller: true,
         triggers: options.triggers.clone(),
         language: options.project.file.function.language,
     };

@@ -599,6 +599,23 @@ fn proxy_one(
     Ok(())
 }
 
+/// Whether openssl says `signature_b64` (base64 DER ECDSA) is `public`'s signature of `data`.
+pub fn openssl_verifies(dir: &Path, public: &str, data: &[u8], signature_b64: &str) -> bool {
+    use base64::Engine;
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(signature_b64)
+        .unwrap();
+    std::fs::write(dir.join("signed.bin"), data).unwrap();
+    std::fs::write(dir.join("sig.der"), der).unwrap();
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(["dgst", "-sha256", "-verify", public])
+        .args(["-signature", "sig.der", "signed.bin"])
+        .output()
+        .expect("openssl is installed by scripts/test");
+    String::from_utf8_lossy(&out.stdout).trim() == "Verified OK"
+}
+
 /// Runs `skopeo inspect --raw` on `reference` (docker://… or oci:…) and parses the JSON.
 pub fn skopeo_raw(reference: &str) -> Result<serde_json::Value, String> {
     let out = Command::new("skopeo")

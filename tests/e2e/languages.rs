@@ -119,6 +119,19 @@ fn build_wrap_serve_and_call(dir: &Path, name: &str) {
         &["wrap", "--json", "--target", "wasi-http"],
     )))
     .unwrap();
+    // What the function was built with is recorded in it, for the SBOM; the toolchain is not one
+    // of its packages.
+    let inspected: serde_json::Value = serde_json::from_str(&success(&faas(
+        dir,
+        &["inspect", &format!("target/faas/{name}.wasm"), "--json"],
+    )))
+    .unwrap();
+    let function = &inspected["built_from"]["function"];
+    assert_eq!(function["toolchain"], toolchain, "{inspected}");
+    assert!(
+        !function["packages"].to_string().contains("componentize"),
+        "{function}"
+    );
     // …and the artifact does not: the policy grants nothing, so a deny layer answers instead.
     let artifact_imports = wrapped["imports"].as_array().unwrap();
     for import in artifact_imports {

@@ -1,5 +1,6 @@
 //! End-to-end tests: they run the real `faas` binary in temporary folders, on real components.
 
+mod attest;
 mod build;
 mod capabilities;
 mod common;

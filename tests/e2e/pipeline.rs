@@ -34,6 +34,22 @@ fn the_pipeline_publishes_to_a_registry_and_reports_every_stage() {
         format!("{reference}@{digest}")
     );
     assert_eq!(report["stages"][4]["outputs"]["manifest_digest"], digest);
+    // Signing attests: the report names the attestations, and verify checked them; the
+    // provenance records the target the pipeline validated against.
+    let attested = &publish["attestations"];
+    assert_eq!(
+        names_in(attested, "attestations", "predicate_type"),
+        [
+            "https://cyclonedx.org/bom",
+            "https://slsa.dev/provenance/v1"
+        ]
+    );
+    let checked = &report["stages"][4]["outputs"]["attestations"];
+    assert_eq!(
+        checked["sbom"]["digest"],
+        attested["attestations"][0]["digest"]
+    );
+    assert_eq!(checked["provenance"]["parameters"]["target"], "wasi-http");
     let wrapped = std::fs::read(dir.join("target/faas/pipelined.wasm")).unwrap();
     assert_eq!(publish["layer_digest"].as_str().unwrap(), sha256(&wrapped));
     // The registry really has it, tagged with the version from faas.toml.

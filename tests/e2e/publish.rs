@@ -149,29 +149,7 @@ fn signatures_verify_with_faas_and_with_openssl() {
         digest
     );
 
-    use base64::Engine;
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(signature)
-        .unwrap();
-    std::fs::write(dir.join("payload.json"), &payload.body).unwrap();
-    std::fs::write(dir.join("sig.der"), der).unwrap();
-    let openssl = std::process::Command::new("openssl")
-        .current_dir(&dir)
-        .args([
-            "dgst",
-            "-sha256",
-            "-verify",
-            "faas.pub",
-            "-signature",
-            "sig.der",
-            "payload.json",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&openssl.stdout).trim(),
-        "Verified OK"
-    );
+    assert!(openssl_verifies(&dir, "faas.pub", &payload.body, signature));
 
     // Another key does not verify it.
     success(&faas(
@@ -439,4 +417,7 @@ fn republishing_from_the_same_commit_gives_the_same_manifest_without_source_date
         again["signature"]["signature"],
         first["signature"]["signature"]
     );
+    // And so are the attestations: the same SBOM and provenance envelopes.
+    assert!(first["attestations"]["attestations"].is_array(), "{first}");
+    assert_eq!(again["attestations"], first["attestations"]);
 }

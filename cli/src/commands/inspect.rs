@@ -47,6 +47,8 @@ struct Inspection {
     #[serde(skip_serializing_if = "Option::is_none")]
     policy_document: Option<String>,
     host_imports_by_layer: std::collections::BTreeMap<String, Vec<String>>,
+    /// What each layer was built from (the SBOM's source).
+    built_from: std::collections::BTreeMap<String, faas::packages::BuiltFrom>,
     imports: Vec<String>,
     exports: Vec<String>,
 }
@@ -117,7 +119,11 @@ impl InspectArgs {
             layers: note.as_ref().map(|n| n.layers.clone()).unwrap_or_default(),
             policy: note.as_ref().map(|n| n.policy_summary.clone()),
             policy_document: note.as_ref().map(|n| n.policy_document.clone()),
-            host_imports_by_layer: note.map(|n| n.host_imports).unwrap_or_default(),
+            host_imports_by_layer: note
+                .as_ref()
+                .map(|n| n.host_imports.clone())
+                .unwrap_or_default(),
+            built_from: note.map(|n| n.built_from).unwrap_or_default(),
             imports: component.imports.clone(),
             exports: component.exports.clone(),
         };
@@ -141,6 +147,14 @@ impl InspectArgs {
                     "    {:<22} {:>8} bytes  {}",
                     layer.layer, layer.size, layer.digest
                 );
+                if let Some(built_from) = report.built_from.get(&layer.layer) {
+                    if let Some(toolchain) = &built_from.toolchain {
+                        println!("      built with {toolchain}");
+                    }
+                    if !built_from.packages.is_empty() {
+                        println!("      {} package(s)", built_from.packages.len());
+                    }
+                }
                 for import in report
                     .host_imports_by_layer
                     .get(&layer.layer)

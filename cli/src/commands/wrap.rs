@@ -84,6 +84,7 @@ impl WrapArgs {
                         .clone()
                         .unwrap_or_else(|| project.file.function.triggers.clone()),
                     language: self.language.unwrap_or(project.file.function.language),
+                    target_checked_by_caller: false,
                 }
             }
             None => {
@@ -100,6 +101,7 @@ impl WrapArgs {
                     target: self.target.clone(),
                     triggers: self.triggers.clone().unwrap_or_else(|| vec![Trigger::Http]),
                     language: self.language.unwrap_or(Language::Rust),
+                    target_checked_by_caller: false,
                 }
             }
         };

@@ -46,8 +46,12 @@ pub struct WrapOptions {
     pub output: PathBuf,
     /// The artifact's name, for reports.
     pub name: String,
-    /// The platform the artifact must fit, if any (`wasi-http`, `wasmcloud`).
+    /// The platform the artifact must fit, if any (`wasi-http`, `wasmcloud`); recorded in the
+    /// artifact for its provenance.
     pub target: Option<String>,
+    /// Whether the caller checks the target itself (`faas pipeline`, in its own stage), so that
+    /// wrapping only records it.
+    pub target_checked_by_caller: bool,
     /// The triggers: one adapter each.
     pub triggers: Vec<Trigger>,
     /// The function's language, which decides the imports its toolchain adds (see
@@ -191,7 +195,11 @@ pub fn wrap(options: &WrapOptions) -> Result<WrapOutput, WrapError> {
         source,
     })?;
     let policy = policy::load(&options.policy)?;
-    let target = match &options.target {
+    let target = match options
+        .target
+        .as_ref()
+        .filter(|_| !options.target_checked_by_caller)
+    {
         Some(name) => {
             Some(crate::platform::Platform::load(name).map_err(WrapError::UnknownTarget)?)
         }
