@@ -197,10 +197,53 @@ pub fn record(component: &mut Vec<u8>, built_from: &BuiltFrom) {
     );
 }
 
+/// What `component` says it was built from: what `faas build` recorded in it, else what
+/// cargo-auditable recorded (a function built elsewhere and adopted with `--component`).
+pub fn of_component(component: &[u8]) -> Option<BuiltFrom> {
+    recorded(component).or_else(|| auditable(component))
+}
+
 /// What `faas build` recorded in `component`, if it did (at its top level).
-pub fn recorded(component: &[u8]) -> Option<BuiltFrom> {
+fn recorded(component: &[u8]) -> Option<BuiltFrom> {
     crate::artifact::top_level_section(component, PACKAGES_SECTION)
         .and_then(|data| serde_json::from_slice(data).ok())
+}
+
+/// The crates cargo-auditable recorded in `component` (its `.dep-v0` section, in a core module),
+/// without build-time dependencies, which are not in the binary.
+fn auditable(component: &[u8]) -> Option<BuiltFrom> {
+    use auditable_serde::{DependencyKind, Source};
+    fn find(payload: &wasm_metadata::Payload) -> Option<&wasm_metadata::Dependencies> {
+        match payload {
+            wasm_metadata::Payload::Module(metadata) => metadata.dependencies.as_ref(),
+            wasm_metadata::Payload::Component { metadata, children } => metadata
+                .dependencies
+                .as_ref()
+                .or_else(|| children.iter().find_map(find)),
+        }
+    }
+    let payload = wasm_metadata::Payload::from_binary(component).ok()?;
+    let mut packages: Vec<Package> = find(&payload)?
+        .version_info()
+        .packages
+        .iter()
+        .filter(|p| p.kind == DependencyKind::Runtime)
+        .map(|p| {
+            let version = p.version.to_string();
+            Package {
+                purl: matches!(p.source, Source::CratesIo)
+                    .then(|| format!("pkg:cargo/{}@{}", p.name, purl_version(&version))),
+                name: p.name.clone(),
+                version,
+                license: None,
+            }
+        })
+        .collect();
+    packages.sort();
+    Some(BuiltFrom {
+        toolchain: Some("as recorded by cargo-auditable".to_string()),
+        packages,
+    })
 }
 
 #[cfg(test)]
@@ -252,6 +295,36 @@ mod tests {
         record(&mut bytes, &built_from);
         wasmparser::Validator::new().validate_all(&bytes).unwrap();
         assert_eq!(recorded(&bytes), Some(built_from));
+    }
+
+    #[test]
+    fn a_component_built_with_cargo_auditable_gives_its_runtime_crates() {
+        // The `.dep-v0` section as cargo-auditable's format crate and wasm-metadata write it, in
+        // the component's core module.
+        let info: auditable_serde::VersionInfo = r#"{"packages":[
+            {"name":"app","version":"0.1.0","source":"local","dependencies":[1,2],"root":true},
+            {"name":"serde","version":"1.0.228","source":"crates.io"},
+            {"name":"cc","version":"1.2.0","source":"crates.io","kind":"build"}]}"#
+            .parse()
+            .unwrap();
+        let section = wasm_metadata::Dependencies::new(info).unwrap();
+        let mut module = wasm_encoder::Module::new();
+        module.section(&section);
+        let mut component = wasm_encoder::Component::new();
+        component.section(&wasm_encoder::ModuleSection(&module));
+        let bytes = component.finish();
+        let built_from = of_component(&bytes).expect("the section is found in the module");
+        let names: Vec<_> = built_from
+            .packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.purl.as_deref()))
+            .collect();
+        assert_eq!(
+            names,
+            [("app", None), ("serde", Some("pkg:cargo/serde@1.0.228"))],
+            "build dependencies are not in the binary"
+        );
+        assert_eq!(of_component(&wasm_encoder::Component::new().finish()), None);
     }
 
     #[test]

@@ -303,7 +303,7 @@ pub fn plan(
         Cow::Owned(inspected.component.clone()),
         None,
     );
-    plan.layers[function_layer].built_from = crate::packages::recorded(function);
+    plan.layers[function_layer].built_from = crate::packages::of_component(function);
     if renamed.is_some() {
         plan.layers[function_layer].as_given =
             Some((crate::digest::sha256(function), function.len() as u64));
