@@ -126,7 +126,6 @@ pub fn component_export_names(bytes: &[u8]) -> Vec<String> {
     names
 }
 
-/// `sha256:<hex>` of `bytes`, computed here rather than by faas.
 /// The `field` of each item of a JSON report's list `list` (the layer names of a wrap report, the
 /// stage names of a pipeline report).
 pub fn names_in<'a>(report: &'a serde_json::Value, list: &str, field: &str) -> Vec<&'a str> {
@@ -138,6 +137,7 @@ pub fn names_in<'a>(report: &'a serde_json::Value, list: &str, field: &str) -> V
         .collect()
 }
 
+/// `sha256:<hex>` of `bytes`, computed here rather than by faas.
 pub fn sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
     format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))

@@ -22,13 +22,8 @@ pub struct InvokeArgs {
     #[arg(long, value_name = "FILE")]
     request: Option<PathBuf>,
 
-    /// A run-time configuration value (wasi:config/store), KEY=VALUE; repeatable.
-    #[arg(long = "config", value_name = "KEY=VALUE", value_parser = super::serve::parse_pair)]
-    config: Vec<(String, String)>,
-
-    /// Read run-time configuration values from a file of KEY=VALUE lines.
-    #[arg(long, value_name = "FILE", env = "FAAS_CONFIG_FILE")]
-    config_file: Option<PathBuf>,
+    #[command(flatten)]
+    config: super::config_args::ConfigArgs,
 
     #[command(flatten)]
     limits: super::limit_args::LimitArgs,
@@ -48,11 +43,7 @@ impl InvokeArgs {
                 input
             }
         };
-        let mut config = match &self.config_file {
-            Some(path) => faas::serve::read_config_file(path)?,
-            None => Vec::new(),
-        };
-        config.extend(self.config);
+        let config = self.config.values()?;
         let project = faas::project::Project::find_optional(std::path::Path::new("."))?;
         let options = self.limits.options(project.as_ref());
         let invocation = faas::serve::invoke(&self.file, request, config, &options)?;

@@ -2,6 +2,8 @@
 //! and a `run` method that calls one library function and prints the result.
 
 mod build;
+mod config_args;
+mod dev;
 mod inspect;
 mod invoke;
 mod keygen;
@@ -121,6 +123,7 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     Wrap(wrap::WrapArgs),
     Serve(serve::ServeArgs),
+    Dev(dev::DevArgs),
     Invoke(invoke::InvokeArgs),
     Publish(publish::PublishArgs),
     Verify(verify::VerifyArgs),
@@ -139,6 +142,7 @@ impl Command {
             Command::Inspect(args) => args.run(),
             Command::Wrap(args) => args.run(),
             Command::Serve(args) => args.run(),
+            Command::Dev(args) => args.run(),
             Command::Invoke(args) => args.run(),
             Command::Publish(args) => args.run(),
             Command::Verify(args) => args.run(),

@@ -23,26 +23,14 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:8080", env = "FAAS_ADDR")]
     addr: SocketAddr,
 
-    /// A run-time configuration value (wasi:config/store), KEY=VALUE; repeatable. This is where
-    /// secrets the policy refers to (HS256 secret, credentials) come from.
-    #[arg(long = "config", value_name = "KEY=VALUE", value_parser = parse_pair)]
-    config: Vec<(String, String)>,
-
-    /// Read run-time configuration values from a file of KEY=VALUE lines (an env file).
-    #[arg(long, value_name = "FILE", env = "FAAS_CONFIG_FILE")]
-    config_file: Option<PathBuf>,
+    #[command(flatten)]
+    config: super::config_args::ConfigArgs,
 
     #[command(flatten)]
     project: super::project_args::ProjectDir,
 
     #[command(flatten)]
     limits: super::limit_args::LimitArgs,
-}
-
-pub fn parse_pair(s: &str) -> Result<(String, String), String> {
-    s.split_once('=')
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .ok_or_else(|| format!("expected KEY=VALUE, got `{s}`"))
 }
 
 impl ServeArgs {
@@ -63,11 +51,7 @@ impl ServeArgs {
             (None, None) => unreachable!("a project was required above"),
         };
         let options = self.limits.options(project.as_ref());
-        let mut config = match &self.config_file {
-            Some(path) => faas::serve::read_config_file(path)?,
-            None => Vec::new(),
-        };
-        config.extend(self.config);
+        let config = self.config.values()?;
         let server = Server::load(&file, config, &options)?;
         faas::serve::run(server, self.addr, |bound| {
             status(

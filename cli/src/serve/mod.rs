@@ -166,85 +166,7 @@ impl Server {
         listener: TcpListener,
         shutdown: impl std::future::Future<Output = ()>,
     ) -> anyhow::Result<()> {
-        let server = Arc::new(self);
-        // Stay below the process's descriptor limit: a server with none left cannot accept.
-        let connection_cap = match limits::open_files_limit() {
-            Some(files) => server
-                .limits
-                .max_connections
-                .min(files.saturating_sub(32).max(1)),
-            None => server.limits.max_connections,
-        };
-        let connections = Arc::new(Semaphore::new(connection_cap));
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let mut backoff = Duration::from_millis(5);
-        tokio::pin!(shutdown);
-        loop {
-            let permit = tokio::select! {
-                permit = connections.clone().acquire_owned() => permit?,
-                () = &mut shutdown => break,
-            };
-            let stream = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => {
-                        backoff = Duration::from_millis(5);
-                        stream
-                    }
-                    Err(e) => {
-                        // Out of descriptors, or a connection reset before it was accepted: say
-                        // so, wait a little, and go on serving.
-                        report::log(format!("faas serve: cannot accept a connection: {e}"));
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(Duration::from_secs(1));
-                        continue;
-                    }
-                },
-                () = &mut shutdown => break,
-            };
-            let server = server.clone();
-            let mut stop = stop_rx.clone();
-            tokio::spawn(async move {
-                let _permit = permit;
-                let service = hyper::service::service_fn({
-                    let server = server.clone();
-                    move |req| {
-                        let server = server.clone();
-                        async move { server.handle(req).await }
-                    }
-                });
-                let connection = http1::Builder::new()
-                    .timer(hyper_util::rt::TokioTimer::new())
-                    .header_read_timeout(server.limits.header_timeout)
-                    .keep_alive(true)
-                    .serve_connection(TokioIo::new(stream), service);
-                tokio::pin!(connection);
-                // A client that goes away mid-request is not the server's failure: nothing to do.
-                tokio::select! {
-                    _ = connection.as_mut() => {}
-                    _ = stop.changed() => {
-                        connection.as_mut().graceful_shutdown();
-                        let _ = connection.await;
-                    }
-                }
-            });
-        }
-        drop(listener);
-        let _ = stop_tx.send(true);
-        report::log("faas serve: stopping: no new connections; draining requests in flight");
-        // Every connection holds a permit until it is done: all of them back means drained.
-        let all = connection_cap as u32;
-        let drained =
-            tokio::time::timeout(server.limits.drain, connections.acquire_many(all)).await;
-        if drained.is_err() {
-            report::log(format!(
-                "faas serve: requests still running after the {}s drain deadline: interrupting them",
-                server.limits.drain.as_secs_f64()
-            ));
-            server.interrupt.store(true, Ordering::Relaxed);
-            let _ =
-                tokio::time::timeout(Duration::from_secs(2), connections.acquire_many(all)).await;
-        }
-        Ok(())
+        Live::with(self).serve(listener, shutdown).await
     }
 
     /// Handles one request in a fresh instance, and logs it.
@@ -338,6 +260,164 @@ impl Server {
     }
 }
 
+/// The artifact a listener serves, replaceable while it serves (`faas dev`): each request is
+/// handled by the version current when it arrives, and keeps that version until it is answered,
+/// so a reload drops neither the listener nor a request in flight.
+pub struct Live {
+    current: std::sync::RwLock<Option<Arc<Server>>>,
+    /// Versions replaced while requests may still run on them, interrupted on shutdown too.
+    retired: std::sync::Mutex<Vec<std::sync::Weak<Server>>>,
+    /// The listener's own limits (connections, header timeout, drain).
+    limits: Limits,
+}
+
+impl Live {
+    /// Nothing to serve yet: requests are answered 503 until [`Live::replace`] gives a version.
+    pub fn empty(limits: Limits) -> Arc<Self> {
+        Arc::new(Self {
+            current: std::sync::RwLock::new(None),
+            retired: std::sync::Mutex::new(Vec::new()),
+            limits,
+        })
+    }
+
+    /// Serving `server`.
+    pub fn with(server: Server) -> Arc<Self> {
+        let live = Self::empty(server.limits.clone());
+        live.replace(server);
+        live
+    }
+
+    /// Serves `server` from the next request on.
+    pub fn replace(&self, server: Server) {
+        let previous = self
+            .current
+            .write()
+            .expect("the lock is never poisoned")
+            .replace(Arc::new(server));
+        if let Some(previous) = previous {
+            let mut retired = self.retired.lock().expect("the lock is never poisoned");
+            retired.retain(|r| r.strong_count() > 0);
+            retired.push(Arc::downgrade(&previous));
+        }
+    }
+
+    fn current(&self) -> Option<Arc<Server>> {
+        self.current
+            .read()
+            .expect("the lock is never poisoned")
+            .clone()
+    }
+
+    /// Interrupts every instance still running, on the current version and the retired ones.
+    fn interrupt_all(&self) {
+        let retired = self.retired.lock().expect("the lock is never poisoned");
+        for server in retired
+            .iter()
+            .filter_map(|r| r.upgrade())
+            .chain(self.current())
+        {
+            server.interrupt.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// As [`Server::serve`], each request on the version current when it arrives.
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
+        let limits = self.limits.clone();
+        // Stay below the process's descriptor limit: a server with none left cannot accept.
+        let connection_cap = match limits::open_files_limit() {
+            Some(files) => limits.max_connections.min(files.saturating_sub(32).max(1)),
+            None => limits.max_connections,
+        };
+        let connections = Arc::new(Semaphore::new(connection_cap));
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let mut backoff = Duration::from_millis(5);
+        tokio::pin!(shutdown);
+        loop {
+            let permit = tokio::select! {
+                permit = connections.clone().acquire_owned() => permit?,
+                () = &mut shutdown => break,
+            };
+            let stream = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => {
+                        backoff = Duration::from_millis(5);
+                        stream
+                    }
+                    Err(e) => {
+                        // Out of descriptors, or a connection reset before it was accepted: say
+                        // so, wait a little, and go on serving.
+                        report::log(format!("faas serve: cannot accept a connection: {e}"));
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(1));
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let live = self.clone();
+            let mut stop = stop_rx.clone();
+            let header_timeout = limits.header_timeout;
+            tokio::spawn(async move {
+                let _permit = permit;
+                let service = hyper::service::service_fn(move |req| {
+                    let server = live.current();
+                    async move {
+                        match server {
+                            Some(server) => server.handle(req).await,
+                            None => Ok(not_ready(&req)),
+                        }
+                    }
+                });
+                let connection = http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(header_timeout)
+                    .keep_alive(true)
+                    .serve_connection(TokioIo::new(stream), service);
+                tokio::pin!(connection);
+                // A client that goes away mid-request is not the server's failure: nothing to do.
+                tokio::select! {
+                    _ = connection.as_mut() => {}
+                    _ = stop.changed() => {
+                        connection.as_mut().graceful_shutdown();
+                        let _ = connection.await;
+                    }
+                }
+            });
+        }
+        drop(listener);
+        let _ = stop_tx.send(true);
+        report::log("faas serve: stopping: no new connections; draining requests in flight");
+        // Every connection holds a permit until it is done: all of them back means drained.
+        let all = connection_cap as u32;
+        let drained = tokio::time::timeout(limits.drain, connections.acquire_many(all)).await;
+        if drained.is_err() {
+            report::log(format!(
+                "faas serve: requests still running after the {}s drain deadline: interrupting them",
+                limits.drain.as_secs_f64()
+            ));
+            self.interrupt_all();
+            let _ =
+                tokio::time::timeout(Duration::from_secs(2), connections.acquire_many(all)).await;
+        }
+        Ok(())
+    }
+}
+
+/// The answer while no version has been built yet (`faas dev` after a first failed build).
+fn not_ready(req: &hyper::Request<hyper::body::Incoming>) -> hyper::Response<HyperOutgoingBody> {
+    report::log(format!(
+        "faas serve: {} {}: nothing to serve yet (no build has succeeded): 503",
+        req.method(),
+        logged_path(req.uri())
+    ));
+    error_response(hyper::StatusCode::SERVICE_UNAVAILABLE)
+}
+
 /// A failed call's status and log text: past the deadline 504, interrupted by shutdown 503, the
 /// memory cap or any other trap or host error 500. A limit's text says only which limit (its
 /// trap's backtrace is noise); anything else's is its whole cause chain.
@@ -419,6 +499,15 @@ pub fn run(
     addr: SocketAddr,
     on_ready: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
+    run_live(Live::with(server), addr, on_ready)
+}
+
+/// As [`run`], serving whatever version `live` holds.
+pub fn run_live(
+    live: Arc<Live>,
+    addr: SocketAddr,
+    on_ready: impl FnOnce(SocketAddr),
+) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -427,7 +516,7 @@ pub fn run(
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
         on_ready(listener.local_addr()?);
-        server.serve(listener, shutdown_signal()).await
+        live.serve(listener, shutdown_signal()).await
     });
     served?;
     // Interrupted instances end at their next epoch tick; do not wait on anything else.

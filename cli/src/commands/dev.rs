@@ -1,0 +1,128 @@
+use super::status;
+use clap::Args;
+use faas::build::Profile;
+use faas::dev::{DevOptions, Event};
+use faas::project::Project;
+use std::net::SocketAddr;
+
+/// Build, wrap and serve the project, and do it again on every save.
+///
+/// Watches the function's sources, faas.toml and the policy (not target/, tests/, dependencies or
+/// hidden files). On a change it rebuilds (only re-wraps when just the policy changed) and swaps
+/// the served artifact without dropping the listener or requests in flight. A failed build or a
+/// policy error is shown, and the last good version keeps serving. One status line per reload.
+#[derive(Args)]
+#[command(after_help = "Examples:\n  faas dev\n  faas dev --addr 127.0.0.1:9000 --json")]
+pub struct DevArgs {
+    /// The address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "FAAS_ADDR")]
+    addr: SocketAddr,
+
+    /// Build with cargo's dev profile (faster to compile, larger output); Rust only.
+    #[arg(long)]
+    debug: bool,
+
+    /// Print one JSON object per line on stdout: `ready`, then each `reloaded` or `failed`.
+    #[arg(long)]
+    json: bool,
+
+    #[command(flatten)]
+    config: super::config_args::ConfigArgs,
+
+    #[command(flatten)]
+    project: super::project_args::ProjectDir,
+
+    #[command(flatten)]
+    limits: super::limit_args::LimitArgs,
+}
+
+impl DevArgs {
+    pub fn run(self) -> anyhow::Result<()> {
+        let project = Project::find(&self.project.start())?;
+        let engine = self.limits.options(Some(&project));
+        let json = self.json;
+        let options = DevOptions {
+            profile: if self.debug {
+                Profile::Debug
+            } else {
+                Profile::Release
+            },
+            engine,
+            config: self.config.values()?,
+            project,
+        };
+        let name = options.project.name().to_string();
+        faas::dev::run(
+            options,
+            self.addr,
+            move |bound| {
+                status(
+                    "Serving",
+                    format!("{name} on http://{bound}, rebuilding on every change (Ctrl-C stops)"),
+                );
+                match json {
+                    true => println!(
+                        "{}",
+                        serde_json::json!({ "event": "ready", "addr": bound.to_string() })
+                    ),
+                    false => println!("http://{bound}"),
+                }
+            },
+            move |event| report(event, json),
+        )?;
+        status("Stopped", "");
+        Ok(())
+    }
+}
+
+fn report(event: &Event, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(event).expect("events serialise")
+        );
+    }
+    let because = |changed: &[String]| match changed {
+        [] => String::new(),
+        [one] => format!(" ({one} changed)"),
+        [first, rest @ ..] => format!(" ({first} and {} more changed)", rest.len()),
+    };
+    match event {
+        Event::Reloaded {
+            changed,
+            rebuilt,
+            digest,
+            build_ms,
+            wrap_ms,
+            load_ms,
+        } => {
+            let steps = match rebuilt {
+                true => {
+                    format!("build {build_ms:.0} ms, wrap {wrap_ms:.0} ms, load {load_ms:.0} ms")
+                }
+                false => format!("policy only: wrap {wrap_ms:.0} ms, load {load_ms:.0} ms"),
+            };
+            let verb = if changed.is_empty() {
+                "Ready"
+            } else {
+                "Reloaded"
+            };
+            let short = digest.get(..19).unwrap_or(digest);
+            status(verb, format!("{short}…{}: {steps}", because(changed)));
+        }
+        Event::Failed {
+            changed,
+            stage,
+            message,
+        } => {
+            faas::report::log(format!(
+                "error: {stage} failed{}: {message}",
+                because(changed)
+            ));
+            status(
+                "Waiting",
+                "for the next change; the last good version keeps serving",
+            );
+        }
+    }
+}

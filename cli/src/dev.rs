@@ -1,0 +1,266 @@
+//! `faas dev`: build, wrap and serve a project, then rebuild, re-wrap and swap the served artifact
+//! whenever its sources, `faas.toml` or its policy change, without dropping the listener or a
+//! request in flight ([`crate::serve::Live`]). A failed build or policy keeps the last good
+//! version serving.
+//!
+//! Changes are found by polling file times and sizes (a few hundred files, every 250 ms): it works
+//! the same on every file system, containers and network mounts included, where change
+//! notifications often do not arrive.
+
+use crate::build::{self, Profile};
+use crate::project::Project;
+use crate::serve::{EngineOptions, Live, Server};
+use crate::wrap::{self, WrapOptions};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+/// How often the project is looked at.
+const POLL: Duration = Duration::from_millis(250);
+/// How long the files must stay unchanged before a rebuild starts: an editor's save is often
+/// several writes.
+const SETTLE: Duration = Duration::from_millis(150);
+
+/// Folders never watched: build outputs, installed tools and dependencies, version control, and
+/// the request cases of `faas test`, none of which change the artifact.
+const IGNORED_DIRS: &[&str] = &["target", "node_modules", "__pycache__", "tests"];
+/// Files never watched: lock files the build itself may rewrite.
+const IGNORED_FILES: &[&str] = &["Cargo.lock", "package-lock.json"];
+
+/// What `faas dev` needs.
+pub struct DevOptions {
+    /// The project.
+    pub project: Project,
+    /// The cargo profile for Rust functions.
+    pub profile: Profile,
+    /// The engine and its limits.
+    pub engine: EngineOptions,
+    /// Run-time configuration values.
+    pub config: Vec<(String, String)>,
+}
+
+/// What happened, for status lines and `--json`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum Event {
+    /// Serving a new version.
+    Reloaded {
+        /// The files whose change caused it (none for the first build).
+        changed: Vec<String>,
+        /// Whether the function was rebuilt (a policy change only re-wraps).
+        rebuilt: bool,
+        /// The artifact's digest.
+        digest: String,
+        /// How long building, wrapping and loading took, in milliseconds.
+        build_ms: f64,
+        /// Wrapping.
+        wrap_ms: f64,
+        /// Compiling and loading into the server.
+        load_ms: f64,
+    },
+    /// A build, wrap or load failed; the last good version (if any) keeps serving.
+    Failed {
+        /// The files whose change caused it.
+        changed: Vec<String>,
+        /// `build`, `wrap` or `load`.
+        stage: &'static str,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// The watched files: path (relative to the project) → modification time and size.
+type Snapshot = BTreeMap<PathBuf, (SystemTime, u64)>;
+
+/// Every watched file under `root`.
+fn snapshot(root: &Path) -> Snapshot {
+    let mut files = Snapshot::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            // Hidden files and folders: .git, .venv, editors' swap and backup files.
+            if name.starts_with('.') || name.ends_with('~') {
+                continue;
+            }
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                if !IGNORED_DIRS.contains(&name.as_ref()) {
+                    pending.push(entry.path());
+                }
+            } else if !IGNORED_FILES.contains(&name.as_ref())
+                && let Ok(metadata) = entry.metadata()
+            {
+                let modified = metadata.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+                let relative = entry
+                    .path()
+                    .strip_prefix(root)
+                    .unwrap_or(&entry.path())
+                    .to_path_buf();
+                files.insert(relative, (modified, metadata.len()));
+            }
+        }
+    }
+    files
+}
+
+/// The files added, removed or changed between two snapshots.
+fn changes(before: &Snapshot, after: &Snapshot) -> Vec<String> {
+    let mut changed: Vec<String> = after
+        .iter()
+        .filter(|(path, stamp)| before.get(*path) != Some(stamp))
+        .map(|(path, _)| path.display().to_string())
+        .collect();
+    changed.extend(
+        before
+            .keys()
+            .filter(|path| !after.contains_key(*path))
+            .map(|path| path.display().to_string()),
+    );
+    changed.sort();
+    changed
+}
+
+/// Builds (unless only the policy changed), wraps and loads the project; on success `live` serves
+/// the new version.
+fn reload(options: &DevOptions, live: &Live, changed: Vec<String>, rebuild: bool) -> Event {
+    let project = &options.project;
+    let failed = |stage, message: String, changed| Event::Failed {
+        changed,
+        stage,
+        message,
+    };
+    let started = Instant::now();
+    let function = project.function_output();
+    if rebuild && let Err(e) = build::build_project(project, options.profile, &function) {
+        return failed("build", format!("{:#}", anyhow::Error::from(e)), changed);
+    }
+    let build_ms = elapsed_ms(started);
+    let started = Instant::now();
+    let wrapped = wrap::wrap(&WrapOptions {
+        function,
+        policy: project.policy_path(),
+        output: project.artifact_output(),
+        name: project.name().to_string(),
+        target: project.file.function.target.clone(),
+        target_checked_by_caller: false,
+        triggers: project.file.function.triggers.clone(),
+        language: project.file.function.language,
+    });
+    let wrapped = match wrapped {
+        Ok(wrapped) => wrapped,
+        Err(e) => return failed("wrap", format!("{:#}", anyhow::Error::from(e)), changed),
+    };
+    let wrap_ms = elapsed_ms(started);
+    let started = Instant::now();
+    match Server::load(&wrapped.path, options.config.clone(), &options.engine) {
+        Ok(server) => live.replace(server),
+        Err(e) => return failed("load", format!("{e:#}"), changed),
+    }
+    Event::Reloaded {
+        changed,
+        rebuilt: rebuild,
+        digest: wrapped.digest,
+        build_ms,
+        wrap_ms,
+        load_ms: elapsed_ms(started),
+    }
+}
+
+fn elapsed_ms(started: Instant) -> f64 {
+    (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0
+}
+
+/// Builds, wraps and serves the project on `addr`, then watches it until Ctrl-C or SIGTERM.
+/// `on_ready` gets the bound address; `on_event` every reload or failure, the first build's
+/// included.
+pub fn run(
+    options: DevOptions,
+    addr: std::net::SocketAddr,
+    on_ready: impl FnOnce(std::net::SocketAddr),
+    on_event: impl Fn(&Event) + Send + 'static,
+) -> anyhow::Result<()> {
+    let live = Live::empty(options.engine.limits.clone());
+    let watcher = {
+        let live = live.clone();
+        move || watch(options, &live, on_event)
+    };
+    crate::serve::run_live(live, addr, move |bound| {
+        on_ready(bound);
+        // The first build starts once the port is bound, so a client can connect at once (and
+        // gets 503 until the build is done).
+        std::thread::spawn(watcher);
+    })
+}
+
+fn watch(options: DevOptions, live: &Arc<Live>, on_event: impl Fn(&Event)) {
+    let root = options.project.root.clone();
+    let policy = options.project.policy_path();
+    let mut seen = snapshot(&root);
+    on_event(&reload(&options, live, Vec::new(), true));
+    loop {
+        std::thread::sleep(POLL);
+        let mut now = snapshot(&root);
+        if now == seen {
+            continue;
+        }
+        // Let the save finish: wait until two looks agree.
+        loop {
+            std::thread::sleep(SETTLE);
+            let again = snapshot(&root);
+            if again == now {
+                break;
+            }
+            now = again;
+        }
+        let changed = changes(&seen, &now);
+        let only_policy = changed.iter().all(|c| root.join(c) == policy);
+        seen = now;
+        on_event(&reload(&options, live, changed, !only_policy));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_dependencies_and_hidden_files_are_not_watched() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for file in [
+            "src/lib.rs",
+            "faas.toml",
+            "Cargo.lock",
+            "target/faas/x.wasm",
+            ".git/HEAD",
+            "node_modules/a/index.js",
+            "__pycache__/app.pyc",
+            "tests/cases.toml",
+            "app.py~",
+        ] {
+            std::fs::create_dir_all(root.join(file).parent().unwrap()).unwrap();
+            std::fs::write(root.join(file), "x").unwrap();
+        }
+        let before = snapshot(root);
+        let watched: Vec<_> = before.keys().map(|p| p.display().to_string()).collect();
+        assert_eq!(watched, ["faas.toml", "src/lib.rs"]);
+
+        std::fs::write(root.join("src/lib.rs"), "longer").unwrap();
+        std::fs::write(root.join("src/new.rs"), "x").unwrap();
+        std::fs::remove_file(root.join("faas.toml")).unwrap();
+        std::fs::write(root.join("target/faas/x.wasm"), "rebuilt").unwrap();
+        assert_eq!(
+            changes(&before, &snapshot(root)),
+            ["faas.toml", "src/lib.rs", "src/new.rs"]
+        );
+    }
+}

@@ -1,0 +1,173 @@
+//! `faas dev`: one process, one port, a new version on every save.
+
+use crate::common::*;
+use serde_json::Value;
+use std::io::{BufRead, Read, Write};
+use std::path::Path;
+use std::sync::mpsc::Receiver;
+use std::time::Duration;
+
+/// A running `faas dev --json`: its events as they come, its stderr in a file.
+struct Dev {
+    child: std::process::Child,
+    addr: String,
+    events: Receiver<Value>,
+    stderr: tempfile::NamedTempFile,
+}
+
+impl Dev {
+    fn start(dir: &Path) -> Dev {
+        let stderr = tempfile::NamedTempFile::new().unwrap();
+        let mut child = faas_command(dir, &["dev", "--addr", "127.0.0.1:0", "--json"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(stderr.reopen().unwrap())
+            .spawn()
+            .unwrap();
+        let (send, events) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let event = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("not a JSON event: {line:?}: {e}"));
+                if send.send(event).is_err() {
+                    break;
+                }
+            }
+        });
+        let ready: Value = events.recv_timeout(Duration::from_secs(30)).unwrap();
+        assert_eq!(ready["event"], "ready", "{ready}");
+        Dev {
+            addr: ready["addr"].as_str().unwrap().to_string(),
+            child,
+            events,
+            stderr,
+        }
+    }
+
+    /// The next reload or failure (a build takes a while on a busy machine).
+    fn next(&self) -> Value {
+        self.events
+            .recv_timeout(Duration::from_secs(240))
+            .unwrap_or_else(|_| panic!("no event from faas dev; stderr:\n{}", self.stderr()))
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(self.stderr.path()).unwrap()
+    }
+}
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn edit(dir: &Path, file: &str, from: &str, to: &str) {
+    let path = dir.join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{file} has no {from:?}");
+    std::fs::write(&path, text.replace(from, to)).unwrap();
+}
+
+#[test]
+fn faas_dev_reloads_on_save_keeps_the_last_good_version_and_finishes_requests_in_flight() {
+    let (_tmp, dir) = new_function("dev-loop");
+    let key = sample_key(&dir);
+    let bearer = format!("Bearer {key}");
+    let dev = Dev::start(&dir);
+    let first = dev.next();
+    assert_eq!(first["event"], "reloaded", "{first}\n{}", dev.stderr());
+    assert_eq!(first["changed"], serde_json::json!([]));
+    let greeting = || {
+        let response = http(&dev.addr, "GET", "/", &[("authorization", &bearer)], b"");
+        assert_eq!(response.status, 200, "{}", dev.stderr());
+        response.json()["message"].as_str().unwrap().to_string()
+    };
+    assert_eq!(greeting(), "Hello, sample-client!");
+
+    // A save is served on the next request: same process, same port.
+    edit(
+        &dir,
+        "src/lib.rs",
+        "\"Hello, {subject}!\"",
+        "\"Howdy, {subject}!\"",
+    );
+    let reloaded = dev.next();
+    assert_eq!(
+        reloaded["event"],
+        "reloaded",
+        "{reloaded}\n{}",
+        dev.stderr()
+    );
+    assert_eq!(reloaded["changed"], serde_json::json!(["src/lib.rs"]));
+    assert_eq!(reloaded["rebuilt"], true);
+    assert_ne!(reloaded["digest"], first["digest"]);
+    assert_eq!(greeting(), "Howdy, sample-client!");
+
+    // A syntax error: the compiler's message is shown, the last good version keeps answering.
+    edit(
+        &dir,
+        "src/lib.rs",
+        "\"Howdy, {subject}!\")",
+        "\"Howdy, {subject}!\"",
+    );
+    let failed = dev.next();
+    assert_eq!(failed["event"], "failed", "{failed}");
+    assert_eq!(failed["stage"], "build");
+    let stderr = dev.stderr();
+    assert!(stderr.contains("--> src/lib.rs:"), "{stderr}");
+    assert!(
+        stderr.contains("the last good version keeps serving"),
+        "{stderr}"
+    );
+    assert_eq!(greeting(), "Howdy, sample-client!");
+    edit(
+        &dir,
+        "src/lib.rs",
+        "\"Howdy, {subject}!\"",
+        "\"Howdy, {subject}!\")",
+    );
+    assert_eq!(dev.next()["event"], "reloaded");
+
+    // A request in flight during a reload completes: its head arrives, then the policy changes
+    // (GET /** made public), then its body.
+    let mut in_flight = std::net::TcpStream::connect(&dev.addr).unwrap();
+    in_flight
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    write!(
+        in_flight,
+        "POST / HTTP/1.1\r\nhost: x\r\nauthorization: {bearer}\r\ncontent-length: 5\r\nconnection: close\r\n\r\nab"
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let before = http(&dev.addr, "GET", "/", &[], b"");
+    assert_eq!(before.status, 401, "no key, not public yet");
+    edit(&dir, "auth.toml", "path = \"/health\"", "path = \"/**\"");
+    let policy = dev.next();
+    assert_eq!(policy["event"], "reloaded", "{policy}\n{}", dev.stderr());
+    assert_eq!(policy["changed"], serde_json::json!(["auth.toml"]));
+    assert_eq!(policy["rebuilt"], false, "a policy change only re-wraps");
+    in_flight.write_all(b"cde").unwrap();
+    let mut answer = String::new();
+    in_flight.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("Howdy"), "{answer}");
+    let after = http(&dev.addr, "GET", "/", &[], b"");
+    assert_eq!(after.status, 200, "the new policy applies to new requests");
+
+    // A policy error names its line and column; the last good policy keeps applying.
+    edit(
+        &dir,
+        "auth.toml",
+        "path = \"/**\"\npublic",
+        "pth = \"/**\"\npublic",
+    );
+    let failed = dev.next();
+    assert_eq!(failed["stage"], "wrap", "{failed}");
+    let message = failed["message"].as_str().unwrap();
+    assert!(message.contains("auth.toml:"), "{message}");
+    assert_eq!(http(&dev.addr, "GET", "/", &[], b"").status, 200);
+}
