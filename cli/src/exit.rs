@@ -16,5 +16,7 @@ pub const VALIDATION: i32 = 12;
 pub const PUBLISH: i32 = 13;
 /// `faas pipeline`: the published artifact's signature does not verify.
 pub const VERIFY: i32 = 14;
+/// `faas pipeline`: a request case or a policy probe of `faas test` failed.
+pub const TEST: i32 = 15;
 // `faas build` passes on cargo's own status when compilation fails (usually 101):
 // `build::BuildError::exit_code`.

@@ -45,6 +45,7 @@ pub mod report;
 pub mod serve;
 pub mod sign;
 pub mod source;
+pub mod testing;
 pub mod toolchains;
 pub mod validate;
 pub mod wrap;

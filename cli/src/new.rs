@@ -22,6 +22,23 @@ pub enum Template {
 /// The policy every template starts with.
 const AUTH_TOML: &str = include_str!("../../templates/common/auth.toml");
 
+/// The `faas test` files every template starts with: request cases, the sample key, and the
+/// record of the policy probes for the template's policy.
+const TEST_FILES: [(&str, &str); 3] = [
+    (
+        "tests/http.toml",
+        include_str!("../../templates/common/tests/http.toml"),
+    ),
+    (
+        "tests/keys.toml",
+        include_str!("../../templates/common/tests/keys.toml"),
+    ),
+    (
+        "tests/policy.toml",
+        include_str!("../../templates/common/tests/policy.toml"),
+    ),
+];
+
 impl Template {
     /// Every template, for help texts and errors.
     pub const ALL: &[Template] = &[Template::RustHttp, Template::PythonHttp, Template::JsHttp];
@@ -210,7 +227,7 @@ pub fn scaffold(
         .tempdir_in(&parent)
         .map_err(write_err(&parent))?;
     let mut files = Vec::new();
-    for (relative, contents) in template.files() {
+    for (relative, contents) in template.files().iter().chain(&TEST_FILES) {
         let mut text = contents.to_string();
         for (placeholder, value) in &replacements {
             text = text.replace(placeholder, value);

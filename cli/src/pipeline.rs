@@ -1,4 +1,4 @@
-//! `faas pipeline`: build → wrap → validate → publish → verify, as one CI step.
+//! `faas pipeline`: build → wrap → validate → test → publish → verify, as one CI step.
 //!
 //! Each stage runs the same library function as its command. The run stops at the first failing
 //! stage; the report lists every stage with its duration and outputs, and the exit code says which
@@ -29,6 +29,8 @@ pub enum Stage {
     Wrap,
     /// `faas validate --target`.
     Validate,
+    /// `faas test` (with the policy's probes when the project has their record).
+    Test,
     /// `faas publish`.
     Publish,
     /// `faas verify`.
@@ -102,41 +104,12 @@ pub fn run(options: &PipelineOptions, progress: &mut dyn FnMut(&StageReport)) ->
         function: options.project.name().to_string(),
         stages: Vec::new(),
     };
-    let mut record = |report: &mut PipelineReport,
-                      stage: Stage,
-                      started: Instant,
-                      result: Result<serde_json::Value, (i32, String)>| {
-        let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let entry = match result {
-            Ok(outputs) => StageReport {
-                stage,
-                status: "ok",
-                duration_ms,
-                outputs,
-                message: None,
-            },
-            Err((code, message)) => {
-                report.ok = false;
-                report.exit_code = code;
-                StageReport {
-                    stage,
-                    status: "failed",
-                    duration_ms,
-                    outputs: serde_json::Value::Null,
-                    message: Some(message),
-                }
-            }
-        };
-        progress(&entry);
-        report.stages.push(entry);
-        report.ok
-    };
-
     let function_path = options.project.function_output();
     let artifact = options.project.artifact_output();
     let started = Instant::now();
     if !record(
         &mut report,
+        progress,
         Stage::Build,
         started,
         build_stage(options, &function_path),
@@ -145,35 +118,137 @@ pub fn run(options: &PipelineOptions, progress: &mut dyn FnMut(&StageReport)) ->
     }
     let started = Instant::now();
     let result = wrap_stage(options, function_path, &artifact);
-    if !record(&mut report, Stage::Wrap, started, result) {
+    if !record(&mut report, progress, Stage::Wrap, started, result) {
         return report;
     }
     let started = Instant::now();
     let result = validate(&artifact, options.target.as_deref());
-    if !record(&mut report, Stage::Validate, started, result) {
+    if !record(&mut report, progress, Stage::Validate, started, result) {
         return report;
     }
     let started = Instant::now();
+    match test_stage(options) {
+        None => skip(&mut report, Stage::Test, NO_TESTS, progress),
+        Some(result) => {
+            if !record(&mut report, progress, Stage::Test, started, result) {
+                return report;
+            }
+        }
+    }
+    let started = Instant::now();
     let (result, digest, public) = publish_stage(options, &artifact);
-    if !record(&mut report, Stage::Publish, started, result) {
+    if !record(&mut report, progress, Stage::Publish, started, result) {
         return report;
     }
     let started = Instant::now();
     let Some(public) = public else {
-        let entry = StageReport {
-            stage: Stage::Verify,
-            status: "skipped",
-            duration_ms: 0.0,
-            outputs: serde_json::Value::Null,
-            message: Some("no key: the artifact was published unsigned".into()),
-        };
-        progress(&entry);
-        report.stages.push(entry);
+        let why = "no key: the artifact was published unsigned";
+        skip(&mut report, Stage::Verify, why, progress);
         return report;
     };
     let result = verify_stage(options, digest.unwrap_or_default(), public);
-    record(&mut report, Stage::Verify, started, result);
+    record(&mut report, progress, Stage::Verify, started, result);
     report
+}
+
+/// Adds a run stage's outcome to the report; whether the run goes on.
+fn record(
+    report: &mut PipelineReport,
+    progress: &mut dyn FnMut(&StageReport),
+    stage: Stage,
+    started: Instant,
+    result: StageResult,
+) -> bool {
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let entry = match result {
+        Ok(outputs) => StageReport {
+            stage,
+            status: "ok",
+            duration_ms,
+            outputs,
+            message: None,
+        },
+        Err((code, message)) => {
+            report.ok = false;
+            report.exit_code = code;
+            StageReport {
+                stage,
+                status: "failed",
+                duration_ms,
+                outputs: serde_json::Value::Null,
+                message: Some(message),
+            }
+        }
+    };
+    progress(&entry);
+    report.stages.push(entry);
+    report.ok
+}
+
+const NO_TESTS: &str = "no request cases in tests/ and no tests/policy.toml";
+
+fn skip(
+    report: &mut PipelineReport,
+    stage: Stage,
+    why: &str,
+    progress: &mut dyn FnMut(&StageReport),
+) {
+    let entry = StageReport {
+        stage,
+        status: "skipped",
+        duration_ms: 0.0,
+        outputs: serde_json::Value::Null,
+        message: Some(why.into()),
+    };
+    progress(&entry);
+    report.stages.push(entry);
+}
+
+/// The test stage: the project's request cases, and its policy probes when their record exists
+/// (the record is never written here: CI checks, people record). `None` when there is nothing to
+/// run.
+fn test_stage(options: &PipelineOptions) -> Option<StageResult> {
+    let project = &options.project;
+    let record = project
+        .root
+        .join("tests")
+        .join(crate::testing::cases::POLICY_RECORD);
+    let probes = match record.exists() {
+        true => crate::testing::probes::Mode::Check,
+        false => crate::testing::probes::Mode::Off,
+    };
+    let engine = crate::serve::EngineOptions {
+        cache: crate::serve::default_cache_dir(),
+        ..Default::default()
+    };
+    let fail = |message: String| (exit::TEST, message);
+    let test_options =
+        match crate::testing::project_options(project, &options.policy, Vec::new(), probes, engine)
+        {
+            Ok(test_options) => test_options,
+            Err(e) => return Some(Err(fail(e.to_string()))),
+        };
+    if test_options.case_files.is_empty() && probes == crate::testing::probes::Mode::Off {
+        return None;
+    }
+    Some(match crate::testing::run(&test_options) {
+        Err(e) => Err(fail(e.to_string())),
+        Ok(report) if report.ok => Ok(to_json(&report)),
+        Ok(report) => {
+            let mut failures: Vec<String> = report
+                .cases
+                .iter()
+                .filter(|c| !c.passed)
+                .map(|c| format!("{} ({}): {}", c.name, c.location, c.failures.join("; ")))
+                .collect();
+            failures.extend(report.policy.iter().flat_map(|p| p.differences.clone()));
+            Err(fail(format!(
+                "{} failed: {}",
+                failures.len(),
+                failures.join("; ")
+            )))
+        }
+    })
 }
 
 /// A stage's outcome: its outputs, or the exit status and message of its failure.

@@ -1,6 +1,6 @@
 //! Documented examples cannot rot: every YAML and TOML block in README.md and docs/ parses, every
-//! policy among them compiles with `faas policy check`, and every faas.toml among them loads as a
-//! project file. A user copies these blocks as they are.
+//! policy among them compiles with `faas policy check`, every faas.toml among them loads as a
+//! project file, and every `faas test` case and keys file is read by faas's own reader. A user copies these blocks as they are.
 
 use crate::common::*;
 use std::path::{Path, PathBuf};
@@ -110,6 +110,29 @@ fn every_toml_block_in_the_docs_parses_and_every_policy_and_project_file_is_vali
                 panic!("{}: the faas.toml example is refused: {e}", at(block));
             }
             projects += 1;
+        } else if table.contains_key("case") {
+            // A `faas test` case file: faas's own reader must accept it.
+            let path = tmp.path().join("cases.toml");
+            std::fs::write(&path, &block.text).unwrap();
+            if let Err(e) = faas::testing::cases::read_cases(&[path]) {
+                panic!("{}: the case example is refused: {e}", at(block));
+            }
+        } else if ["api-keys", "jwt-keys", "config"]
+            .iter()
+            .any(|t| table.contains_key(*t))
+        {
+            let path = tmp.path().join("keys.toml");
+            std::fs::write(&path, &block.text).unwrap();
+            if let Err(e) = faas::testing::cases::read_keys(&path) {
+                panic!("{}: the keys example is refused: {e}", at(block));
+            }
+        } else if table.contains_key("probe") {
+            // A record of the policy probes: every field of each probe.
+            for probe in table["probe"].as_array().unwrap() {
+                for field in ["rule", "access", "request", "credential", "outcome"] {
+                    assert!(probe.get(field).is_some(), "{}: no {field}", at(block));
+                }
+            }
         } else {
             panic!(
                 "{}: a TOML block that is neither a policy nor a faas.toml: say which in the test",

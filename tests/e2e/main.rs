@@ -16,5 +16,6 @@ mod publish;
 mod review;
 mod serve;
 mod targets;
+mod testing;
 mod validate;
 mod wrap;

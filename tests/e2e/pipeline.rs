@@ -21,19 +21,19 @@ fn the_pipeline_publishes_to_a_registry_and_reports_every_stage() {
     assert_eq!(report["exit_code"], 0);
     assert_eq!(
         names_in(&report, "stages", "stage"),
-        ["build", "wrap", "validate", "publish", "verify"]
+        ["build", "wrap", "validate", "test", "publish", "verify"]
     );
     for stage in report["stages"].as_array().unwrap() {
         assert_eq!(stage["status"], "ok", "{stage}");
         assert!(stage["duration_ms"].as_f64().unwrap() >= 0.0);
     }
-    let publish = &report["stages"][3]["outputs"];
+    let publish = &report["stages"][4]["outputs"];
     let digest = publish["manifest_digest"].as_str().unwrap();
     assert_eq!(
         publish["reference"].as_str().unwrap(),
         format!("{reference}@{digest}")
     );
-    assert_eq!(report["stages"][4]["outputs"]["manifest_digest"], digest);
+    assert_eq!(report["stages"][5]["outputs"]["manifest_digest"], digest);
     // Signing attests: the report names the attestations, and verify checked them; the
     // provenance records the target the pipeline validated against.
     let attested = &publish["attestations"];
@@ -44,7 +44,7 @@ fn the_pipeline_publishes_to_a_registry_and_reports_every_stage() {
             "https://slsa.dev/provenance/v1"
         ]
     );
-    let checked = &report["stages"][4]["outputs"]["attestations"];
+    let checked = &report["stages"][5]["outputs"]["attestations"];
     assert_eq!(
         checked["sbom"]["digest"],
         attested["attestations"][0]["digest"]
@@ -60,6 +60,7 @@ fn the_pipeline_publishes_to_a_registry_and_reports_every_stage() {
         "build ok",
         "wrap ok",
         "validate ok",
+        "test ok",
         "publish ok",
         "verify ok",
     ] {
@@ -99,13 +100,13 @@ fn each_kind_of_failure_has_its_exit_code() {
     // verify: the signature does not verify with the given public key
     let (code, report) = pipeline(&dir, &["--key", "faas.key", "--public-key", "other.pub"]);
     assert_eq!(code, 14, "{report}");
-    assert_eq!(report["stages"][4]["status"], "failed");
+    assert_eq!(report["stages"][5]["status"], "failed");
 
     // publish: unreachable registry
     let nowhere = format!("127.0.0.1:{}/team/x", free_port());
     let (code, report) = pipeline(&dir, &["--registry", &nowhere]);
     assert_eq!(code, 13, "{report}");
-    assert_eq!(report["stages"].as_array().unwrap().len(), 4);
+    assert_eq!(report["stages"].as_array().unwrap().len(), 5);
 
     // validation: the artifact does not fit the target (a CLI trigger on wasi-http)
     let manifest = std::fs::read_to_string(dir.join("faas.toml")).unwrap();

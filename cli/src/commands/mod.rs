@@ -17,6 +17,7 @@ mod publish_args;
 mod pull;
 mod registry_args;
 mod serve;
+mod test;
 mod validate;
 mod verify;
 mod wrap;
@@ -37,7 +38,7 @@ pub use faas::exit;
         result against a target platform, and publishes it signed as a Wasm OCI artifact.",
     after_help = "Example:\n  faas new hello && cd hello && faas build && faas wrap && faas serve\n\n\
         Exit codes: 0 success, 1 failure, 2 usage error; `faas build` passes on cargo's status \
-        when compilation fails; `faas pipeline` uses 10-14 per failing stage (docs/ci.md)."
+        when compilation fails; `faas pipeline` uses 10-15 per failing stage (docs/ci.md)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -124,6 +125,7 @@ pub enum Command {
     Wrap(wrap::WrapArgs),
     Serve(serve::ServeArgs),
     Dev(dev::DevArgs),
+    Test(test::TestArgs),
     Invoke(invoke::InvokeArgs),
     Publish(publish::PublishArgs),
     Verify(verify::VerifyArgs),
@@ -143,6 +145,7 @@ impl Command {
             Command::Wrap(args) => args.run(),
             Command::Serve(args) => args.run(),
             Command::Dev(args) => args.run(),
+            Command::Test(args) => args.run(),
             Command::Invoke(args) => args.run(),
             Command::Publish(args) => args.run(),
             Command::Verify(args) => args.run(),

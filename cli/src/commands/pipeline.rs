@@ -9,11 +9,11 @@ use faas::project::Project;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-/// Run the whole pipeline as one CI step: build → wrap → validate → publish → verify.
+/// Run the whole pipeline as one CI step: build → wrap → validate → test → publish → verify.
 ///
 /// Stops at the first failing stage. One status line per stage on stderr; with --json, one report
 /// on stdout listing each stage, its duration and outputs. Exit codes: 0 ok, 2 usage, 10 build,
-/// 11 policy, 12 validation, 13 publish, 14 verify (docs/ci.md). Options come from flags, then
+/// 11 policy, 12 validation, 13 publish, 14 verify, 15 test (docs/ci.md). Options come from flags, then
 /// FAAS_* variables, then faas.toml's [pipeline] and [function] tables.
 #[derive(Args)]
 #[command(after_help = "Examples:\n  faas pipeline --key faas.key --json\n  \

@@ -215,11 +215,57 @@ impl Server {
         Ok(response)
     }
 
-    async fn call(
+    /// Answers one request in process, without a listener (`faas test`): a fresh instance in the
+    /// same sandbox and under the same limits as a served request; a trap or a limit gives the
+    /// status a client would get.
+    pub async fn answer(&self, req: hyper::Request<Vec<u8>>) -> anyhow::Result<Answered> {
+        let permit = self.in_flight.clone().acquire_owned().await?;
+        let (parts, body) = req.into_parts();
+        let body = http_body_util::Full::new(hyper::body::Bytes::from(body))
+            .map_err(|never| -> hyper::Error { match never {} });
+        let response = match self
+            .call(hyper::Request::from_parts(parts, body), permit)
+            .await
+        {
+            Ok(response) => response,
+            Err(e) => {
+                let (status, why) = failure(&e);
+                report::log(format!("faas test: {why}"));
+                error_response(status)
+            }
+        };
+        let (parts, body) = response.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map_err(|e| anyhow::anyhow!("reading the artifact's response body: {e:?}"))?
+            .to_bytes()
+            .to_vec();
+        Ok(Answered {
+            status: parts.status.as_u16(),
+            headers: parts
+                .headers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
+            body,
+        })
+    }
+
+    async fn call<B>(
         &self,
-        req: hyper::Request<hyper::body::Incoming>,
+        req: hyper::Request<B>,
         permit: tokio::sync::OwnedSemaphorePermit,
-    ) -> anyhow::Result<hyper::Response<HyperOutgoingBody>> {
+    ) -> anyhow::Result<hyper::Response<HyperOutgoingBody>>
+    where
+        B: hyper::body::Body<Data = hyper::body::Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
         let mut store = self.store();
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let req = store
@@ -258,6 +304,17 @@ impl Server {
             }
         }
     }
+}
+
+/// A response read whole: what `faas test` compares with its expectations.
+#[derive(Debug, Clone)]
+pub struct Answered {
+    /// The status.
+    pub status: u16,
+    /// The headers, names lower-case.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
 }
 
 /// The artifact a listener serves, replaceable while it serves (`faas dev`): each request is
