@@ -234,3 +234,60 @@ fn the_pipeline_runs_the_tests_as_a_stage_with_its_own_exit_code() {
         "nothing is published"
     );
 }
+
+#[test]
+fn messaging_cases_check_acceptance_and_the_reply() {
+    let (_tmp, dir) = built_function("tested-messages");
+    edit(
+        &dir,
+        "auth.toml",
+        "[filters]",
+        "[messaging]\nsubjects = [\"orders.*\"]\nscopes = [\"orders:write\"]\n\n[filters]",
+    );
+    success(&faas(&dir, &["wrap", "--triggers", "http,messaging"]));
+    std::fs::write(
+        dir.join("tests/messages.toml"),
+        r#"
+[[case]]
+name = "an order reaches the function, which sees the subject as its caller"
+trigger = "messaging"
+subject = "orders.created"
+json = { id = 1 }
+expect = { json = { caller = "orders.created" } }
+
+[[case]]
+name = "a subject the policy does not list is refused"
+trigger = "messaging"
+subject = "payments.created"
+expect = { accepted = false, json = { error = "forbidden" } }
+"#,
+    )
+    .unwrap();
+    let report = json_of(&faas(&dir, &["test", "tests/messages.toml", "--json"]));
+    assert_eq!(report["passed"], 2, "{report}");
+    assert_eq!(report["cases"][0]["trigger"], "messaging");
+
+    // A wrong expectation about acceptance says what happened.
+    edit(
+        &dir,
+        "tests/messages.toml",
+        "accepted = false",
+        "accepted = true",
+    );
+    let out = faas(&dir, &["test", "tests/messages.toml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("expected the message to be accepted, it was refused"),
+        "{stdout}"
+    );
+    // A status means nothing for a message: refused where it is written.
+    edit(
+        &dir,
+        "tests/messages.toml",
+        "expect = { accepted = true,",
+        "expect = { status = 200,",
+    );
+    let err = failure(&faas(&dir, &["test", "tests/messages.toml"]), 1);
+    assert!(err.contains("tests/messages.toml:9:1: case `a subject the policy does not list is refused`: a message has no status"), "{err}");
+}

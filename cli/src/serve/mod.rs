@@ -5,8 +5,10 @@
 //! denied. One log line per request goes to stderr.
 
 mod limits;
+mod messaging;
 
 pub use limits::{Interrupted, Limits, MemoryCapExceeded, parse_size};
+pub use messaging::{Delivery, Message, deliver};
 
 use crate::report;
 use anyhow::Context;
@@ -640,6 +642,9 @@ fn engine_and_linker(options: &EngineOptions) -> anyhow::Result<(Engine, Linker<
         WasiConfig::from(&*state.config)
     })
     .map_err(anyhow::Error::from)?;
+    // An artifact with the messaging trigger beside HTTP imports the broker: what it publishes
+    // is kept with its request (for `faas test`) and goes nowhere else.
+    messaging::add_to_linker(&mut linker)?;
     Ok((engine, linker))
 }
 
@@ -703,6 +708,8 @@ struct RequestState {
     hooks: DenyOutgoing,
     config: Arc<WasiConfigVariables>,
     cap: MemoryCap,
+    /// What a messaging artifact published (`faas test`'s messaging host).
+    published: Vec<Message>,
 }
 
 impl RequestState {
@@ -722,6 +729,7 @@ impl RequestState {
             hooks: DenyOutgoing,
             config,
             cap: MemoryCap::new(max_memory),
+            published: Vec::new(),
         }
     }
 }

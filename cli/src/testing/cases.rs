@@ -48,6 +48,12 @@ pub struct Case {
     /// Present a JWT minted with a key of `keys.toml`.
     #[serde(default)]
     pub jwt: Option<JwtCredential>,
+    /// The message's subject (messaging trigger).
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// Where the reply goes (messaging trigger; default `_INBOX.faas-test`).
+    #[serde(default)]
+    pub reply_to: Option<String>,
     /// What must come back.
     pub expect: Expect,
 }
@@ -69,6 +75,19 @@ pub enum CaseTrigger {
     Http,
     /// The CLI trigger, as `faas invoke` runs it.
     Cli,
+    /// The messaging trigger, as a wasmCloud host delivers a message.
+    Messaging,
+}
+
+impl CaseTrigger {
+    /// Its name in case files and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            CaseTrigger::Http => "http",
+            CaseTrigger::Cli => "cli",
+            CaseTrigger::Messaging => "messaging",
+        }
+    }
 }
 
 /// A JWT to mint for a case.
@@ -87,12 +106,17 @@ pub struct JwtCredential {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Expect {
-    /// The status.
-    pub status: u16,
+    /// The status (HTTP and CLI triggers).
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// Whether the message is accepted (messaging trigger; default true).
+    #[serde(default)]
+    pub accepted: Option<bool>,
     /// Headers that must be present with these values (names in any case).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
-    /// The body must be JSON holding at least this (objects: these keys; arrays: these items).
+    /// The body (for a message: the reply's) must be JSON holding at least this (objects: these
+    /// keys; arrays: these items).
     #[serde(default)]
     pub json: Option<toml::Value>,
     /// The body must contain this text.
@@ -156,6 +180,27 @@ fn case_problem(case: &Case) -> Option<&'static str> {
     }
     if !case.path.starts_with('/') {
         return Some("`path` must start with `/`");
+    }
+    match case.trigger {
+        CaseTrigger::Messaging => {
+            if case.subject.is_none() {
+                return Some("a messaging case needs a `subject`");
+            }
+            if case.expect.status.is_some() {
+                return Some("a message has no status: expect `accepted` and the reply's `json`");
+            }
+            if case.api_key.is_some() || case.jwt.is_some() {
+                return Some("messages carry no credential: the policy's [messaging] decides");
+            }
+        }
+        CaseTrigger::Http | CaseTrigger::Cli => {
+            if case.expect.status.is_none() {
+                return Some("`expect` needs a `status`");
+            }
+            if case.subject.is_some() || case.reply_to.is_some() || case.expect.accepted.is_some() {
+                return Some("`subject`, `reply-to` and `accepted` are for the messaging trigger");
+            }
+        }
     }
     None
 }

@@ -132,10 +132,8 @@ pub fn run(options: &TestOptions) -> Result<TestReport, TestError> {
     let cases = cases::read_cases(&options.case_files)?;
     let keys = cases::read_keys(&options.keys_file)?;
     let config: Vec<(String, String)> = keys.config.clone().into_iter().collect();
-    let server = Server::load(&options.artifact, config.clone(), &options.engine)
-        .map_err(TestError::Artifact)?;
     let runner = Runner {
-        server,
+        server: std::cell::OnceCell::new(),
         artifact: &options.artifact,
         policy: &options.policy,
         keys: &keys,
@@ -177,7 +175,8 @@ pub struct Request {
 
 /// The loaded artifact and everything a request needs.
 pub struct Runner<'a> {
-    server: Server,
+    /// Loaded on the first HTTP request: a messaging-only artifact has no HTTP handler.
+    server: std::cell::OnceCell<Server>,
     artifact: &'a Path,
     policy: &'a CompiledPolicy,
     keys: &'a Keys,
@@ -207,7 +206,14 @@ impl Runner<'_> {
             builder = builder.header(name, value);
         }
         let request = builder.body(request.body.clone())?;
-        self.runtime.block_on(self.server.answer(request))
+        let server = match self.server.get() {
+            Some(server) => server,
+            None => {
+                let server = Server::load(self.artifact, self.config.clone(), self.engine)?;
+                self.server.get_or_init(|| server)
+            }
+        };
+        self.runtime.block_on(server.answer(request))
     }
 
     /// Sends `request` through the CLI trigger (as `faas invoke` does).
@@ -320,32 +326,66 @@ impl Runner<'_> {
     fn run_case(&self, located: &LocatedCase) -> CaseResult {
         let started = Instant::now();
         let case = &located.case;
-        let outcome = self
-            .request_for(case)
-            .map_err(|e| vec![e])
-            .and_then(|request| {
-                match case.trigger {
-                    CaseTrigger::Http => self.http(&request),
+        let outcome = self.request_for(case).map_err(|e| vec![e]);
+        let (status, failures) = match (case.trigger, outcome) {
+            (CaseTrigger::Messaging, Ok(request)) => (None, self.message(case, request)),
+            (_, Ok(request)) => {
+                let answered = match case.trigger {
                     CaseTrigger::Cli => self.cli(&request),
+                    _ => self.http(&request),
+                };
+                match answered {
+                    Ok(answered) => (Some(answered.status), check(case, &answered)),
+                    Err(e) => (None, vec![format!("the artifact could not answer: {e:#}")]),
                 }
-                .map_err(|e| vec![format!("the artifact could not answer: {e:#}")])
-            });
-        let (status, failures) = match outcome {
-            Ok(answered) => (Some(answered.status), check(case, &answered)),
-            Err(failures) => (None, failures),
+            }
+            (_, Err(failures)) => (None, failures),
         };
         CaseResult {
             name: case.name.clone(),
             location: located.location.clone(),
-            trigger: match case.trigger {
-                CaseTrigger::Http => "http",
-                CaseTrigger::Cli => "cli",
-            },
+            trigger: case.trigger.name(),
             passed: failures.is_empty(),
             status,
             failures,
             duration_ms: (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0,
         }
+    }
+
+    /// Delivers the case's message (its request's body) and checks the result and the reply.
+    fn message(&self, case: &Case, request: Request) -> Vec<String> {
+        let reply_to = case
+            .reply_to
+            .clone()
+            .unwrap_or_else(|| "_INBOX.faas-test".into());
+        let message = crate::serve::Message {
+            subject: case.subject.clone().unwrap_or_default(),
+            body: request.body,
+            reply_to: Some(reply_to.clone()),
+        };
+        let delivery =
+            match crate::serve::deliver(self.artifact, message, self.config.clone(), self.engine) {
+                Ok(delivery) => delivery,
+                Err(e) => return vec![format!("the artifact could not take the message: {e:#}")],
+            };
+        let mut failures = Vec::new();
+        let accepted = case.expect.accepted.unwrap_or(true);
+        match (&delivery.result, accepted) {
+            (Ok(()), false) => {
+                failures.push("expected the message to be refused, it was accepted".into())
+            }
+            (Err(why), true) => failures.push(format!(
+                "expected the message to be accepted, it was refused: {why}"
+            )),
+            _ => {}
+        }
+        let wants_reply = case.expect.json.is_some() || case.expect.body_contains.is_some();
+        match delivery.published.iter().find(|m| m.subject == reply_to) {
+            Some(reply) => check_body(&case.expect, &reply.body, &mut failures),
+            None if wants_reply => failures.push(format!("no reply was published to {reply_to}")),
+            None => {}
+        }
+        failures
     }
 
     fn request_for(&self, case: &Case) -> Result<Request, String> {
@@ -393,10 +433,9 @@ fn check(case: &Case, answered: &Answered) -> Vec<String> {
     let expect = &case.expect;
     let mut failures = Vec::new();
     let body = String::from_utf8_lossy(&answered.body);
-    if answered.status != expect.status {
+    if let Some(status) = expect.status.filter(|s| *s != answered.status) {
         failures.push(format!(
-            "status: expected {}, got {} (body: {})",
-            expect.status,
+            "status: expected {status}, got {} (body: {})",
             answered.status,
             shorten(&body)
         ));
@@ -411,24 +450,30 @@ fn check(case: &Case, answered: &Answered) -> Vec<String> {
             None => failures.push(format!("header {name}: expected {value:?}, got none")),
         }
     }
+    check_body(expect, &answered.body, &mut failures);
+    failures
+}
+
+/// The body expectations: a JSON subset, a text it contains.
+fn check_body(expect: &cases::Expect, body: &[u8], failures: &mut Vec<String>) {
+    let text = String::from_utf8_lossy(body);
     if let Some(expected) = &expect.json {
-        match serde_json::from_slice::<Value>(&answered.body) {
+        match serde_json::from_slice::<Value>(body) {
             Ok(actual) => {
                 let expected = serde_json::to_value(expected).unwrap_or_default();
-                subset(&expected, &actual, "body", &mut failures);
+                subset(&expected, &actual, "body", failures);
             }
-            Err(_) => failures.push(format!("body: expected JSON, got {}", shorten(&body))),
+            Err(_) => failures.push(format!("body: expected JSON, got {}", shorten(&text))),
         }
     }
-    if let Some(text) = &expect.body_contains
-        && !body.contains(text.as_str())
+    if let Some(wanted) = &expect.body_contains
+        && !text.contains(wanted.as_str())
     {
         failures.push(format!(
-            "body: expected to contain {text:?}, got {}",
-            shorten(&body)
+            "body: expected to contain {wanted:?}, got {}",
+            shorten(&text)
         ));
     }
-    failures
 }
 
 /// Records where `actual` does not hold `expected`: objects need the expected keys (more are
