@@ -10,27 +10,17 @@ use std::sync::atomic::AtomicBool;
 use wasmtime::component::{Component, HasSelf, Linker};
 
 mod bindings {
+    // The same wasmcloud:messaging WIT the messaging adapter is built against.
     wasmtime::component::bindgen!({
-        inline: r#"
-            package wasmcloud:messaging@0.2.0;
-
-            interface types {
-                record broker-message { subject: string, body: list<u8>, reply-to: option<string> }
-            }
-            interface handler {
-                use types.{broker-message};
-                handle-message: func(msg: broker-message) -> result<_, string>;
-            }
-            interface consumer {
-                use types.{broker-message};
-                request: func(subject: string, body: list<u8>, timeout-ms: u32) -> result<broker-message, string>;
-                publish: func(msg: broker-message) -> result<_, string>;
-            }
+        path: "../guests/wit/deps/messaging",
+        inline: "
+            package faas:hosts;
             world messaging-host {
-                import consumer;
-                export handler;
+                import wasmcloud:messaging/consumer@0.2.0;
+                export wasmcloud:messaging/handler@0.2.0;
             }
-        "#,
+        ",
+        world: "faas:hosts/messaging-host",
         exports: { default: async },
     });
 }
