@@ -39,6 +39,60 @@ pub struct LayersNote {
     /// How `faas wrap` was asked to make the artifact.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<WrapParameters>,
+    /// What the policy grants the artifact at run time, for hosts (`faas serve`) and deployment
+    /// manifests (`faas deploy`).
+    #[serde(default, skip_serializing_if = "Grants::is_empty")]
+    pub grants: Grants,
+}
+
+/// The run-time grants of a policy.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Grants {
+    /// Hosts outgoing HTTP may reach (`[capabilities] outgoing-hosts`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outgoing_hosts: Vec<String>,
+    /// Run-time configuration keys the artifact reads (`[credentials]`, the JWT secret).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub config_keys: Vec<String>,
+    /// Messaging subjects the policy accepts (`[messaging]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messaging_subjects: Vec<String>,
+}
+
+impl Grants {
+    /// Whether it grants nothing.
+    pub fn is_empty(&self) -> bool {
+        self.outgoing_hosts.is_empty()
+            && self.config_keys.is_empty()
+            && self.messaging_subjects.is_empty()
+    }
+
+    /// The grants of `policy`.
+    pub fn of(policy: &crate::policy::CompiledPolicy) -> Self {
+        let document = &policy.policy;
+        let mut config_keys: Vec<String> = document
+            .credentials
+            .iter()
+            .map(|grant| grant.config_key.clone())
+            .chain(
+                document
+                    .jwt
+                    .iter()
+                    .filter_map(|jwt| jwt.hs256_secret.clone()),
+            )
+            .collect();
+        config_keys.sort();
+        config_keys.dedup();
+        Self {
+            outgoing_hosts: policy.capabilities.outgoing_hosts.clone(),
+            config_keys,
+            messaging_subjects: document
+                .messaging
+                .iter()
+                .flat_map(|m| m.subjects.clone())
+                .collect(),
+        }
+    }
 }
 
 /// The inputs of `faas wrap` besides the components and the policy, for the provenance statement.

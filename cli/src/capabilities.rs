@@ -102,6 +102,64 @@ pub fn pattern_matches(pattern: &str, interface: &str) -> bool {
     }
 }
 
+/// Checks an outgoing-host grant: a host name or IP address, optionally with a port, or `*.`
+/// and a domain for its subdomains; never a URL (scheme, path, credentials).
+pub fn check_host_pattern(pattern: &str) -> Result<(), &'static str> {
+    if pattern.contains("://") || pattern.contains('/') || pattern.contains('@') {
+        return Err("give a host name (api.example.com), not a URL");
+    }
+    let (host, port) = match pattern.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (pattern, None),
+    };
+    if let Some(port) = port
+        && port.parse::<u16>().map_or(true, |p| p == 0)
+    {
+        return Err("the port must be a number from 1 to 65535");
+    }
+    let name = host.strip_prefix("*.").unwrap_or(host);
+    let label_ok = |label: &str| {
+        !label.is_empty()
+            && label.len() <= 63
+            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    if name.is_empty() || name.contains('*') || !name.split('.').all(label_ok) {
+        return Err(
+            "expected a host name such as api.example.com, or *.example.com for its subdomains",
+        );
+    }
+    Ok(())
+}
+
+/// Whether the authority `host[:port]` of an outgoing request is granted by `patterns`: a pattern
+/// without a port grants every port of the host; `*.example.com` grants its subdomains (not
+/// `example.com` itself).
+pub fn host_granted(patterns: &[String], authority: &str, default_port: u16) -> bool {
+    let authority = authority.to_ascii_lowercase();
+    let (host, port) = match authority
+        .rsplit_once(':')
+        .and_then(|(host, port)| Some((host, port.parse::<u16>().ok()?)))
+    {
+        Some((host, port)) => (host.to_string(), port),
+        None => (authority.clone(), default_port),
+    };
+    patterns.iter().any(|pattern| {
+        let (name, wanted_port) = match pattern.rsplit_once(':') {
+            Some((name, port)) => (name, port.parse::<u16>().ok()),
+            None => (pattern.as_str(), None),
+        };
+        let host_ok = match name.strip_prefix("*.") {
+            Some(domain) => host
+                .strip_suffix(domain)
+                .is_some_and(|rest| rest.ends_with('.') && rest.len() > 1),
+            None => host == name,
+        };
+        host_ok && wanted_port.is_none_or(|p| p == port)
+    })
+}
+
 /// Whether `pattern` is a well-formed allow-list entry: `ns:package/interface` or `ns:package/*`.
 pub fn is_valid_pattern(pattern: &str) -> bool {
     let Some((package, interface)) = pattern.split_once('/') else {
@@ -121,6 +179,53 @@ pub fn is_valid_pattern(pattern: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outgoing_hosts_are_names_not_urls_and_grant_what_they_name() {
+        for ok in [
+            "api.example.com",
+            "api.example.com:8443",
+            "*.example.com",
+            "127.0.0.1:8080",
+        ] {
+            assert_eq!(check_host_pattern(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "https://api.example.com",
+            "api.example.com/v1",
+            "*",
+            "a.*.com",
+            "x:0",
+            "u@h",
+            "",
+        ] {
+            assert!(check_host_pattern(bad).is_err(), "{bad}");
+        }
+        let grants = vec![
+            "api.example.com".to_string(),
+            "*.internal.test".into(),
+            "127.0.0.1:8080".into(),
+        ];
+        assert!(host_granted(&grants, "api.example.com", 443));
+        assert!(
+            host_granted(&grants, "API.example.com:8443", 443),
+            "no port: every port"
+        );
+        assert!(host_granted(&grants, "db.internal.test", 80));
+        assert!(
+            !host_granted(&grants, "internal.test", 80),
+            "a wildcard is for subdomains"
+        );
+        assert!(!host_granted(&grants, "evil-api.example.com", 443));
+        assert!(!host_granted(&grants, "api.example.com.evil.test", 443));
+        assert!(host_granted(&grants, "127.0.0.1:8080", 80));
+        assert!(!host_granted(&grants, "127.0.0.1:8081", 80));
+        assert!(
+            !host_granted(&grants, "127.0.0.1", 80),
+            "the granted port only"
+        );
+        assert!(!host_granted(&[], "api.example.com", 443));
+    }
 
     #[test]
     fn defaults_allow_the_basics_and_deny_std_extras_inside() {

@@ -11,6 +11,7 @@ mod jwt;
 mod languages;
 mod messaging;
 mod new;
+mod outgoing;
 mod pipeline;
 mod publish;
 mod review;

@@ -130,9 +130,12 @@ pub(super) struct MessagingTable {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(rename_all = "kebab-case")]
 pub(super) struct CapabilitiesTable {
     #[serde(default)]
     pub(super) allow: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(super) outgoing_hosts: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

@@ -56,6 +56,10 @@ pub struct CompiledPolicy {
 pub struct Capabilities {
     /// Interface patterns the function may import from the host.
     pub allow: Vec<String>,
+    /// Hosts (`api.example.com`, `api.example.com:8443`, `*.example.com`) the function may send
+    /// HTTP requests to; granting any grants `wasi:http/outgoing-handler`. None: no outgoing HTTP
+    /// reaches anywhere, even when the interface is allowed.
+    pub outgoing_hosts: Vec<String>,
     /// Where the table is, `file:line:column`, for messages; `None` when the policy has none.
     pub location: Option<String>,
 }
@@ -177,6 +181,25 @@ fn compile_capabilities(source: &SourceFile, file: &PolicyFile) -> Result<Capabi
                 ));
             }
             capabilities.allow.push(entry.get_ref().clone());
+        }
+        for entry in &table.get_ref().outgoing_hosts {
+            if let Err(why) = crate::capabilities::check_host_pattern(entry.get_ref()) {
+                return Err(source.error_at(
+                    Some(entry.span()),
+                    format!("invalid outgoing host `{}`: {why}", entry.get_ref()),
+                ));
+            }
+            capabilities
+                .outgoing_hosts
+                .push(entry.get_ref().to_ascii_lowercase());
+        }
+        if !capabilities.outgoing_hosts.is_empty() {
+            // Requests to the granted hosts need the interface and its types.
+            for interface in ["wasi:http/outgoing-handler", "wasi:http/types"] {
+                if !capabilities.allow.iter().any(|a| a == interface) {
+                    capabilities.allow.push(interface.to_string());
+                }
+            }
         }
     }
     Ok(capabilities)

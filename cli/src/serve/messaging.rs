@@ -90,6 +90,7 @@ pub fn deliver(
     let state = RequestState::new(
         Arc::new(values.into_iter().collect()),
         options.limits.max_memory,
+        super::granted_hosts(&bytes),
     );
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -77,6 +77,8 @@ pub fn default_cache_dir() -> Option<PathBuf> {
 pub struct Server {
     pre: ProxyPre<RequestState>,
     config: Arc<WasiConfigVariables>,
+    /// The hosts the policy lets outgoing HTTP reach (from the artifact's layers note).
+    outgoing: Arc<Vec<String>>,
     limits: Limits,
     in_flight: Arc<Semaphore>,
     /// Set when the drain deadline passes: every running instance is interrupted.
@@ -120,6 +122,7 @@ impl Server {
         Ok(Self {
             pre,
             config: Arc::new(values.into_iter().collect()),
+            outgoing: granted_hosts(bytes),
             in_flight: Arc::new(Semaphore::new(options.limits.max_in_flight)),
             limits: options.limits.clone(),
             interrupt: Arc::new(AtomicBool::new(false)),
@@ -130,7 +133,11 @@ impl Server {
     fn store(&self) -> Store<RequestState> {
         new_store(
             self.pre.engine(),
-            RequestState::new(self.config.clone(), self.limits.max_memory),
+            RequestState::new(
+                self.config.clone(),
+                self.limits.max_memory,
+                self.outgoing.clone(),
+            ),
             &self.limits,
             self.interrupt.clone(),
         )
@@ -705,7 +712,7 @@ struct RequestState {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     table: ResourceTable,
-    hooks: DenyOutgoing,
+    hooks: OutgoingHttp,
     config: Arc<WasiConfigVariables>,
     cap: MemoryCap,
     /// What a messaging artifact published (`faas test`'s messaging host).
@@ -713,20 +720,30 @@ struct RequestState {
 }
 
 impl RequestState {
-    fn new(config: Arc<WasiConfigVariables>, max_memory: usize) -> Self {
+    fn new(
+        config: Arc<WasiConfigVariables>,
+        max_memory: usize,
+        outgoing: Arc<Vec<String>>,
+    ) -> Self {
         Self::with_wasi(
             config,
             WasiCtx::builder().inherit_stderr().build(),
             max_memory,
+            outgoing,
         )
     }
 
-    fn with_wasi(config: Arc<WasiConfigVariables>, wasi: WasiCtx, max_memory: usize) -> Self {
+    fn with_wasi(
+        config: Arc<WasiConfigVariables>,
+        wasi: WasiCtx,
+        max_memory: usize,
+        outgoing: Arc<Vec<String>>,
+    ) -> Self {
         Self {
             wasi,
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
-            hooks: DenyOutgoing,
+            hooks: OutgoingHttp { granted: outgoing },
             config,
             cap: MemoryCap::new(max_memory),
             published: Vec::new(),
@@ -771,24 +788,58 @@ impl WasiHttpView for RequestState {
     }
 }
 
-/// Outgoing HTTP is a capability the policy must grant; `faas serve` grants none.
-struct DenyOutgoing;
+/// The hosts an artifact's policy lets outgoing HTTP reach, from its layers note (none without one).
+fn granted_hosts(artifact: &[u8]) -> Arc<Vec<String>> {
+    Arc::new(
+        crate::artifact::read_layers(artifact)
+            .map(|note| note.grants.outgoing_hosts)
+            .unwrap_or_default(),
+    )
+}
 
-impl WasiHttpHooks for DenyOutgoing {
+/// Outgoing HTTP is a capability the policy grants for named hosts only
+/// (`[capabilities] outgoing-hosts`): a request to any other host is refused
+/// (`HTTP-request-denied`) before a connection is made.
+struct OutgoingHttp {
+    granted: Arc<Vec<String>>,
+}
+
+type OutgoingResult = wasmtime_wasi_http::Result<(
+    http::Response<wasmtime_wasi_http::WasiBody>,
+    Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+)>;
+
+impl WasiHttpHooks for OutgoingHttp {
     fn send_request(
         &mut self,
-        _request: http::Request<wasmtime_wasi_http::WasiBody>,
-        _options: Option<wasmtime_wasi_http::RequestOptions>,
+        request: http::Request<wasmtime_wasi_http::WasiBody>,
+        options: Option<wasmtime_wasi_http::RequestOptions>,
         _fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
-    ) -> Box<
-        dyn Future<
-                Output = wasmtime_wasi_http::Result<(
-                    http::Response<wasmtime_wasi_http::WasiBody>,
-                    Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
-                )>,
-            > + Send,
-    > {
-        Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
+    ) -> Box<dyn Future<Output = OutgoingResult> + Send> {
+        let uri = request.uri();
+        let default_port = match uri.scheme_str() {
+            Some("http") => 80,
+            _ => 443,
+        };
+        let authority = uri
+            .authority()
+            .map(|a| a.as_str().to_string())
+            .unwrap_or_default();
+        if !crate::capabilities::host_granted(&self.granted, &authority, default_port) {
+            report::log(format!(
+                "faas serve: outgoing request to {authority} refused: not among the policy's \
+                 outgoing-hosts"
+            ));
+            return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
+        }
+        Box::new(async move {
+            use http_body_util::BodyExt;
+            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+            Ok((
+                response.map(BodyExt::boxed_unsync),
+                Box::new(io) as Box<dyn Future<Output = _> + Send>,
+            ))
+        })
     }
 }
 
@@ -825,6 +876,7 @@ pub fn invoke(
         Arc::new(values.into_iter().collect()),
         wasi,
         options.limits.max_memory,
+        granted_hosts(&bytes),
     );
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

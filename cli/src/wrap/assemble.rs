@@ -86,6 +86,7 @@ pub fn assemble(
             .iter()
             .filter_map(|l| Some((l.kind.to_string(), l.built_from.clone()?)))
             .collect(),
+        grants: crate::artifact::Grants::of(policy),
         parameters: Some(WrapParameters {
             language: language.name().to_string(),
             triggers: triggers.iter().map(|t| t.name().to_string()).collect(),

@@ -1,0 +1,100 @@
+//! Outgoing HTTP, granted for named hosts only: the policy's `outgoing-hosts` follow the artifact
+//! to `faas serve`, which lets requests to those hosts through and refuses every other.
+
+use crate::common::*;
+use std::io::{Read, Write};
+
+/// A one-route upstream on 127.0.0.1 answering every request 200; returns its port.
+fn upstream() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buffer = [0u8; 4096];
+            let _ = stream.read(&mut buffer);
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\nconnection: close\r\n\r\npong",
+            );
+        }
+    });
+    port
+}
+
+#[test]
+fn granted_hosts_are_reached_and_every_other_is_refused() {
+    let (tmp, dir) = new_function("calls-out");
+    use_function_fixture(&dir, "calls-out.rs");
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        manifest.replace("[dependencies]\n", "[dependencies]\nwasip2 = \"1.0\"\n"),
+    )
+    .unwrap();
+    success(&faas(&dir, &["build"]));
+    let granted = upstream();
+    let other = upstream();
+    let policy = tmp.path().join("outgoing.toml");
+    std::fs::write(
+        &policy,
+        format!(
+            "version = 1\n[capabilities]\noutgoing-hosts = [\"127.0.0.1:{granted}\"]\n\n\
+             [[rule]]\npath = \"/**\"\npublic = true\n"
+        ),
+    )
+    .unwrap();
+    wrap_with(&dir, &policy, "app.wasm", &[]);
+    let artifact = dir.join("app.wasm");
+    let inspected: serde_json::Value =
+        serde_json::from_str(&success(&faas(&dir, &["inspect", "app.wasm", "--json"]))).unwrap();
+    assert!(
+        inspected["imports"]
+            .to_string()
+            .contains("wasi:http/outgoing-handler"),
+        "the grant leaves the interface for the host: {inspected}"
+    );
+
+    let served = Served::start(&dir, &artifact);
+    let call = |port: u16| {
+        http(
+            &served.addr,
+            "GET",
+            &format!("/?to=127.0.0.1:{port}"),
+            &[],
+            b"",
+        )
+        .json()
+    };
+    assert_eq!(call(granted)["upstream"], 200, "a granted host is reached");
+    let refused = call(other);
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("HttpRequestDenied"),
+        "{refused}"
+    );
+    let (_, stderr) = served.stop();
+    assert!(
+        stderr.contains(&format!(
+            "outgoing request to 127.0.0.1:{other} refused: not among the policy's outgoing-hosts"
+        )),
+        "{stderr}"
+    );
+
+    // A URL is not a host: refused where it is written.
+    std::fs::write(
+        &policy,
+        "version = 1\n[capabilities]\noutgoing-hosts = [\"https://api.example.com/v1\"]\n",
+    )
+    .unwrap();
+    let err = failure(
+        &faas(&dir, &["policy", "check", policy.to_str().unwrap()]),
+        1,
+    );
+    assert!(
+        err.contains("outgoing.toml:3:19: invalid outgoing host"),
+        "{err}"
+    );
+    assert!(err.contains("not a URL"), "{err}");
+}
