@@ -26,6 +26,7 @@ pub mod build;
 pub mod capabilities;
 pub mod component;
 pub mod contract;
+pub mod deploy;
 pub mod dev;
 pub mod digest;
 pub mod exit;

@@ -320,6 +320,11 @@ fn publish_stage(
         },
     );
     let published = publish::publish(&publish_options);
+    if let Ok(record) = &published
+        && let Err(e) = publish::remember(&options.project, record)
+    {
+        tracing::warn!("cannot record the publish for faas deploy: {e}");
+    }
     let digest = published.as_ref().ok().map(|p| p.manifest_digest.clone());
     let result = published
         .map(|p| to_json(&p))

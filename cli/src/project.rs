@@ -235,6 +235,9 @@ pub struct ProjectFile {
     /// The `[limits]` table.
     #[serde(default)]
     pub limits: LimitsSection,
+    /// The `[deploy]` table.
+    #[serde(default)]
+    pub deploy: crate::deploy::DeploySection,
 }
 
 /// The `[limits]` table: what `faas serve` and `faas invoke` allow one request (flags and

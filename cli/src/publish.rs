@@ -202,6 +202,27 @@ pub struct SignatureRecord {
     pub signature: String,
 }
 
+/// The file in a project's output folder naming what it last published, for `faas deploy`.
+const LAST_PUBLISH: &str = "published.json";
+
+/// Records `record` as the project's last publish.
+pub fn remember(project: &crate::project::Project, record: &PublishRecord) -> std::io::Result<()> {
+    let text = serde_json::json!({ "reference": record.reference, "tagged": record.tagged });
+    crate::fsutil::write_atomic(
+        &project.output_dir().join(LAST_PUBLISH),
+        serde_json::to_string_pretty(&text)
+            .expect("JSON serialises")
+            .as_bytes(),
+    )
+}
+
+/// The immutable reference of the project's last publish, if it has one.
+pub fn last_published(project: &crate::project::Project) -> Option<String> {
+    let text = std::fs::read_to_string(project.output_dir().join(LAST_PUBLISH)).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    value["reference"].as_str().map(str::to_string)
+}
+
 /// Opens the store a target names.
 pub fn open_store(
     target: &Reference,

@@ -4,6 +4,7 @@ mod attest;
 mod build;
 mod capabilities;
 mod common;
+mod deploy;
 mod dev;
 mod docs;
 mod host;

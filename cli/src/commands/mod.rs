@@ -3,6 +3,7 @@
 
 mod build;
 mod config_args;
+mod deploy;
 mod dev;
 mod inspect;
 mod invoke;
@@ -129,6 +130,7 @@ pub enum Command {
     Invoke(invoke::InvokeArgs),
     Publish(publish::PublishArgs),
     Verify(verify::VerifyArgs),
+    Deploy(deploy::DeployArgs),
     Pull(pull::PullArgs),
     Keygen(keygen::KeygenArgs),
     Pipeline(pipeline::PipelineArgs),
@@ -149,6 +151,7 @@ impl Command {
             Command::Invoke(args) => args.run(),
             Command::Publish(args) => args.run(),
             Command::Verify(args) => args.run(),
+            Command::Deploy(args) => args.run(),
             Command::Pull(args) => args.run(),
             Command::Keygen(args) => args.run(),
             Command::Pipeline(args) => args.run(),

@@ -95,6 +95,10 @@ impl PublishArgs {
         );
         let record = publish::publish(&options)
             .with_context(|| format!("cannot publish {}", artifact.display()))?;
+        if let Some(project) = &project {
+            publish::remember(project, &record)
+                .context("cannot record the publish for faas deploy")?;
+        }
         status(
             "Published",
             format!(

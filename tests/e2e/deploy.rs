@@ -1,0 +1,209 @@
+//! `faas deploy`: from a signed artifact in a real registry to wasmCloud manifests that carry
+//! exactly the policy's grants, and refuse what cannot be deployed safely.
+
+use crate::common::*;
+use serde_json::Value;
+use std::path::Path;
+
+fn keygen(dir: &Path) {
+    success(&faas(
+        dir,
+        &["keygen", "--key", "faas.key", "--pub", "faas.pub"],
+    ));
+}
+
+fn yaml(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_yaml::from_str(&text).unwrap()
+}
+
+#[test]
+fn a_published_sample_deploys_pinned_by_digest_with_its_admission_policy() {
+    let registry = Registry::start();
+    let (_tmp, dir, _artifact) = wrapped_function("deployed");
+    keygen(&dir);
+    let reference = format!("{}/team/deployed:0.1.0", registry.addr);
+    success(&faas(&dir, &["publish", &reference, "--key", "faas.key"]));
+    // No REF: the project's last publish; no --key: faas.pub beside faas.toml.
+    let record: Value = serde_json::from_str(&success(&faas(&dir, &["deploy", "--json"]))).unwrap();
+    let image = record["image"].as_str().unwrap();
+    assert!(
+        image.starts_with(&format!("{}/team/deployed@sha256:", registry.addr)),
+        "{record}"
+    );
+    let out = dir.join("target/faas/deploy");
+
+    let workload = yaml(&out.join("workload.yaml"));
+    assert_eq!(workload["kind"], "WorkloadDeployment");
+    let spec = &workload["spec"]["template"]["spec"];
+    assert_eq!(spec["components"][0]["image"], image);
+    assert_eq!(
+        spec["components"][0]["localResources"]["allowedHosts"],
+        serde_json::json!([]),
+        "no outgoing grant: egress denied"
+    );
+    assert_eq!(spec["hostInterfaces"][0]["package"], "http");
+    assert_eq!(
+        spec["hostInterfaces"][0]["config"]["host"],
+        "deployed.local"
+    );
+    let public_key = std::fs::read_to_string(dir.join("faas.pub")).unwrap();
+    let kyverno = yaml(&out.join("kyverno.yaml"));
+    assert_eq!(kyverno["kind"], "ImageValidatingPolicy");
+    assert_eq!(
+        kyverno["spec"]["attestors"][0]["cosign"]["key"]["data"]
+            .as_str()
+            .unwrap(),
+        public_key.trim_end()
+    );
+    let classic = yaml(&out.join("kyverno-classic.yaml"));
+    assert_eq!(
+        classic["spec"]["rules"][0]["verifyImages"][0]["required"],
+        true
+    );
+    let wadm = yaml(&out.join("wadm.yaml"));
+    assert_eq!(wadm["spec"]["components"][0]["properties"]["image"], image);
+    assert_eq!(
+        wadm["spec"]["components"][1]["properties"]["image"],
+        "ghcr.io/wasmcloud/http-server:0.27.0"
+    );
+
+    // Every file passes --check; an edit that unpins the image does not.
+    let files: Vec<String> = [
+        "workload.yaml",
+        "kyverno.yaml",
+        "kyverno-classic.yaml",
+        "wadm.yaml",
+    ]
+    .iter()
+    .map(|f| out.join(f).display().to_string())
+    .collect();
+    let mut args = vec!["deploy", "--check"];
+    args.extend(files.iter().map(String::as_str));
+    success(&faas(&dir, &args));
+    let edited = std::fs::read_to_string(out.join("workload.yaml"))
+        .unwrap()
+        .replace(image, &reference);
+    std::fs::write(dir.join("edited.yaml"), edited).unwrap();
+    let err = failure(&faas(&dir, &["deploy", "--check", "edited.yaml"]), 1);
+    assert!(
+        err.contains("edited.yaml: spec.template.spec.components[0].image"),
+        "{err}"
+    );
+    assert!(err.contains("is not pinned by digest"), "{err}");
+
+    // Refused, with nothing written: a digest that is not the artifact's, an unsigned artifact,
+    // a layout folder, another key.
+    let elsewhere = dir.join("elsewhere");
+    let bad_digest = format!("{}/team/deployed@sha256:{}", registry.addr, "0".repeat(64));
+    let err = failure(&faas(&dir, &["deploy", &bad_digest, "-o", "elsewhere"]), 1);
+    assert!(err.contains("no such artifact"), "{err}");
+    let unsigned = format!("{}/team/unsigned:0.1.0", registry.addr);
+    success(&faas(&dir, &["publish", &unsigned]));
+    let err = failure(&faas(&dir, &["deploy", &unsigned, "-o", "elsewhere"]), 1);
+    assert!(err.contains("no signature found"), "{err}");
+    let err = failure(
+        &faas(
+            &dir,
+            &["deploy", "oci:target/faas/oci:0.1.0", "-o", "elsewhere"],
+        ),
+        1,
+    );
+    assert!(err.contains("a cluster pulls from a registry"), "{err}");
+    success(&faas(
+        &dir,
+        &["keygen", "--key", "other.key", "--pub", "other.pub"],
+    ));
+    let err = failure(
+        &faas(
+            &dir,
+            &[
+                "deploy",
+                &reference,
+                "--key",
+                "other.pub",
+                "-o",
+                "elsewhere",
+            ],
+        ),
+        1,
+    );
+    assert!(err.contains("does not verify with this key"), "{err}");
+    assert!(
+        !elsewhere.exists(),
+        "nothing is written when deploying fails"
+    );
+}
+
+#[test]
+fn the_policy_s_grants_follow_the_artifact_into_the_workload() {
+    let registry = Registry::start();
+    let (tmp, dir) = new_function("granted");
+    use_function_fixture(&dir, "reads-credentials.rs");
+    let manifest = std::fs::read_to_string(dir.join("faas.toml")).unwrap();
+    std::fs::write(
+        dir.join("faas.toml"),
+        manifest.replace("triggers = [\"http\"]", "triggers = [\"http\", \"messaging\"]")
+            + "\n[deploy]\nnamespace = \"orders\"\nreplicas = 3\nhost = \"granted.example.com\"\nsecret-from = [\"granted-secrets\"]\n",
+    )
+    .unwrap();
+    success(&faas(&dir, &["build"]));
+    let policy = tmp.path().join("granted.toml");
+    std::fs::write(
+        &policy,
+        "version = 1\n[credentials]\ndb-password = { config = \"granted-db-password\" }\n\n\
+         [capabilities]\noutgoing-hosts = [\"api.example.com\"]\n\n\
+         [messaging]\nsubjects = [\"orders.*\"]\n\n[[rule]]\npath = \"/**\"\npublic = true\n",
+    )
+    .unwrap();
+    wrap_with(&dir, &policy, "target/faas/granted.wasm", &[]);
+    keygen(&dir);
+    let reference = format!("{}/team/granted:0.1.0", registry.addr);
+    success(&faas(&dir, &["publish", &reference, "--key", "faas.key"]));
+    let record: Value = serde_json::from_str(&success(&faas(&dir, &["deploy", "--json"]))).unwrap();
+    assert_eq!(
+        record["grants"]["outgoing_hosts"],
+        serde_json::json!(["api.example.com"])
+    );
+
+    let workload = yaml(&dir.join("target/faas/deploy/workload.yaml"));
+    assert_eq!(workload["metadata"]["namespace"], "orders");
+    assert_eq!(workload["spec"]["replicas"], 3);
+    assert_eq!(
+        workload["metadata"]["annotations"]["dev.faas/config-keys"],
+        "granted-db-password"
+    );
+    let spec = &workload["spec"]["template"]["spec"];
+    let local = &spec["components"][0]["localResources"];
+    assert_eq!(
+        local["allowedHosts"],
+        serde_json::json!(["api.example.com"])
+    );
+    assert_eq!(
+        local["environment"]["secretFrom"][0]["name"],
+        "granted-secrets"
+    );
+    let packages: Vec<&str> = spec["hostInterfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["package"].as_str().unwrap())
+        .collect();
+    assert_eq!(packages, ["http", "config", "messaging"], "{spec}");
+    assert_eq!(
+        spec["hostInterfaces"][0]["config"]["host"],
+        "granted.example.com"
+    );
+    assert_eq!(
+        spec["hostInterfaces"][2]["config"]["subscriptions"],
+        "orders.*"
+    );
+    let wadm = yaml(&dir.join("target/faas/deploy/wadm.yaml"));
+    let names: Vec<&str> = wadm["spec"]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["granted", "httpserver", "nats"]);
+}
