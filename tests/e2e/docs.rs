@@ -90,7 +90,7 @@ fn every_toml_block_in_the_docs_parses_and_every_policy_and_project_file_is_vali
                 String::from_utf8_lossy(&out.stderr)
             );
             policies += 1;
-        } else if ["function", "pipeline", "limits"]
+        } else if ["function", "pipeline", "limits", "deploy"]
             .iter()
             .any(|t| table.contains_key(*t))
         {

@@ -87,6 +87,15 @@ impl Inputs<'_> {
         format!("{}@{}", self.repository, self.digest)
     }
 
+    /// Image reference globs for this repository exactly (by tag or digest), not for
+    /// repositories whose names merely start with it.
+    fn image_globs(&self) -> Vec<String> {
+        ["", ":*", "@*"]
+            .iter()
+            .map(|suffix| format!("{}{suffix}", self.repository))
+            .collect()
+    }
+
     fn namespace(&self) -> &str {
         self.settings.namespace.as_deref().unwrap_or("default")
     }
@@ -302,7 +311,11 @@ pub fn image_validating_policy(inputs: &Inputs<'_>) -> Value {
                 }],
             },
             "images": [{ "name": "components", "expression": IMAGES_EXPRESSION }],
-            "matchImageReferences": [{ "glob": format!("{}*", inputs.repository) }],
+            "matchImageReferences": inputs
+                .image_globs()
+                .into_iter()
+                .map(|glob| json!({ "glob": glob }))
+                .collect::<Vec<_>>(),
             "attestors": [{ "name": "faas", "cosign": { "key": { "data": inputs.public_key } } }],
             "attestations": [{
                 "name": "provenance",
@@ -342,7 +355,7 @@ pub fn cluster_policy(inputs: &Inputs<'_>) -> Value {
                     "path": "/spec/template/spec/components/*/image",
                 }]},
                 "verifyImages": [{
-                    "imageReferences": [format!("{}*", inputs.repository)],
+                    "imageReferences": inputs.image_globs(),
                     "required": true,
                     "verifyDigest": true,
                     "mutateDigest": false,
