@@ -129,6 +129,24 @@ fn a_published_sample_deploys_pinned_by_digest_with_its_admission_policy() {
         1,
     );
     assert!(err.contains("does not verify with this key"), "{err}");
+    // A signed component faas did not wrap: its grants are unknown.
+    let bare = format!("{}/team/bare:0.1.0", registry.addr);
+    success(&faas(
+        &dir,
+        &[
+            "publish",
+            &bare,
+            "--artifact",
+            "target/faas/deployed.function.wasm",
+            "--key",
+            "faas.key",
+        ],
+    ));
+    let err = failure(&faas(&dir, &["deploy", &bare, "-o", "elsewhere"]), 1);
+    assert!(
+        err.contains("no layers note (not wrapped by faas)"),
+        "{err}"
+    );
     assert!(
         !elsewhere.exists(),
         "nothing is written when deploying fails"

@@ -1,0 +1,131 @@
+//! The wrapped sample on wasmCloud's own host code: wash-runtime (crates.io 0.1.0), its HTTP
+//! plugin routing requests to the workload, the policy enforced inside the artifact.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::sync::Arc;
+use wash_runtime::engine::Engine;
+use wash_runtime::host::{HostApi, HostBuilder};
+use wash_runtime::plugin::wasi_config::RuntimeConfig;
+use wash_runtime::plugin::wasi_http::HttpServer;
+use wash_runtime::types::{Component, LocalResources, Workload, WorkloadStartRequest};
+use wash_runtime::wit::WitInterface;
+
+/// Scaffolds, builds and wraps the sample with faas's library; returns the artifact and the key.
+fn wrapped_sample(dir: &std::path::Path) -> (Vec<u8>, String) {
+    let name = faas::project::FunctionName::try_from("on-wasmcloud".to_string()).unwrap();
+    let root = dir.join("on-wasmcloud");
+    let scaffolded = faas::new::scaffold(&name, faas::new::Template::RustHttp, &root).unwrap();
+    let project = faas::project::Project::load(&root).unwrap();
+    faas::build::build_project(
+        &project,
+        faas::build::Profile::Release,
+        &project.function_output(),
+    )
+    .unwrap();
+    let wrapped = faas::wrap::wrap(&faas::wrap::WrapOptions {
+        function: project.function_output(),
+        policy: project.policy_path(),
+        output: project.artifact_output(),
+        name: name.to_string(),
+        target: Some("wasmcloud".into()),
+        target_checked_by_caller: false,
+        triggers: vec![faas::project::Trigger::Http],
+        language: faas::project::Language::Rust,
+    })
+    .unwrap();
+    (std::fs::read(wrapped.path).unwrap(), scaffolded.sample_key)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One request over a real socket: the status and the body.
+fn get(addr: &str, headers: &str) -> (u16, String) {
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET / HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n{headers}\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_wrapped_sample_runs_on_wash_runtime_with_its_policy_enforced() {
+    let dir = tempfile::tempdir().unwrap();
+    let (artifact, key) = tokio::task::spawn_blocking({
+        let dir = dir.path().to_path_buf();
+        move || wrapped_sample(&dir)
+    })
+    .await
+    .unwrap();
+
+    let addr = format!("127.0.0.1:{}", free_port());
+    let host = HostBuilder::new()
+        .with_engine(Engine::builder().build().unwrap())
+        .with_plugin(Arc::new(HttpServer::new(addr.parse().unwrap())))
+        .unwrap()
+        .with_plugin(Arc::new(RuntimeConfig::default()))
+        .unwrap()
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    // wash-runtime 0.1.0 binds the HTTP plugin only to an unversioned interface (or one of the
+    // artifact's exact version); the current host links `0.2.0` by semver (docs/deploy.md).
+    let mut http = WitInterface::from("wasi:http/incoming-handler");
+    http.config.insert("host".into(), "*".into());
+    let started = host
+        .workload_start(WorkloadStartRequest {
+            workload: Workload {
+                namespace: "faas".into(),
+                name: "on-wasmcloud".into(),
+                annotations: HashMap::new(),
+                service: None,
+                components: vec![Component {
+                    bytes: artifact.into(),
+                    local_resources: LocalResources::default(),
+                    pool_size: 1,
+                    max_invocations: 100,
+                }],
+                host_interfaces: vec![http],
+                volumes: vec![],
+            },
+        })
+        .await
+        .expect("wash-runtime starts the wrapped artifact");
+    assert_eq!(
+        format!("{:?}", started.workload_status.workload_state),
+        "Running"
+    );
+
+    let (status, body) = tokio::task::spawn_blocking({
+        let addr = addr.clone();
+        move || get(&addr, "")
+    })
+    .await
+    .unwrap();
+    assert_eq!(status, 401, "no key: {body}");
+    let (status, body) = tokio::task::spawn_blocking(move || {
+        get(&addr, &format!("authorization: Bearer {key}\r\n"))
+    })
+    .await
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"caller\":\"sample-client\""), "{body}");
+}
