@@ -23,6 +23,7 @@ const BUILDS: &[Build] = &[
     Build {
         packages: &[
             "faas-cli-adapter",
+            "faas-config-bridge",
             "faas-credentials",
             "faas-decorator",
             "faas-http-adapter",
@@ -31,6 +32,7 @@ const BUILDS: &[Build] = &[
         features: &[],
         outputs: &[
             ("faas_cli_adapter.wasm", "faas_cli_adapter.wasm"),
+            ("faas_config_bridge.wasm", "faas_config_bridge.wasm"),
             ("faas_credentials.wasm", "faas_credentials.wasm"),
             ("faas_decorator.wasm", "faas_decorator.wasm"),
             ("faas_http_adapter.wasm", "faas_http_adapter.wasm"),
@@ -57,6 +59,7 @@ fn main() {
         "guests/Cargo.toml",
         "guests/Cargo.lock",
         "guests/cli-adapter",
+        "guests/config-bridge",
         "guests/credentials",
         "guests/decorator",
         "guests/wit",

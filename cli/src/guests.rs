@@ -42,6 +42,14 @@ pub const JWT_VERIFIER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_j
 /// The credentials provider (world `faas:guests/credentials-provider`).
 pub const CREDENTIALS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_credentials.wasm"));
 
+/// The configuration bridge (world `faas:guests/config-runtime-bridge`), for hosts whose run-time
+/// configuration is `wasi:config/runtime@0.2.0-draft`.
+pub const CONFIG_BRIDGE: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/faas_config_bridge.wasm"));
+
+/// The run-time configuration interface of wasmCloud 1.x hosts and wash-runtime 0.1.
+pub const CONFIG_RUNTIME_DRAFT: &str = "wasi:config/runtime@0.2.0-draft";
+
 /// The HTTP platform adapter (world `faas:function/adapter` plus `wasi:http/incoming-handler`).
 pub const HTTP_ADAPTER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_http_adapter.wasm"));
 
@@ -152,6 +160,17 @@ pub static CREDENTIALS_GUEST: Guest = Guest {
     inspection: OnceLock::new(),
 };
 
+/// The configuration bridge: `wasi:config/store` served from `wasi:config/runtime`.
+pub static CONFIG_BRIDGE_GUEST: Guest = Guest {
+    layer: "config-bridge",
+    bytes: CONFIG_BRIDGE,
+    export: CONFIG_STORE,
+    keep: &[],
+    optional: &[],
+    crates: include_str!(concat!(env!("OUT_DIR"), "/faas_config_bridge.wasm.crates")),
+    inspection: OnceLock::new(),
+};
+
 static HTTP_GUEST: Guest = Guest {
     layer: "http-adapter",
     bytes: HTTP_ADAPTER,
@@ -198,7 +217,8 @@ pub fn adapter(trigger: Trigger) -> &'static Guest {
 mod tests {
     use super::*;
 
-    const ALL: [&Guest; 7] = [
+    const ALL: [&Guest; 8] = [
+        &CONFIG_BRIDGE_GUEST,
         &DECORATOR_GUEST,
         &DECORATOR_WITHOUT_JWT_GUEST,
         &JWT_GUEST,
@@ -243,7 +263,9 @@ mod tests {
             {
                 let version = import.split_once('@').map(|(_, v)| v);
                 assert!(
-                    version == Some(WASI_RELEASE) || import.as_str() == CONFIG_STORE,
+                    version == Some(WASI_RELEASE)
+                        || import.as_str() == CONFIG_STORE
+                        || import.as_str() == CONFIG_RUNTIME_DRAFT,
                     "{} imports {import}",
                     guest.layer
                 );

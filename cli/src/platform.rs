@@ -41,6 +41,10 @@ const TARGET_WIT: &[(&str, &str)] = &[
         include_str!("../../wit/targets/deps/config.wit"),
     ),
     (
+        "deps/config-draft.wit",
+        include_str!("../../wit/targets/deps/config-draft.wit"),
+    ),
+    (
         "deps/logging.wit",
         include_str!("../../wit/targets/deps/logging.wit"),
     ),
@@ -60,7 +64,7 @@ const TARGET_WIT: &[(&str, &str)] = &[
 ];
 
 /// The targets faas knows.
-pub const NAMES: &[&str] = &["wasi-http", "wasmcloud"];
+pub const NAMES: &[&str] = &["wasi-http", "wasmcloud", "wash-runtime"];
 
 /// A platform: what it supplies and what it calls.
 #[derive(Debug, Clone)]

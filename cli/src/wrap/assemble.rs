@@ -2,7 +2,7 @@
 //! plan, check what the result imports, and record its layers in it.
 
 use super::WrapError;
-use super::plan::{compose_err, plan};
+use super::plan::compose_err;
 use crate::artifact::{LAYERS_SECTION, Layer, LayersNote, WrapParameters, append_custom_section};
 use crate::component;
 use crate::digest;
@@ -33,7 +33,19 @@ pub fn assemble(
     language: Language,
     target: Option<&str>,
 ) -> Result<Composed, WrapError> {
-    let (plan, _) = plan(function, policy, triggers, language)?;
+    // A host whose run-time configuration predates `wasi:config/store` gets the bridge layer.
+    let host_config = match target
+        .and_then(|name| crate::platform::Platform::load(name).ok())
+        .is_some_and(|p| {
+            p.imports
+                .iter()
+                .any(|i| i == crate::guests::CONFIG_RUNTIME_DRAFT)
+                && !p.imports.iter().any(|i| i == crate::guests::CONFIG_STORE)
+        }) {
+        true => super::plan::HostConfig::RuntimeDraft,
+        false => super::plan::HostConfig::Store,
+    };
+    let (plan, _) = super::plan::plan_for(function, policy, triggers, language, host_config)?;
     tracing::debug!(
         layers = plan.layers.len(),
         wires = plan.wires.len(),

@@ -33,6 +33,8 @@ pub enum LayerKind {
     JwtVerifier,
     /// The credentials provider.
     Credentials,
+    /// The configuration bridge, for hosts with `wasi:config/runtime@0.2.0-draft` only.
+    ConfigBridge,
     /// The platform adapter of a trigger.
     Adapter(Trigger),
     /// A generated deny layer for the layer of this kind (for our own layers, it also answers
@@ -49,6 +51,8 @@ pub enum Owner {
     JwtVerifier,
     /// The credentials provider.
     Credentials,
+    /// The configuration bridge.
+    ConfigBridge,
     /// An adapter.
     Adapter(Trigger),
 }
@@ -59,6 +63,7 @@ impl Owner {
             Owner::Decorator => LayerKind::Decorator,
             Owner::JwtVerifier => LayerKind::JwtVerifier,
             Owner::Credentials => LayerKind::Credentials,
+            Owner::ConfigBridge => LayerKind::ConfigBridge,
             Owner::Adapter(trigger) => LayerKind::Adapter(trigger),
         }
     }
@@ -72,6 +77,7 @@ impl std::fmt::Display for LayerKind {
             LayerKind::Decorator => f.write_str("decorator"),
             LayerKind::JwtVerifier => f.write_str("jwt-verifier"),
             LayerKind::Credentials => f.write_str("credentials"),
+            LayerKind::ConfigBridge => f.write_str("config-bridge"),
             LayerKind::Adapter(trigger) => write!(f, "{}-adapter", trigger.name()),
             LayerKind::Deny(owner) => write!(f, "{}-deny", owner.kind()),
         }
@@ -102,7 +108,8 @@ impl LayerKind {
             LayerKind::Adapter(_) => 3,
             LayerKind::JwtVerifier => 4,
             LayerKind::Credentials => 5,
-            LayerKind::Deny(_) => 6,
+            LayerKind::ConfigBridge => 6,
+            LayerKind::Deny(_) => 7,
         }
     }
 }
@@ -247,6 +254,18 @@ impl Plan {
     }
 }
 
+/// The run-time configuration interface the host supplies, which decides how the layers that
+/// read configuration reach it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HostConfig {
+    /// `wasi:config/store@0.2.0-rc.1` (wasmCloud 2.x, wasmtime serve `-Sconfig`, faas serve).
+    #[default]
+    Store,
+    /// Only `wasi:config/runtime@0.2.0-draft` (wash-runtime 0.1): a bridge layer serves the
+    /// layers' `wasi:config/store` from it.
+    RuntimeDraft,
+}
+
 /// Plans the artifact for `function` (written in `language`, which decides the imports its
 /// toolchain adds) under `policy`, with one adapter per trigger. Pure: no file system access.
 pub fn plan(
@@ -254,6 +273,17 @@ pub fn plan(
     policy: &CompiledPolicy,
     triggers: &[Trigger],
     language: Language,
+) -> Result<(Plan, Inspection), WrapError> {
+    plan_for(function, policy, triggers, language, HostConfig::Store)
+}
+
+/// As [`plan`], for a host whose run-time configuration is `host_config`.
+pub fn plan_for(
+    function: &[u8],
+    policy: &CompiledPolicy,
+    triggers: &[Trigger],
+    language: Language,
+    host_config: HostConfig,
 ) -> Result<(Plan, Inspection), WrapError> {
     check_triggers(policy, triggers)?;
     let function_check = |source| WrapError::Function {
@@ -383,10 +413,45 @@ pub fn plan(
         }
         plan.exports.push((adapter, guest.export.to_string()));
     }
+    if host_config == HostConfig::RuntimeDraft {
+        plan.bridge_config(seed)?;
+    }
     Ok((plan, inspected))
 }
 
 impl Plan {
+    /// Serves the host's `wasi:config/store` to the layers that read it (the credentials
+    /// provider, the JWT layer) through the configuration bridge, for a host that supplies only
+    /// `wasi:config/runtime@0.2.0-draft`.
+    fn bridge_config(&mut self, seed: [u8; 16]) -> Result<(), WrapError> {
+        let readers: Vec<usize> = (0..self.layers.len())
+            .filter(|&i| {
+                self.layers[i]
+                    .host_imports
+                    .as_ref()
+                    .is_some_and(|imports| imports.iter().any(|i| i == guests::CONFIG_STORE))
+            })
+            .collect();
+        if readers.is_empty() {
+            return Ok(());
+        }
+        let bridge = self.add_guest(
+            &guests::CONFIG_BRIDGE_GUEST,
+            LayerKind::ConfigBridge,
+            Owner::ConfigBridge,
+            None,
+            seed,
+            &|_| false,
+        )?;
+        for reader in readers {
+            self.wire(reader, guests::CONFIG_STORE, bridge, guests::CONFIG_STORE);
+            if let Some(imports) = &mut self.layers[reader].host_imports {
+                imports.retain(|i| i != guests::CONFIG_STORE);
+            }
+        }
+        Ok(())
+    }
+
     /// Adds an embedded guest with its deny layer: the ambient imports of its standard
     /// library are denied unless it keeps them, and so are its optional imports this policy does
     /// not need.

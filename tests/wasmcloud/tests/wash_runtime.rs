@@ -13,9 +13,31 @@ use wash_runtime::wit::WitInterface;
 
 /// Scaffolds, builds and wraps the sample with faas's library; returns the artifact and the key.
 fn wrapped_sample(dir: &std::path::Path) -> (Vec<u8>, String) {
+    wrapped(dir, None, None, "wasmcloud")
+}
+
+/// Scaffolds a function (the sample, or the fixture `function`), builds it and wraps it with its
+/// policy (or `policy`) for `target`; returns the artifact and the sample key.
+fn wrapped(
+    dir: &std::path::Path,
+    function: Option<&str>,
+    policy: Option<&str>,
+    target: &str,
+) -> (Vec<u8>, String) {
     let name = faas::project::FunctionName::try_from("on-wasmcloud".to_string()).unwrap();
     let root = dir.join("on-wasmcloud");
     let scaffolded = faas::new::scaffold(&name, faas::new::Template::RustHttp, &root).unwrap();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
+    if let Some(function) = function {
+        std::fs::copy(
+            fixtures.join("functions").join(function),
+            root.join("src/lib.rs"),
+        )
+        .unwrap();
+    }
+    if let Some(policy) = policy {
+        std::fs::write(root.join("auth.toml"), policy).unwrap();
+    }
     let project = faas::project::Project::load(&root).unwrap();
     faas::build::build_project(
         &project,
@@ -28,7 +50,7 @@ fn wrapped_sample(dir: &std::path::Path) -> (Vec<u8>, String) {
         policy: project.policy_path(),
         output: project.artifact_output(),
         name: name.to_string(),
-        target: Some("wasmcloud".into()),
+        target: Some(target.into()),
         target_checked_by_caller: false,
         triggers: vec![faas::project::Trigger::Http],
         language: faas::project::Language::Rust,
@@ -128,4 +150,80 @@ async fn the_wrapped_sample_runs_on_wash_runtime_with_its_policy_enforced() {
     .unwrap();
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"caller\":\"sample-client\""), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_granted_credential_is_read_through_the_config_plugin() {
+    let dir = tempfile::tempdir().unwrap();
+    // wash-runtime 0.1's configuration plugin supplies wasi:config/runtime@0.2.0-draft, not the
+    // wasi:config/store@0.2.0-rc.1 the layers read: `--target wash-runtime` adds the bridge layer.
+    let policy = "version = 1\n[credentials]\ndb-password = { config = \"orders-db-password\" }\n\n\
+                  [[rule]]\npath = \"/**\"\npublic = true\n";
+    let (artifact, _) = tokio::task::spawn_blocking({
+        let dir = dir.path().to_path_buf();
+        move || {
+            wrapped(
+                &dir,
+                Some("reads-credentials.rs"),
+                Some(policy),
+                "wash-runtime",
+            )
+        }
+    })
+    .await
+    .unwrap();
+    let note = faas::artifact::read_layers(&artifact).unwrap();
+    assert!(
+        note.layers.iter().any(|l| l.layer == "config-bridge"),
+        "{:?}",
+        note.layers
+    );
+
+    let addr = format!("127.0.0.1:{}", free_port());
+    let host = HostBuilder::new()
+        .with_engine(Engine::builder().build().unwrap())
+        .with_plugin(Arc::new(HttpServer::new(addr.parse().unwrap())))
+        .unwrap()
+        .with_plugin(Arc::new(RuntimeConfig::default()))
+        .unwrap()
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    let mut http = WitInterface::from("wasi:http/incoming-handler");
+    http.config.insert("host".into(), "*".into());
+    let mut config = WitInterface::from("wasi:config/runtime");
+    for (key, value) in [
+        ("orders-db-password", "s3cret"),
+        ("admin-token", "never-granted"),
+    ] {
+        config.config.insert(key.into(), value.into());
+    }
+    host.workload_start(WorkloadStartRequest {
+        workload: Workload {
+            namespace: "faas".into(),
+            name: "credentials".into(),
+            annotations: HashMap::new(),
+            service: None,
+            components: vec![Component {
+                bytes: artifact.into(),
+                local_resources: LocalResources::default(),
+                pool_size: 1,
+                max_invocations: 100,
+            }],
+            host_interfaces: vec![http, config],
+            volumes: vec![],
+        },
+    })
+    .await
+    .expect("wash-runtime links the bridged artifact");
+    let (status, body) = tokio::task::spawn_blocking(move || get(&addr, ""))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    // The granted name is read through the plugin; the other is denied by the provider, though
+    // the host holds a value for it.
+    assert!(body.contains("\"granted\":\"value:s3cret\""), "{body}");
+    assert!(body.contains("\"ungranted\":\"denied\""), "{body}");
 }
