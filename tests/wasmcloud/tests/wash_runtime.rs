@@ -86,17 +86,15 @@ fn get(addr: &str, headers: &str) -> (u16, String) {
     (status, body)
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_wrapped_sample_runs_on_wash_runtime_with_its_policy_enforced() {
-    let dir = tempfile::tempdir().unwrap();
-    let (artifact, key) = tokio::task::spawn_blocking({
-        let dir = dir.path().to_path_buf();
-        move || wrapped_sample(&dir)
-    })
-    .await
-    .unwrap();
-
-    let addr = format!("127.0.0.1:{}", free_port());
+/// A wash-runtime host with its HTTP plugin on `addr` and its configuration plugin, running
+/// `artifact` as the workload `name` with `interfaces`; the host (serving while it is kept) and
+/// the workload's state.
+async fn run_on_wash_runtime(
+    addr: &str,
+    name: &str,
+    artifact: Vec<u8>,
+    interfaces: Vec<WitInterface>,
+) -> (Arc<wash_runtime::host::Host>, String) {
     let host = HostBuilder::new()
         .with_engine(Engine::builder().build().unwrap())
         .with_plugin(Arc::new(HttpServer::new(addr.parse().unwrap())))
@@ -108,15 +106,11 @@ async fn the_wrapped_sample_runs_on_wash_runtime_with_its_policy_enforced() {
         .start()
         .await
         .unwrap();
-    // wash-runtime 0.1.0 binds the HTTP plugin only to an unversioned interface (or one of the
-    // artifact's exact version); the current host links `0.2.0` by semver (docs/deploy.md).
-    let mut http = WitInterface::from("wasi:http/incoming-handler");
-    http.config.insert("host".into(), "*".into());
     let started = host
         .workload_start(WorkloadStartRequest {
             workload: Workload {
                 namespace: "faas".into(),
-                name: "on-wasmcloud".into(),
+                name: name.into(),
                 annotations: HashMap::new(),
                 service: None,
                 components: vec![Component {
@@ -125,16 +119,39 @@ async fn the_wrapped_sample_runs_on_wash_runtime_with_its_policy_enforced() {
                     pool_size: 1,
                     max_invocations: 100,
                 }],
-                host_interfaces: vec![http],
+                host_interfaces: interfaces,
                 volumes: vec![],
             },
         })
         .await
         .expect("wash-runtime starts the wrapped artifact");
-    assert_eq!(
-        format!("{:?}", started.workload_status.workload_state),
-        "Running"
-    );
+    let state = format!("{:?}", started.workload_status.workload_state);
+    (host, state)
+}
+
+/// The `wasi:http` host interface routing every host to the workload. wash-runtime 0.1.0 binds
+/// its HTTP plugin only to an unversioned interface (or one of the artifact's exact version); the
+/// current host links `0.2.0` by semver (docs/deploy.md).
+fn http_interface() -> WitInterface {
+    let mut http = WitInterface::from("wasi:http/incoming-handler");
+    http.config.insert("host".into(), "*".into());
+    http
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_wrapped_sample_runs_on_wash_runtime_with_its_policy_enforced() {
+    let dir = tempfile::tempdir().unwrap();
+    let (artifact, key) = tokio::task::spawn_blocking({
+        let dir = dir.path().to_path_buf();
+        move || wrapped_sample(&dir)
+    })
+    .await
+    .unwrap();
+
+    let addr = format!("127.0.0.1:{}", free_port());
+    let (_host, state) =
+        run_on_wash_runtime(&addr, "on-wasmcloud", artifact, vec![http_interface()]).await;
+    assert_eq!(state, "Running");
 
     let (status, body) = tokio::task::spawn_blocking({
         let addr = addr.clone();
@@ -179,20 +196,6 @@ async fn a_granted_credential_is_read_through_the_config_plugin() {
         note.layers
     );
 
-    let addr = format!("127.0.0.1:{}", free_port());
-    let host = HostBuilder::new()
-        .with_engine(Engine::builder().build().unwrap())
-        .with_plugin(Arc::new(HttpServer::new(addr.parse().unwrap())))
-        .unwrap()
-        .with_plugin(Arc::new(RuntimeConfig::default()))
-        .unwrap()
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap();
-    let mut http = WitInterface::from("wasi:http/incoming-handler");
-    http.config.insert("host".into(), "*".into());
     let mut config = WitInterface::from("wasi:config/runtime");
     for (key, value) in [
         ("orders-db-password", "s3cret"),
@@ -200,24 +203,15 @@ async fn a_granted_credential_is_read_through_the_config_plugin() {
     ] {
         config.config.insert(key.into(), value.into());
     }
-    host.workload_start(WorkloadStartRequest {
-        workload: Workload {
-            namespace: "faas".into(),
-            name: "credentials".into(),
-            annotations: HashMap::new(),
-            service: None,
-            components: vec![Component {
-                bytes: artifact.into(),
-                local_resources: LocalResources::default(),
-                pool_size: 1,
-                max_invocations: 100,
-            }],
-            host_interfaces: vec![http, config],
-            volumes: vec![],
-        },
-    })
-    .await
-    .expect("wash-runtime links the bridged artifact");
+    let addr = format!("127.0.0.1:{}", free_port());
+    let (_host, state) = run_on_wash_runtime(
+        &addr,
+        "credentials",
+        artifact,
+        vec![http_interface(), config],
+    )
+    .await;
+    assert_eq!(state, "Running", "wash-runtime links the bridged artifact");
     let (status, body) = tokio::task::spawn_blocking(move || get(&addr, ""))
         .await
         .unwrap();
