@@ -204,6 +204,22 @@ fn host_interfaces(inputs: &Inputs<'_>) -> Result<Vec<Value>, DeployError> {
             "interfaces": ["logging"],
         }));
     }
+    // Key-value stores and blob stores: one entry per package, listing the interfaces used.
+    for package in ["keyvalue", "blobstore"] {
+        let prefix = format!("wasi:{package}/");
+        let used: Vec<(&str, &str)> = inputs
+            .imports
+            .iter()
+            .filter_map(|i| i.strip_prefix(&prefix)?.split_once('@'))
+            .collect();
+        if let Some((_, version)) = used.first() {
+            let interfaces: Vec<&str> = used.iter().map(|(interface, _)| *interface).collect();
+            entries.push(json!({
+                "namespace": "wasi", "package": package, "version": version,
+                "interfaces": interfaces,
+            }));
+        }
+    }
     let known = [
         "wasi:http/outgoing-handler",
         "wasi:config/store",
@@ -212,7 +228,10 @@ fn host_interfaces(inputs: &Inputs<'_>) -> Result<Vec<Value>, DeployError> {
     ];
     if let Some(unsupported) = inputs.imports.iter().find(|import| {
         let name = interface_name(import);
-        !known.contains(&name) && !BUILT_IN.iter().any(|b| name.starts_with(b))
+        !known.contains(&name)
+            && !BUILT_IN.iter().any(|b| name.starts_with(b))
+            && !name.starts_with("wasi:keyvalue/")
+            && !name.starts_with("wasi:blobstore/")
     }) {
         return Err(DeployError::Unsupported(unsupported.clone()));
     }
@@ -758,7 +777,7 @@ mod tests {
 
     #[test]
     fn imports_no_wasmcloud_host_supplies_are_refused() {
-        let imports = vec!["wasi:keyvalue/store@0.2.0-draft".to_string()];
+        let imports = vec!["wasi:nn/graph@0.2.0-rc-2024-10-28".to_string()];
         let exports = vec!["wasi:http/incoming-handler@0.2.12".to_string()];
         let note = note(Grants::default());
         let inputs = Inputs {
@@ -773,7 +792,22 @@ mod tests {
             settings: &DeploySection::default(),
         };
         let err = workload_deployment(&inputs).unwrap_err().to_string();
-        assert!(err.contains("wasi:keyvalue/store@0.2.0-draft"), "{err}");
+        assert!(err.contains("wasi:nn/graph@0.2.0-rc-2024-10-28"), "{err}");
+        // A key-value store is a host interface wasmCloud has.
+        let keyvalue = vec![
+            "wasi:keyvalue/store@0.2.0-draft".to_string(),
+            "wasi:keyvalue/atomics@0.2.0-draft".into(),
+        ];
+        let workload = workload_deployment(&Inputs {
+            imports: &keyvalue,
+            ..inputs
+        })
+        .unwrap();
+        assert_eq!(
+            workload["spec"]["template"]["spec"]["hostInterfaces"][1],
+            json!({"namespace": "wasi", "package": "keyvalue", "version": "0.2.0-draft",
+                   "interfaces": ["store", "atomics"]})
+        );
         let cli = vec!["wasi:cli/run@0.2.12".to_string()];
         let inputs = Inputs {
             imports: &[],
