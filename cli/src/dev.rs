@@ -64,7 +64,7 @@ pub enum Event {
     Failed {
         /// The files whose change caused it.
         changed: Vec<String>,
-        /// `build`, `wrap` or `load`.
+        /// `project` (faas.toml), `build`, `wrap` or `load`.
         stage: &'static str,
         /// What went wrong.
         message: String,
@@ -129,15 +129,20 @@ fn changes(before: &Snapshot, after: &Snapshot) -> Vec<String> {
     changed
 }
 
-/// Builds (unless only the policy changed), wraps and loads the project; on success `live` serves
-/// the new version.
+/// Reads `faas.toml` again (a change to its triggers, target or policy applies at once), builds
+/// (unless only the policy changed), wraps and loads the project; on success `live` serves the new
+/// version.
 fn reload(options: &DevOptions, live: &Live, changed: Vec<String>, rebuild: bool) -> Event {
-    let project = &options.project;
     let failed = |stage, message: String, changed| Event::Failed {
         changed,
         stage,
         message,
     };
+    let project = match Project::load(&options.project.root) {
+        Ok(project) => project,
+        Err(e) => return failed("project", e.to_string(), changed),
+    };
+    let project = &project;
     let started = Instant::now();
     let function = project.function_output();
     if rebuild && let Err(e) = build::build_project(project, options.profile, &function) {

@@ -170,4 +170,30 @@ fn faas_dev_reloads_on_save_keeps_the_last_good_version_and_finishes_requests_in
     let message = failed["message"].as_str().unwrap();
     assert!(message.contains("auth.toml:"), "{message}");
     assert_eq!(http(&dev.addr, "GET", "/", &[], b"").status, 200);
+
+    edit(
+        &dir,
+        "auth.toml",
+        "pth = \"/**\"\npublic",
+        "path = \"/**\"\npublic",
+    );
+    assert_eq!(dev.next()["event"], "reloaded");
+
+    // faas.toml is read again on each change: a typo there is named, and fixing it reloads.
+    edit(&dir, "faas.toml", "version = ", "vrsion = ");
+    let failed = dev.next();
+    assert_eq!(failed["stage"], "project", "{failed}");
+    assert!(
+        failed["message"].as_str().unwrap().contains("faas.toml:"),
+        "{failed}"
+    );
+    edit(&dir, "faas.toml", "vrsion = ", "version = ");
+    edit(
+        &dir,
+        "auth.toml",
+        "pth = \"/**\"\npublic",
+        "path = \"/**\"\npublic",
+    );
+    let fixed = dev.next();
+    assert_eq!(fixed["event"], "reloaded", "{fixed}\n{}", dev.stderr());
 }
