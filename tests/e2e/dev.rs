@@ -188,12 +188,6 @@ fn faas_dev_reloads_on_save_keeps_the_last_good_version_and_finishes_requests_in
         "{failed}"
     );
     edit(&dir, "faas.toml", "vrsion = ", "version = ");
-    edit(
-        &dir,
-        "auth.toml",
-        "pth = \"/**\"\npublic",
-        "path = \"/**\"\npublic",
-    );
     let fixed = dev.next();
     assert_eq!(fixed["event"], "reloaded", "{fixed}\n{}", dev.stderr());
 }
