@@ -2,12 +2,10 @@
 //! to the artifact's `handler` in the sandbox and under the limits of a served request, and what
 //! the artifact publishes through `consumer` (the reply) is kept.
 
-use super::{RequestState, engine_and_linker, new_store};
+use super::RequestState;
 use anyhow::Context;
-use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime_wasi::WasiCtx;
 
 mod bindings {
     // The same wasmcloud:messaging WIT the messaging adapter is built against.
@@ -75,59 +73,42 @@ pub(super) fn add_to_linker(linker: &mut Linker<RequestState>) -> anyhow::Result
         .map_err(anyhow::Error::from)
 }
 
-/// Delivers `message` to the artifact at `path` (wrapped with the messaging trigger).
-pub fn deliver(
-    path: &Path,
-    message: Message,
-    values: Vec<(String, String)>,
-    options: &super::EngineOptions,
-) -> anyhow::Result<Delivery> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let (engine, linker) = engine_and_linker(options)?;
-    let component = Component::from_binary(&engine, &bytes)
-        .map_err(anyhow::Error::from)
-        .with_context(|| format!("{} is not a component", path.display()))?;
-    let state = RequestState::new(
-        Arc::new(values.into_iter().collect()),
-        options.limits.max_memory,
-        super::granted_hosts(&bytes),
-    );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        let mut store = new_store(
-            &engine,
-            state,
-            &options.limits,
-            Arc::new(AtomicBool::new(false)),
-        );
-        let host = bindings::MessagingHost::instantiate_async(&mut store, &component, &linker)
+impl super::OneShot {
+    /// Delivers `message` to the artifact (wrapped with the messaging trigger).
+    pub fn deliver(&self, message: Message) -> anyhow::Result<Delivery> {
+        let mut store = self.store(WasiCtx::builder().inherit_stderr().build());
+        Self::run(async {
+            let host = bindings::MessagingHost::instantiate_async(
+                &mut store,
+                &self.component,
+                &self.linker,
+            )
             .await
             .map_err(anyhow::Error::from)
             .with_context(|| {
                 format!(
-                    "cannot deliver to {} (it needs the messaging trigger: faas.toml triggers, or \
-                     faas wrap --triggers messaging)",
-                    path.display()
+                    "cannot deliver to {} (it needs the messaging trigger: faas.toml \
+                             triggers, or faas wrap --triggers messaging)",
+                    self.path.display()
                 )
             })?;
-        let result = host
-            .wasmcloud_messaging_handler()
-            .call_handle_message(
-                &mut store,
-                &types::BrokerMessage {
-                    subject: message.subject,
-                    body: message.body,
-                    reply_to: message.reply_to,
-                },
-            )
-            .await
-            .map_err(anyhow::Error::from)
-            .context("the artifact trapped")?;
-        Ok(Delivery {
-            result,
-            published: std::mem::take(&mut store.data_mut().published),
+            let result = host
+                .wasmcloud_messaging_handler()
+                .call_handle_message(
+                    &mut store,
+                    &types::BrokerMessage {
+                        subject: message.subject,
+                        body: message.body,
+                        reply_to: message.reply_to,
+                    },
+                )
+                .await
+                .map_err(anyhow::Error::from)
+                .context("the artifact trapped")?;
+            Ok(Delivery {
+                result,
+                published: std::mem::take(&mut store.data_mut().published),
+            })
         })
-    })
+    }
 }

@@ -8,7 +8,7 @@ mod limits;
 mod messaging;
 
 pub use limits::{Interrupted, Limits, MemoryCapExceeded, parse_size};
-pub use messaging::{Delivery, Message, deliver};
+pub use messaging::{Delivery, Message};
 
 use crate::report;
 use anyhow::Context;
@@ -860,58 +860,109 @@ pub fn invoke(
     values: Vec<(String, String)>,
     options: &EngineOptions,
 ) -> anyhow::Result<Invocation> {
-    use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let (engine, linker) = engine_and_linker(options)?;
-    let component = Component::from_binary(&engine, &bytes)
-        .map_err(anyhow::Error::from)
-        .with_context(|| format!("{} is not a component", path.display()))?;
-    let stdout = MemoryOutputPipe::new(16 * 1024 * 1024);
-    let wasi = WasiCtx::builder()
-        .stdin(MemoryInputPipe::new(request))
-        .stdout(stdout.clone())
-        .inherit_stderr()
-        .build();
-    let state = RequestState::with_wasi(
-        Arc::new(values.into_iter().collect()),
-        wasi,
-        options.limits.max_memory,
-        granted_hosts(&bytes),
-    );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let success = runtime.block_on(async {
-        let mut store = new_store(
-            &engine,
-            state,
-            &options.limits,
-            Arc::new(AtomicBool::new(false)),
+    OneShot::load(path, values, options)?.invoke(request)
+}
+
+/// An artifact compiled once for calls made one at a time without a server (`faas invoke`, and
+/// `faas test`'s CLI and messaging cases): each call gets a fresh instance, in the sandbox and
+/// under the limits of a served request.
+pub struct OneShot {
+    path: PathBuf,
+    engine: Engine,
+    linker: Linker<RequestState>,
+    component: Component,
+    config: Arc<WasiConfigVariables>,
+    outgoing: Arc<Vec<String>>,
+    limits: Limits,
+}
+
+impl OneShot {
+    /// Compiles the artifact at `path`, to answer configuration from `values`.
+    pub fn load(
+        path: &Path,
+        values: Vec<(String, String)>,
+        options: &EngineOptions,
+    ) -> anyhow::Result<Self> {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let (engine, linker) = engine_and_linker(options)?;
+        let component = Component::from_binary(&engine, &bytes)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("{} is not a component", path.display()))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            engine,
+            linker,
+            component,
+            config: Arc::new(values.into_iter().collect()),
+            outgoing: granted_hosts(&bytes),
+            limits: options.limits.clone(),
+        })
+    }
+
+    /// A store for one call, with `wasi` as its sandbox.
+    fn store(&self, wasi: WasiCtx) -> Store<RequestState> {
+        let state = RequestState::with_wasi(
+            self.config.clone(),
+            wasi,
+            self.limits.max_memory,
+            self.outgoing.clone(),
         );
-        let command = wasmtime_wasi::p2::bindings::Command::instantiate_async(
-            &mut store, &component, &linker,
+        new_store(
+            &self.engine,
+            state,
+            &self.limits,
+            Arc::new(AtomicBool::new(false)),
         )
-        .await
-        .map_err(anyhow::Error::from)
-        .with_context(|| {
-            format!(
-                "cannot run {} (it needs the cli trigger: faas.toml triggers, or faas \
-                         wrap --triggers cli; and only imports this host supplies)",
-                path.display()
+    }
+
+    /// Runs `call` to completion on a runtime of its own.
+    fn run<T>(call: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(call)
+    }
+
+    /// Runs the CLI trigger once, with `request` on standard input.
+    pub fn invoke(&self, request: Vec<u8>) -> anyhow::Result<Invocation> {
+        use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
+        let stdout = MemoryOutputPipe::new(16 * 1024 * 1024);
+        let mut store = self.store(
+            WasiCtx::builder()
+                .stdin(MemoryInputPipe::new(request))
+                .stdout(stdout.clone())
+                .inherit_stderr()
+                .build(),
+        );
+        let success = Self::run(async {
+            let command = wasmtime_wasi::p2::bindings::Command::instantiate_async(
+                &mut store,
+                &self.component,
+                &self.linker,
             )
-        })?;
-        let result = command
-            .wasi_cli_run()
-            .call_run(&mut store)
             .await
             .map_err(anyhow::Error::from)
-            .context("the artifact trapped")?;
-        anyhow::Ok(result.is_ok())
-    })?;
-    Ok(Invocation {
-        success,
-        stdout: stdout.contents().to_vec(),
-    })
+            .with_context(|| {
+                format!(
+                    "cannot run {} (it needs the cli trigger: faas.toml triggers, or faas \
+                     wrap --triggers cli; and only imports this host supplies)",
+                    self.path.display()
+                )
+            })?;
+            let result = command
+                .wasi_cli_run()
+                .call_run(&mut store)
+                .await
+                .map_err(anyhow::Error::from)
+                .context("the artifact trapped")?;
+            anyhow::Ok(result.is_ok())
+        })?;
+        Ok(Invocation {
+            success,
+            stdout: stdout.contents().to_vec(),
+        })
+    }
 }
 
 #[cfg(test)]

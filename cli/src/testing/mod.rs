@@ -8,10 +8,11 @@ pub mod junit;
 pub mod probes;
 
 use crate::policy::CompiledPolicy;
-use crate::serve::{Answered, EngineOptions, Server};
+use crate::serve::{Answered, EngineOptions, OneShot, Server};
 use cases::{Case, CaseTrigger, JwtCredential, Keys, LocatedCase};
 use serde::Serialize;
 use serde_json::Value;
+use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -133,7 +134,8 @@ pub fn run(options: &TestOptions) -> Result<TestReport, TestError> {
     let keys = cases::read_keys(&options.keys_file)?;
     let config: Vec<(String, String)> = keys.config.clone().into_iter().collect();
     let runner = Runner {
-        server: std::cell::OnceCell::new(),
+        server: OnceCell::new(),
+        one_shot: OnceCell::new(),
         artifact: &options.artifact,
         policy: &options.policy,
         keys: &keys,
@@ -176,7 +178,9 @@ pub struct Request {
 /// The loaded artifact and everything a request needs.
 pub struct Runner<'a> {
     /// Loaded on the first HTTP request: a messaging-only artifact has no HTTP handler.
-    server: std::cell::OnceCell<Server>,
+    server: OnceCell<Server>,
+    /// Loaded on the first CLI or messaging case, and compiled once for all of them.
+    one_shot: OnceCell<OneShot>,
     artifact: &'a Path,
     policy: &'a CompiledPolicy,
     keys: &'a Keys,
@@ -206,13 +210,9 @@ impl Runner<'_> {
             builder = builder.header(name, value);
         }
         let request = builder.body(request.body.clone())?;
-        let server = match self.server.get() {
-            Some(server) => server,
-            None => {
-                let server = Server::load(self.artifact, self.config.clone(), self.engine)?;
-                self.server.get_or_init(|| server)
-            }
-        };
+        let server = loaded(&self.server, || {
+            Server::load(self.artifact, self.config.clone(), self.engine)
+        })?;
         self.runtime.block_on(server.answer(request))
     }
 
@@ -224,12 +224,7 @@ impl Runner<'_> {
             "headers": request.headers,
             "body": String::from_utf8_lossy(&request.body),
         });
-        let invocation = crate::serve::invoke(
-            self.artifact,
-            serde_json::to_vec(&json)?,
-            self.config.clone(),
-            self.engine,
-        )?;
+        let invocation = self.one_shot()?.invoke(serde_json::to_vec(&json)?)?;
         let response: Value = serde_json::from_slice(&invocation.stdout)
             .map_err(|e| anyhow::anyhow!("the CLI trigger did not print a JSON response: {e}"))?;
         Ok(Answered {
@@ -250,6 +245,12 @@ impl Runner<'_> {
                 .unwrap_or_default()
                 .as_bytes()
                 .to_vec(),
+        })
+    }
+
+    fn one_shot(&self) -> anyhow::Result<&OneShot> {
+        loaded(&self.one_shot, || {
+            OneShot::load(self.artifact, self.config.clone(), self.engine)
         })
     }
 
@@ -363,11 +364,13 @@ impl Runner<'_> {
             body: request.body,
             reply_to: Some(reply_to.clone()),
         };
-        let delivery =
-            match crate::serve::deliver(self.artifact, message, self.config.clone(), self.engine) {
-                Ok(delivery) => delivery,
-                Err(e) => return vec![format!("the artifact could not take the message: {e:#}")],
-            };
+        let delivery = match self
+            .one_shot()
+            .and_then(|one_shot| one_shot.deliver(message))
+        {
+            Ok(delivery) => delivery,
+            Err(e) => return vec![format!("the artifact could not take the message: {e:#}")],
+        };
         let mut failures = Vec::new();
         let accepted = case.expect.accepted.unwrap_or(true);
         match (&delivery.result, accepted) {
@@ -426,6 +429,15 @@ impl Runner<'_> {
             body,
         })
     }
+}
+
+/// What `cell` holds, loaded with `load` the first time.
+fn loaded<T>(cell: &OnceCell<T>, load: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<&T> {
+    if let Some(value) = cell.get() {
+        return Ok(value);
+    }
+    let value = load()?;
+    Ok(cell.get_or_init(|| value))
 }
 
 /// What of `case`'s expectations `answered` does not meet, one line each.
