@@ -302,10 +302,7 @@ pub fn publish(options: &PublishOptions) -> Result<PublishRecord, PublishError> 
             let signed = key.sign(&payload.bytes);
             let tag = signature::tag(&built.manifest_digest);
             // All signatures of one artifact live in one manifest: read, add ours, write back.
-            let existing = match store.get_manifest(&Selector::Tag(tag.clone()))? {
-                Some((bytes, _)) => serde_json::from_slice::<Manifest>(&bytes).ok(),
-                None => None,
-            };
+            let existing = attached(store.as_mut(), &tag)?;
             let manifest = signature::manifest(existing.as_ref(), &payload, &signed);
             put(&mut store, &signature::config())?;
             put(&mut store, &payload)?;
@@ -338,10 +335,7 @@ pub fn publish(options: &PublishOptions) -> Result<PublishRecord, PublishError> 
                 note: note.as_ref(),
             };
             let tag = attest::tag(&built.manifest_digest);
-            let existing = match store.get_manifest(&Selector::Tag(tag.clone()))? {
-                Some((bytes, _)) => serde_json::from_slice::<Manifest>(&bytes).ok(),
-                None => None,
-            };
+            let existing = attached(store.as_mut(), &tag)?;
             let (envelopes, manifest, record) = attest::prepare(key, &subject, existing.as_ref());
             put(&mut store, &signature::config())?;
             for envelope in &envelopes {
@@ -525,12 +519,16 @@ pub fn attestation_manifest(
     store: &mut dyn Store,
     digest: &str,
 ) -> Result<Option<Manifest>, PublishError> {
-    Ok(
-        match store.get_manifest(&Selector::Tag(attest::tag(digest)))? {
-            Some((bytes, _)) => serde_json::from_slice(&bytes).ok(),
-            None => None,
-        },
-    )
+    Ok(attached(store, &attest::tag(digest))?)
+}
+
+/// The manifest of what is attached to an artifact under `tag` (its signatures, its
+/// attestations), if there is one that parses.
+fn attached(store: &mut dyn Store, tag: &str) -> Result<Option<Manifest>, StoreError> {
+    Ok(match store.get_manifest(&Selector::Tag(tag.to_string()))? {
+        Some((bytes, _)) => serde_json::from_slice(&bytes).ok(),
+        None => None,
+    })
 }
 
 /// The result of a pull.
