@@ -150,16 +150,7 @@ fn reload(options: &DevOptions, live: &Live, changed: Vec<String>, rebuild: bool
     }
     let build_ms = elapsed_ms(started);
     let started = Instant::now();
-    let wrapped = wrap::wrap(&WrapOptions {
-        function,
-        policy: project.policy_path(),
-        output: project.artifact_output(),
-        name: project.name().to_string(),
-        target: project.file.function.target.clone(),
-        target_checked_by_caller: false,
-        triggers: project.file.function.triggers.clone(),
-        language: project.file.function.language,
-    });
+    let wrapped = wrap::wrap(&WrapOptions::for_project(project));
     let wrapped = match wrapped {
         Ok(wrapped) => wrapped,
         Err(e) => return failed("wrap", format!("{:#}", anyhow::Error::from(e)), changed),

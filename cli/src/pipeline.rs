@@ -269,12 +269,11 @@ fn wrap_stage(
         function,
         policy: options.policy.clone(),
         output: artifact.to_path_buf(),
-        name: options.project.name().to_string(),
         // Recorded for the provenance; checked in the validate stage, with its own exit code.
         target: options.target.clone(),
         target_checked_by_caller: true,
         triggers: options.triggers.clone(),
-        language: options.project.file.function.language,
+        ..WrapOptions::for_project(&options.project)
     };
     wrap::wrap(&wrap_options).map(|w| to_json(&w)).map_err(|e| {
         let code = match e {

@@ -70,21 +70,15 @@ impl WrapArgs {
                         function.display()
                     );
                 }
+                let defaults = WrapOptions::for_project(project);
                 WrapOptions {
                     function,
-                    policy: self.policy.unwrap_or_else(|| project.policy_path()),
-                    output: self.output.unwrap_or_else(|| project.artifact_output()),
-                    name: project.name().to_string(),
-                    target: self
-                        .target
-                        .clone()
-                        .or_else(|| project.file.function.target.clone()),
-                    triggers: self
-                        .triggers
-                        .clone()
-                        .unwrap_or_else(|| project.file.function.triggers.clone()),
-                    language: self.language.unwrap_or(project.file.function.language),
-                    target_checked_by_caller: false,
+                    policy: self.policy.unwrap_or(defaults.policy),
+                    output: self.output.unwrap_or(defaults.output),
+                    target: self.target.clone().or(defaults.target),
+                    triggers: self.triggers.clone().unwrap_or(defaults.triggers),
+                    language: self.language.unwrap_or(defaults.language),
+                    ..defaults
                 }
             }
             None => {

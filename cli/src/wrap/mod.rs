@@ -59,6 +59,24 @@ pub struct WrapOptions {
     pub language: Language,
 }
 
+impl WrapOptions {
+    /// What faas.toml says for `project`: its function output, policy, artifact path, target,
+    /// triggers and language (the commands override what their flags set).
+    pub fn for_project(project: &crate::project::Project) -> Self {
+        let function = &project.file.function;
+        Self {
+            function: project.function_output(),
+            policy: project.policy_path(),
+            output: project.artifact_output(),
+            name: project.name().to_string(),
+            target: function.target.clone(),
+            target_checked_by_caller: false,
+            triggers: function.triggers.clone(),
+            language: function.language,
+        }
+    }
+}
+
 /// Why wrapping failed.
 #[derive(Debug, thiserror::Error)]
 pub enum WrapError {

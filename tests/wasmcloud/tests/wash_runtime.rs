@@ -46,14 +46,8 @@ fn wrapped(
     )
     .unwrap();
     let wrapped = faas::wrap::wrap(&faas::wrap::WrapOptions {
-        function: project.function_output(),
-        policy: project.policy_path(),
-        output: project.artifact_output(),
-        name: name.to_string(),
         target: Some(target.into()),
-        target_checked_by_caller: false,
-        triggers: vec![faas::project::Trigger::Http],
-        language: faas::project::Language::Rust,
+        ..faas::wrap::WrapOptions::for_project(&project)
     })
     .unwrap();
     (std::fs::read(wrapped.path).unwrap(), scaffolded.sample_key)
