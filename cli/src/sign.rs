@@ -320,6 +320,13 @@ impl PublicKey {
             })
     }
 
+    /// The key as a PEM `PUBLIC KEY`, as `faas keygen` writes it (for admission policies).
+    pub fn to_pem(&self) -> String {
+        self.0
+            .to_public_key_pem(LineEnding::LF)
+            .expect("a P-256 public key encodes")
+    }
+
     /// Whether `signature_b64` is a valid signature of `payload` by this key.
     pub fn verify(&self, payload: &[u8], signature_b64: &str) -> bool {
         let Ok(der) = BASE64.decode(signature_b64.trim()) else {

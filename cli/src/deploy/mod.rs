@@ -606,12 +606,7 @@ pub fn deploy(options: &DeployOptions) -> Result<DeployRecord, DeployFailure> {
         return Err(DeployFailure::NotARegistry(reference));
     };
     let key = crate::sign::PublicKey::read(&options.public_key)?;
-    let pem = std::fs::read_to_string(&options.public_key).map_err(|source| {
-        crate::sign::KeyError::Io {
-            path: options.public_key.clone(),
-            source,
-        }
-    })?;
+    let pem = key.to_pem();
     let mut store = crate::publish::open_store(&options.reference, &options.connection)
         .map_err(crate::publish::PublishError::from)?;
     // pull verifies first, then fetches exactly the verified digest.
