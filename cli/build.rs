@@ -17,8 +17,9 @@ struct Build {
 }
 
 /// The guests, in three builds: Cargo unifies the features of the packages built together, and
-/// the JWT layer's `verify` feature brings std, which the lean guests (no_std, guests/runtime) must
-/// not link; the decorator is built a second time without its JWT import.
+/// the verifier layer's `verify` feature brings std, which the lean guests (no_std,
+/// guests/runtime) must not link; the decorator is built a second time without its verifier
+/// import.
 const BUILDS: &[Build] = &[
     Build {
         packages: &[
@@ -41,13 +42,16 @@ const BUILDS: &[Build] = &[
     },
     Build {
         packages: &["faas-decorator"],
-        features: &["faas-decorator/no-jwt"],
-        outputs: &[("faas_decorator.wasm", "faas_decorator_without_jwt.wasm")],
+        features: &["faas-decorator/no-verifier"],
+        outputs: &[(
+            "faas_decorator.wasm",
+            "faas_decorator_without_verifier.wasm",
+        )],
     },
     Build {
-        packages: &["faas-jwt-verifier"],
+        packages: &["faas-verifier"],
         features: &[],
-        outputs: &[("faas_jwt_verifier.wasm", "faas_jwt_verifier.wasm")],
+        outputs: &[("faas_verifier.wasm", "faas_verifier.wasm")],
     },
 ];
 
@@ -64,9 +68,9 @@ fn main() {
         "guests/decorator",
         "guests/wit",
         "guests/http-adapter",
-        "guests/jwt-verifier",
         "guests/messaging-adapter",
         "guests/runtime",
+        "guests/verifier",
         "guests/policy-core/src",
         "guests/policy-core/Cargo.toml",
         "wit",

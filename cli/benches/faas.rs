@@ -361,13 +361,13 @@ fn report(built: &Built) {
         );
     }
     println!(
-        "| embedded layers: decorator (without JWT import) / http adapter (bytes) | {} | {} | |",
-        faas::guests::DECORATOR_WITHOUT_JWT.len(),
+        "| embedded layers: decorator (without verifier import) / http adapter (bytes) | {} | {} | |",
+        faas::guests::DECORATOR_WITHOUT_VERIFIER.len(),
         faas::guests::HTTP_ADAPTER.len()
     );
     println!(
-        "| embedded JWT layer, composed only for policies with `[auth.jwt]` (bytes) | {} | | |",
-        faas::guests::JWT_VERIFIER.len()
+        "| embedded verifier layer, composed only for policies with JWTs, webhook signatures or limits (bytes) | {} | | |",
+        faas::guests::VERIFIER.len()
     );
 }
 
@@ -414,7 +414,7 @@ fn plain_composition(function: &[u8], policy_document: &[u8], with_decorator: bo
         let d = add(
             &mut graph,
             "bench:decorator",
-            faas::guests::DECORATOR_WITHOUT_JWT,
+            faas::guests::DECORATOR_WITHOUT_VERIFIER,
         );
         let d = graph.instantiate(d);
         graph
@@ -817,7 +817,7 @@ fn wrap_against_wac_plug(built: &Built) -> (Duration, Duration) {
     let dir = tempfile::tempdir().unwrap();
     let decorator = dir.path().join("decorator.wasm");
     let adapter = dir.path().join("adapter.wasm");
-    std::fs::write(&decorator, faas::guests::DECORATOR_WITHOUT_JWT).unwrap();
+    std::fs::write(&decorator, faas::guests::DECORATOR_WITHOUT_VERIFIER).unwrap();
     std::fs::write(&adapter, faas::guests::HTTP_ADAPTER).unwrap();
     let runs = if built.language == Language::Rust {
         40

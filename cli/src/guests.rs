@@ -8,10 +8,15 @@ use crate::packages::BuiltFrom;
 use crate::project::Trigger;
 use std::sync::OnceLock;
 
-/// The interface the JWT layer exports to the decorator.
-pub const JWT_INTERFACE: &str = "faas:guests/jwt@0.1.0";
+/// The interface the verifier layer exports to the decorator.
+pub const VERIFIER_INTERFACE: &str = "faas:guests/verifier@0.1.0";
 
-/// The run-time configuration interface the JWT layer and the credentials provider import (and
+/// The key-value interfaces the verifier layer imports for rate limits.
+pub const KEYVALUE_STORE: &str = "wasi:keyvalue/store@0.2.0-draft";
+/// The atomic increments of [`KEYVALUE_STORE`]'s buckets.
+pub const KEYVALUE_ATOMICS: &str = "wasi:keyvalue/atomics@0.2.0-draft";
+
+/// The run-time configuration interface the verifier layer and the credentials provider import (and
 /// the credentials provider exports, narrowed, to a function allowed to import it).
 pub const CONFIG_STORE: &str = "wasi:config/store@0.2.0-rc.1";
 
@@ -31,13 +36,16 @@ pub const MESSAGING_EXPORT: &str = "wasmcloud:messaging/handler@0.2.0";
 /// The security decorator (world `faas:guests/decorator`).
 pub const DECORATOR: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_decorator.wasm"));
 
-/// The security decorator without the JWT import (world `faas:guests/decorator-without-jwt`), for
-/// policies without `[auth.jwt]`.
-pub const DECORATOR_WITHOUT_JWT: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/faas_decorator_without_jwt.wasm"));
+/// The security decorator without the verifier import (world
+/// `faas:guests/decorator-without-verifier`), for policies without JWTs, signatures or limits.
+pub const DECORATOR_WITHOUT_VERIFIER: &[u8] = include_bytes!(concat!(
+    env!("OUT_DIR"),
+    "/faas_decorator_without_verifier.wasm"
+));
 
-/// The JWT layer (world `faas:guests/jwt-verifier`), composed only for policies with `[auth.jwt]`.
-pub const JWT_VERIFIER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_jwt_verifier.wasm"));
+/// The verifier layer (world `faas:guests/verifier-layer`), composed only for policies with
+/// `[auth.jwt]`, `[auth.hmac]` or `[[limit]]`.
+pub const VERIFIER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_verifier.wasm"));
 
 /// The credentials provider (world `faas:guests/credentials-provider`).
 pub const CREDENTIALS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_credentials.wasm"));
@@ -64,10 +72,12 @@ pub const MESSAGING_ADAPTER: &[u8] =
 /// without it, the import is satisfied by a deny layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Need {
-    /// `[auth.jwt]`: the decorator calls the JWT layer.
-    Jwt,
-    /// `[auth.jwt] hs256-secret`: the JWT layer reads the secret at run time.
-    Hs256Secret,
+    /// `[auth.jwt]`, `[auth.hmac]` or `[[limit]]`: the decorator calls the verifier layer.
+    Verifier,
+    /// `[auth.jwt] hs256-secret` or `[auth.hmac]`: the verifier layer reads a secret at run time.
+    RuntimeSecret,
+    /// `[[limit]]`: the verifier layer counts in the host's key-value store.
+    KeyValue,
     /// A `[credentials]` grant: the provider reads values at run time.
     Credentials,
 }
@@ -118,34 +128,42 @@ pub static DECORATOR_GUEST: Guest = Guest {
     layer: "decorator",
     bytes: DECORATOR,
     export: "faas:function/handler@0.1.0",
-    keep: &[],
-    optional: &[(JWT_INTERFACE, Need::Jwt)],
+    keep: DECORATOR_KEEPS,
+    optional: &[(VERIFIER_INTERFACE, Need::Verifier)],
     crates: include_str!(concat!(env!("OUT_DIR"), "/faas_decorator.wasm.crates")),
     inspection: OnceLock::new(),
 };
 
-/// The security decorator for policies without `[auth.jwt]`: nothing stands in for a JWT layer.
-pub static DECORATOR_WITHOUT_JWT_GUEST: Guest = Guest {
+/// What the decorator takes from the host: the wall clock (audit events' time, rate-limit
+/// windows) and random bytes (trace and span ids).
+const DECORATOR_KEEPS: &[&str] = &["wasi:clocks/wall-clock@", "wasi:random/random@"];
+
+/// The security decorator for policies that need no verifier layer: nothing stands in for it.
+pub static DECORATOR_WITHOUT_VERIFIER_GUEST: Guest = Guest {
     layer: "decorator",
-    bytes: DECORATOR_WITHOUT_JWT,
+    bytes: DECORATOR_WITHOUT_VERIFIER,
     export: "faas:function/handler@0.1.0",
-    keep: &[],
+    keep: DECORATOR_KEEPS,
     optional: &[],
     crates: include_str!(concat!(
         env!("OUT_DIR"),
-        "/faas_decorator_without_jwt.wasm.crates"
+        "/faas_decorator_without_verifier.wasm.crates"
     )),
     inspection: OnceLock::new(),
 };
 
-/// The JWT layer.
-pub static JWT_GUEST: Guest = Guest {
-    layer: "jwt-verifier",
-    bytes: JWT_VERIFIER,
-    export: JWT_INTERFACE,
+/// The verifier layer.
+pub static VERIFIER_GUEST: Guest = Guest {
+    layer: "verifier",
+    bytes: VERIFIER,
+    export: VERIFIER_INTERFACE,
     keep: &[],
-    optional: &[(CONFIG_STORE, Need::Hs256Secret)],
-    crates: include_str!(concat!(env!("OUT_DIR"), "/faas_jwt_verifier.wasm.crates")),
+    optional: &[
+        (CONFIG_STORE, Need::RuntimeSecret),
+        (KEYVALUE_STORE, Need::KeyValue),
+        (KEYVALUE_ATOMICS, Need::KeyValue),
+    ],
+    crates: include_str!(concat!(env!("OUT_DIR"), "/faas_verifier.wasm.crates")),
     inspection: OnceLock::new(),
 };
 
@@ -175,7 +193,8 @@ static HTTP_GUEST: Guest = Guest {
     layer: "http-adapter",
     bytes: HTTP_ADAPTER,
     export: HTTP_EXPORT,
-    keep: &[],
+    // The time of its refusals' audit events.
+    keep: &["wasi:clocks/wall-clock@"],
     optional: &[],
     crates: include_str!(concat!(env!("OUT_DIR"), "/faas_http_adapter.wasm.crates")),
     inspection: OnceLock::new(),
@@ -220,8 +239,8 @@ mod tests {
     const ALL: [&Guest; 8] = [
         &CONFIG_BRIDGE_GUEST,
         &DECORATOR_GUEST,
-        &DECORATOR_WITHOUT_JWT_GUEST,
-        &JWT_GUEST,
+        &DECORATOR_WITHOUT_VERIFIER_GUEST,
+        &VERIFIER_GUEST,
         &CREDENTIALS_GUEST,
         &HTTP_GUEST,
         &CLI_GUEST,
@@ -240,7 +259,7 @@ mod tests {
             assert!(names.contains(&"wasip2"), "{}: {names:?}", guest.layer);
             assert!(built_from.toolchain.unwrap().starts_with("rustc "));
             let links_jwt = names.contains(&"jsonwebtoken");
-            assert_eq!(links_jwt, guest.layer == "jwt-verifier", "{}", guest.layer);
+            assert_eq!(links_jwt, guest.layer == "verifier", "{}", guest.layer);
         }
     }
 
@@ -264,8 +283,13 @@ mod tests {
                 let version = import.split_once('@').map(|(_, v)| v);
                 assert!(
                     version == Some(WASI_RELEASE)
-                        || import.as_str() == CONFIG_STORE
-                        || import.as_str() == CONFIG_RUNTIME_DRAFT,
+                        || [
+                            CONFIG_STORE,
+                            CONFIG_RUNTIME_DRAFT,
+                            KEYVALUE_STORE,
+                            KEYVALUE_ATOMICS
+                        ]
+                        .contains(&import.as_str()),
                     "{} imports {import}",
                     guest.layer
                 );
@@ -276,8 +300,8 @@ mod tests {
     #[test]
     fn lean_guests_import_only_what_they_use() {
         // No standard library: none of the wasi:cli extras std asks for, which would need a deny
-        // layer (guests/runtime). Only the JWT layer links std.
-        for guest in ALL.into_iter().filter(|g| g.layer != "jwt-verifier") {
+        // layer (guests/runtime). Only the verifier layer links std.
+        for guest in ALL.into_iter().filter(|g| g.layer != "verifier") {
             let imports = &guest.inspection().imports;
             for extra in ["environment", "exit", "terminal-", "stdout"] {
                 let wanted = guest.layer == "cli-adapter" && extra == "stdout";

@@ -374,6 +374,11 @@ pub struct WasmtimeServe {
 impl WasmtimeServe {
     /// Starts `wasmtime serve` on `artifact` and waits until it accepts connections.
     pub fn start(artifact: &Path) -> WasmtimeServe {
+        Self::start_with(artifact, &[])
+    }
+
+    /// As [`WasmtimeServe::start`], with more options (`-Sconfig`, `-Sconfig-var=K=V`, …).
+    pub fn start_with(artifact: &Path, extra: &[&str]) -> WasmtimeServe {
         let wasmtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tools/wasmtime");
         assert!(
             wasmtime.is_file(),
@@ -384,6 +389,7 @@ impl WasmtimeServe {
         let log = tempfile::NamedTempFile::new().unwrap();
         let child = Command::new(&wasmtime)
             .args(["serve", "--addr", &addr, "-Scli"])
+            .args(extra)
             .arg(artifact)
             .stdout(std::process::Stdio::null())
             .stderr(log.reopen().unwrap())
@@ -626,4 +632,14 @@ pub fn skopeo_raw(reference: &str) -> Result<serde_json::Value, String> {
         return Err(String::from_utf8_lossy(&out.stderr).into_owned());
     }
     Ok(serde_json::from_slice(&out.stdout).unwrap())
+}
+
+/// The decorator's audit events in a log: every line that holds a JSON object with `faas-audit`
+/// (from where it starts: `wasmtime serve` puts `stderr [N] :: ` before a guest's lines). One
+/// that does not parse fails the test.
+pub fn audit_events(log: &str) -> Vec<serde_json::Value> {
+    log.lines()
+        .filter_map(|line| line.find("{\"faas-audit\"").map(|at| &line[at..]))
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect()
 }

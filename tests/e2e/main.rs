@@ -7,6 +7,7 @@ mod common;
 mod deploy;
 mod dev;
 mod docs;
+mod gateway;
 mod host;
 mod jwt;
 mod languages;

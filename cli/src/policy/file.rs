@@ -20,6 +20,41 @@ pub(super) struct PolicyFile {
     pub(super) messaging: Option<Spanned<MessagingTable>>,
     #[serde(default)]
     pub(super) credentials: std::collections::BTreeMap<String, Spanned<RuntimeRef>>,
+    #[serde(default)]
+    pub(super) limit: Vec<Spanned<LimitTable>>,
+    pub(super) audit: Option<AuditTable>,
+}
+
+/// `[auth.hmac]`: a webhook provider's body signature.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct HmacTable {
+    pub(super) provider: Option<Spanned<String>>,
+    pub(super) header: Option<Spanned<HeaderName>>,
+    pub(super) prefix: Option<Spanned<String>>,
+    pub(super) encoding: Option<Spanned<String>>,
+    pub(super) algorithm: Option<Spanned<String>>,
+    pub(super) secret: Spanned<RuntimeRef>,
+    pub(super) tolerance_seconds: Option<Spanned<u32>>,
+    pub(super) subject: Option<Spanned<Subject>>,
+}
+
+/// A `[[limit]]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct LimitTable {
+    pub(super) path: Option<Spanned<PathPattern>>,
+    pub(super) methods: Option<Spanned<Vec<Method>>>,
+    pub(super) requests: Spanned<u32>,
+    pub(super) window_seconds: Spanned<u32>,
+    pub(super) key: Spanned<String>,
+}
+
+/// `[audit]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AuditTable {
+    pub(super) decisions: Spanned<String>,
 }
 
 #[derive(Deserialize)]
@@ -146,6 +181,7 @@ pub(super) struct AuthTable {
     #[serde(default)]
     pub(super) api_key: Vec<Spanned<ApiKeyTable>>,
     pub(super) jwt: Option<Spanned<JwtTable>>,
+    pub(super) hmac: Option<Spanned<HmacTable>>,
 }
 
 impl Default for AuthTable {
@@ -154,6 +190,7 @@ impl Default for AuthTable {
             api_key_header: default_key_header(),
             api_key: Vec::new(),
             jwt: None,
+            hmac: None,
         }
     }
 }
@@ -206,6 +243,7 @@ pub(super) struct RuleTable {
     pub(super) path: Spanned<PathPattern>,
     pub(super) public: Option<bool>,
     pub(super) scopes: Option<Vec<Scope>>,
+    pub(super) signed: Option<bool>,
 }
 
 /// Declares a validated string newtype: `$check` returns an error message for a bad value.

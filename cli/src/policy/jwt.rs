@@ -1,5 +1,5 @@
 //! The `[auth.jwt]` table: algorithms, keys (inline JWKS or the run-time HS256 secret) and the claim
-//! rules, checked and compiled into the [`faas_policy_core::Jwt`] the JWT layer enforces.
+//! rules, checked and compiled into the [`faas_policy_core::Jwt`] the verifier layer enforces.
 
 use super::file::*;
 use crate::source::{SourceFile, TextError};

@@ -11,6 +11,7 @@
 mod file;
 mod jwt;
 mod lints;
+mod webhooks;
 
 use crate::source::{SourceFile, TextError};
 use faas_policy_core::{
@@ -83,6 +84,12 @@ impl CompiledPolicy {
         if self.policy.jwt.is_some() {
             summary.push_str(", JWT");
         }
+        if self.policy.hmac.is_some() {
+            summary.push_str(", webhook signatures");
+        }
+        if !self.policy.limits.is_empty() {
+            summary.push_str(&format!(", {} rate limit(s)", self.policy.limits.len()));
+        }
         if self.policy.cors.is_some() {
             summary.push_str(", CORS");
         }
@@ -143,6 +150,10 @@ pub fn compile(source: &SourceFile) -> Result<(Policy, Capabilities), TextError>
     };
     let credentials = compile_credentials(source, &file)?;
     let messaging = compile_messaging(source, &file)?;
+    let hmac = match &file.auth.hmac {
+        Some(table) => Some(webhooks::compile_hmac(source, table)?),
+        None => None,
+    };
     let rules = compile_rules(
         source,
         &file,
@@ -151,6 +162,16 @@ pub fn compile(source: &SourceFile) -> Result<(Policy, Capabilities), TextError>
         jwt.is_some(),
         messaging.is_some(),
     )?;
+    if let Some(table) = &file.auth.hmac
+        && !rules.iter().any(|r| r.signed)
+    {
+        return Err(source.error_at(
+            Some(table.span()),
+            "[auth.hmac] is set but no rule has `signed = true`, so no signature would ever be              checked; mark the webhook routes, or remove [auth.hmac]",
+        ));
+    }
+    let limits = webhooks::compile_limits(source, &file.limit)?;
+    let audit = webhooks::compile_audit(source, file.audit.as_ref())?;
     let policy = Policy {
         api_key_header: file.auth.api_key_header.0.clone(),
         api_keys,
@@ -160,6 +181,9 @@ pub fn compile(source: &SourceFile) -> Result<(Policy, Capabilities), TextError>
         jwt,
         credentials,
         messaging,
+        hmac,
+        limits,
+        audit,
     };
     Ok((policy, capabilities))
 }
@@ -373,7 +397,22 @@ fn compile_rules(
                     .into(),
             ));
         }
+        let signed = table.signed == Some(true);
+        if signed && file.auth.hmac.is_none() {
+            return Err(err(
+                span,
+                "`signed = true` needs [auth.hmac], which says how requests are signed".into(),
+            ));
+        }
         let access = match (table.public, &table.scopes) {
+            (Some(true), _) if signed => {
+                return Err(err(
+                    span,
+                    "a signed rule is not public: leave out `public = true` (the signature \
+                     alone then authenticates), or list `scopes` to require a key beside it"
+                        .into(),
+                ));
+            }
             (Some(true), Some(_)) => {
                 return Err(err(
                     span,
@@ -382,6 +421,8 @@ fn compile_rules(
             }
             (Some(true), None) => Access::Public,
             (_, Some(scopes)) => Access::Scopes(scopes.iter().map(|s| s.0.clone()).collect()),
+            // The signature is the authentication.
+            (_, None) if signed => Access::Public,
             (_, None) => {
                 return Err(err(
                     span,
@@ -395,6 +436,7 @@ fn compile_rules(
             methods,
             path: table.path.get_ref().0.clone(),
             access,
+            signed,
         };
         lints::check_rule_can_match(&rule, filter_methods, api_keys, jwt, &rules)
             .map_err(|message| err(span.clone(), message))?;
@@ -561,5 +603,103 @@ mod tests {
         assert!(e.starts_with("auth.toml:7:8: invalid path pattern"), "{e}");
         let e = error(&format!("{KEY}[filters]\nmethods = [\"get\"]\n"));
         assert!(e.contains("auth.toml:7:11: invalid method `get`"), "{e}");
+    }
+
+    const HOOK: &str = "[auth.hmac]\nprovider = \"github\"\nsecret = { config = \"hook\" }\n";
+    const SIGNED_RULE: &str = "[[rule]]\npath = \"/hooks/*\"\nsigned = true\n";
+
+    #[test]
+    fn webhooks_limits_and_audit_compile() {
+        let p = compile_text(&format!(
+            "{KEY}{HOOK}{SIGNED_RULE}[[rule]]\npath = \"/**\"\nscopes = [\"read\"]\n\
+             [[limit]]\nrequests = 5\nwindow-seconds = 60\nkey = \"header:X-Tenant\"\n\
+             [audit]\ndecisions = \"refusals\"\n"
+        ))
+        .unwrap();
+        let hmac = p.hmac.unwrap();
+        assert_eq!(
+            (
+                hmac.header.as_str(),
+                hmac.secret.as_str(),
+                hmac.subject.as_str()
+            ),
+            ("x-hub-signature-256", "hook", "github")
+        );
+        assert!(p.rules[0].signed && p.rules[0].access == Access::Public);
+        assert!(!p.rules[1].signed);
+        assert_eq!(p.limits[0].path, "/**");
+        assert_eq!(
+            p.limits[0].key,
+            faas_policy_core::LimitKey::Header("x-tenant".into())
+        );
+        assert_eq!(p.audit, faas_policy_core::AuditLevel::Refusals);
+    }
+
+    #[test]
+    fn webhook_and_limit_mistakes_are_located() {
+        let cases = [
+            // A signed rule needs [auth.hmac]; [auth.hmac] needs a signed rule.
+            (
+                format!("{KEY}{SIGNED_RULE}"),
+                "auth.toml:6:1:",
+                "needs [auth.hmac]",
+            ),
+            (
+                format!("{KEY}{HOOK}[[rule]]\npath = \"/\"\npublic = true\n"),
+                "auth.toml:6:1:",
+                "no rule has `signed = true`",
+            ),
+            (
+                format!("{KEY}{HOOK}[[rule]]\npath = \"/\"\nsigned = true\npublic = true\n"),
+                "auth.toml:9:1:",
+                "a signed rule is not public",
+            ),
+            (
+                format!(
+                    "{KEY}[auth.hmac]\nprovider = \"gitlab\"\nsecret = {{ config = \"k\" }}\n{SIGNED_RULE}"
+                ),
+                "auth.toml:7:12:",
+                "unknown provider `gitlab`",
+            ),
+            (
+                format!(
+                    "{KEY}[auth.hmac]\nprovider = \"github\"\nheader = \"x-sig\"\nsecret = {{ config = \"k\" }}\n{SIGNED_RULE}"
+                ),
+                "auth.toml:8:10:",
+                "`header` is fixed",
+            ),
+            (
+                format!(
+                    "{KEY}[auth.hmac]\nprovider = \"github\"\nsecret = \"literal\"\n{SIGNED_RULE}"
+                ),
+                "auth.toml:8:10:",
+                "literal secret",
+            ),
+            (
+                format!(
+                    "{KEY}[[rule]]\npath = \"/\"\npublic = true\n[[limit]]\nrequests = 0\nwindow-seconds = 1\nkey = \"global\"\n"
+                ),
+                "auth.toml:10:12:",
+                "`requests = 0`",
+            ),
+            (
+                format!(
+                    "{KEY}[[rule]]\npath = \"/\"\npublic = true\n[[limit]]\nrequests = 1\nwindow-seconds = 1\nkey = \"ip\"\n"
+                ),
+                "auth.toml:12:7:",
+                "invalid limit key `ip`",
+            ),
+            (
+                format!(
+                    "{KEY}[[rule]]\npath = \"/\"\npublic = true\n[audit]\ndecisions = \"none\"\n"
+                ),
+                "auth.toml:10:13:",
+                "unknown audit setting",
+            ),
+        ];
+        for (text, at, message) in cases {
+            let e = error(&text);
+            assert!(e.starts_with(at) && e.contains(message), "{e}\n---\n{text}");
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! the platforms), a sandbox with no environment, arguments, files or network, and outgoing HTTP
 //! denied. One log line per request goes to stderr.
 
+mod keyvalue;
 mod limits;
 mod messaging;
 
@@ -652,6 +653,8 @@ fn engine_and_linker(options: &EngineOptions) -> anyhow::Result<(Engine, Linker<
     // An artifact with the messaging trigger beside HTTP imports the broker: what it publishes
     // is kept with its request (for `faas test`) and goes nowhere else.
     messaging::add_to_linker(&mut linker)?;
+    // The rate limits' counters (and any granted key-value use), shared by every request.
+    keyvalue::add_to_linker(&mut linker)?;
     Ok((engine, linker))
 }
 
@@ -717,6 +720,8 @@ struct RequestState {
     cap: MemoryCap,
     /// What a messaging artifact published (`faas test`'s messaging host).
     published: Vec<Message>,
+    /// The process's key-value store.
+    keyvalue: Arc<keyvalue::Store>,
 }
 
 impl RequestState {
@@ -747,6 +752,7 @@ impl RequestState {
             config,
             cap: MemoryCap::new(max_memory),
             published: Vec::new(),
+            keyvalue: keyvalue::Store::process(),
         }
     }
 }

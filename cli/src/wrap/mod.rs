@@ -9,9 +9,10 @@
 //! policy ──► decorator ◄── function          policy ──► http adapter ◄── decorator
 //! ```
 //!
-//! (one adapter per trigger: HTTP, messaging, CLI; and `policy ──► jwt layer ──► decorator` when the
-//! policy accepts JWTs), satisfies what the policy denies inside (the function's denied imports by
-//! the policy component, a JWT layer's by its deny layer), and
+//! (one adapter per trigger: HTTP, messaging, CLI; and `policy ──► verifier ──► decorator` when the
+//! policy accepts JWTs, checks webhook signatures or limits rates), satisfies what the policy
+//! denies inside (the function's denied imports by the policy component, a verifier's by its deny
+//! layer), and
 //! exports each adapter's export. The same inputs always give the same bytes:
 //! every step is deterministic and nothing depends on time or paths.
 //!

@@ -6,7 +6,7 @@
 //!
 //! Layers are listed in the order they are instantiated. Some exist for another layer (its
 //! `owner`): a deny layer for the layer whose imports it satisfies, the credentials
-//! provider for the function, the JWT layer for the decorator. A layer and those it owns, and theirs,
+//! provider for the function, the verifier layer for the decorator. A layer and those it owns, and theirs,
 //! are its *group*; groups are contiguous in the list.
 
 use super::WrapError;
@@ -29,8 +29,9 @@ pub enum LayerKind {
     Policy,
     /// The security decorator.
     Decorator,
-    /// JWT verification, for policies with `[auth.jwt]`.
-    JwtVerifier,
+    /// JWTs, webhook signatures and rate limits, for policies with `[auth.jwt]`, `[auth.hmac]`
+    /// or `[[limit]]`.
+    Verifier,
     /// The credentials provider.
     Credentials,
     /// The configuration bridge, for hosts with `wasi:config/runtime@0.2.0-draft` only.
@@ -47,8 +48,8 @@ pub enum LayerKind {
 pub enum Owner {
     /// The decorator.
     Decorator,
-    /// The JWT layer.
-    JwtVerifier,
+    /// The verifier layer.
+    Verifier,
     /// The credentials provider.
     Credentials,
     /// The configuration bridge.
@@ -61,7 +62,7 @@ impl Owner {
     fn kind(self) -> LayerKind {
         match self {
             Owner::Decorator => LayerKind::Decorator,
-            Owner::JwtVerifier => LayerKind::JwtVerifier,
+            Owner::Verifier => LayerKind::Verifier,
             Owner::Credentials => LayerKind::Credentials,
             Owner::ConfigBridge => LayerKind::ConfigBridge,
             Owner::Adapter(trigger) => LayerKind::Adapter(trigger),
@@ -75,7 +76,7 @@ impl std::fmt::Display for LayerKind {
             LayerKind::Function => f.write_str("function"),
             LayerKind::Policy => f.write_str("policy"),
             LayerKind::Decorator => f.write_str("decorator"),
-            LayerKind::JwtVerifier => f.write_str("jwt-verifier"),
+            LayerKind::Verifier => f.write_str("verifier"),
             LayerKind::Credentials => f.write_str("credentials"),
             LayerKind::ConfigBridge => f.write_str("config-bridge"),
             LayerKind::Adapter(trigger) => write!(f, "{}-adapter", trigger.name()),
@@ -106,7 +107,7 @@ impl LayerKind {
             LayerKind::Policy => 1,
             LayerKind::Decorator => 2,
             LayerKind::Adapter(_) => 3,
-            LayerKind::JwtVerifier => 4,
+            LayerKind::Verifier => 4,
             LayerKind::Credentials => 5,
             LayerKind::ConfigBridge => 6,
             LayerKind::Deny(_) => 7,
@@ -304,12 +305,15 @@ pub fn plan_for(
             .expect("16 bytes")
     };
     let needs = |need: Need| match need {
-        Need::Jwt => policy.policy.jwt.is_some(),
-        Need::Hs256Secret => policy
-            .policy
-            .jwt
-            .as_ref()
-            .is_some_and(|jwt| jwt.hs256_secret.is_some()),
+        Need::Verifier => {
+            let p = &policy.policy;
+            p.jwt.is_some() || p.hmac.is_some() || !p.limits.is_empty()
+        }
+        Need::RuntimeSecret => {
+            let p = &policy.policy;
+            p.hmac.is_some() || p.jwt.as_ref().is_some_and(|jwt| jwt.hs256_secret.is_some())
+        }
+        Need::KeyValue => !policy.policy.limits.is_empty(),
         Need::Credentials => !policy.policy.credentials.is_empty(),
     };
 
@@ -363,10 +367,11 @@ pub fn plan_for(
         }
     }
 
-    // Without [auth.jwt], the decorator without the JWT import: no deny layer stands in for it.
-    let decorator_guest = match needs(Need::Jwt) {
+    // Without JWTs, signatures or limits, the decorator without the verifier import: no deny
+    // layer stands in for it.
+    let decorator_guest = match needs(Need::Verifier) {
         true => &guests::DECORATOR_GUEST,
-        false => &guests::DECORATOR_WITHOUT_JWT_GUEST,
+        false => &guests::DECORATOR_WITHOUT_VERIFIER_GUEST,
     };
     let decorator = plan.add_guest(
         decorator_guest,
@@ -376,11 +381,11 @@ pub fn plan_for(
         seed,
         &needs,
     )?;
-    if needs(Need::Jwt) {
+    if needs(Need::Verifier) {
         let verifier = plan.add_guest(
-            &guests::JWT_GUEST,
-            LayerKind::JwtVerifier,
-            Owner::JwtVerifier,
+            &guests::VERIFIER_GUEST,
+            LayerKind::Verifier,
+            Owner::Verifier,
             Some(decorator),
             seed,
             &needs,
@@ -388,9 +393,9 @@ pub fn plan_for(
         plan.wire(verifier, &policy_name, policy_layer, &policy_name);
         plan.wire(
             decorator,
-            guests::JWT_INTERFACE,
+            guests::VERIFIER_INTERFACE,
             verifier,
-            guests::JWT_INTERFACE,
+            guests::VERIFIER_INTERFACE,
         );
     }
     plan.wire(decorator, &policy_name, policy_layer, &policy_name);
@@ -421,7 +426,7 @@ pub fn plan_for(
 
 impl Plan {
     /// Serves the host's `wasi:config/store` to the layers that read it (the credentials
-    /// provider, the JWT layer) through the configuration bridge, for a host that supplies only
+    /// provider, the verifier layer) through the configuration bridge, for a host that supplies only
     /// `wasi:config/runtime@0.2.0-draft`.
     fn bridge_config(&mut self, seed: [u8; 16]) -> Result<(), WrapError> {
         let readers: Vec<usize> = (0..self.layers.len())

@@ -1,7 +1,8 @@
 //! The security decorator: imports a function's `faas:function/handler`, exports the same interface,
 //! and applies the compiled policy (imported from `faas:function/policy`) to every call: request
-//! filters, then authentication, then authorization. It sets `caller` for the function, and fails
-//! closed: if the policy cannot be read, the request is answered 500 and never forwarded.
+//! filters, then authentication, then authorization, then rate limits. It sets `caller` and
+//! `traceparent` for the function, writes one audit event per decision, and fails closed: if the
+//! policy cannot be read, the request is answered 500 and never forwarded.
 //!
 //! It links no standard library (guests/runtime says why).
 
@@ -10,16 +11,16 @@
 extern crate alloc;
 use faas_guest_runtime as _;
 
-#[cfg(not(feature = "no-jwt"))]
+#[cfg(not(feature = "no-verifier"))]
 wit_bindgen::generate!({
     path: "../wit",
     world: "faas:guests/decorator",
     generate_all,
 });
-#[cfg(feature = "no-jwt")]
+#[cfg(feature = "no-verifier")]
 wit_bindgen::generate!({
     path: "../wit",
-    world: "faas:guests/decorator-without-jwt",
+    world: "faas:guests/decorator-without-verifier",
     generate_all,
 });
 
@@ -29,8 +30,11 @@ use alloc::vec::Vec;
 use exports::faas::function::handler as outer;
 use faas::function::handler as inner;
 use faas::function::policy;
+use faas_policy_core::audit::{Event, Outcome};
+use faas_policy_core::trace::TraceContext;
 use faas_policy_core::{
-    Decision, Environment, Policy, RequestView, Trigger, apply_cors, cors_headers, decide,
+    AuditLevel, Decision, Environment, Policy, RequestView, Trigger, apply_cors, cors_headers,
+    decide,
 };
 
 struct Decorator;
@@ -41,7 +45,8 @@ impl outer::Guest for Decorator {
     }
 }
 
-fn handle(req: outer::Request) -> outer::Response {
+fn handle(mut req: outer::Request) -> outer::Response {
+    let now = wasip2::clocks::wall_clock::now();
     let policy = match Policy::decode(&policy::document()) {
         Ok(policy) => policy,
         Err(e) => {
@@ -59,111 +64,161 @@ fn handle(req: outer::Request) -> outer::Response {
         headers: &req.headers,
         body_len: req.body.len() as u64,
     };
-    #[cfg(not(feature = "no-jwt"))]
-    let verify_jwt = |token: &str| {
-        faas::guests::jwt::verify(token).map(|v| faas_policy_core::jwt::VerifiedToken {
-            subject: v.subject,
-            scopes: v.scopes,
-            claims: v.claims,
-        })
+    #[cfg(not(feature = "no-verifier"))]
+    let (verify_jwt, verify_signature, count) = {
+        use faas::guests::verifier;
+        (
+            |token: &str| {
+                verifier::verify_token(token).map(|v| faas_policy_core::jwt::VerifiedToken {
+                    subject: v.subject,
+                    scopes: v.scopes,
+                    claims: v.claims,
+                })
+            },
+            || verifier::verify_signature(&req.headers, &req.body),
+            verifier::count,
+        )
     };
-    // Composed only for policies without [auth.jwt], whose engine never asks; if it ever did,
-    // the token is refused (fail closed).
-    #[cfg(feature = "no-jwt")]
-    let verify_jwt = |_: &str| Err(String::from("this decorator has no JWT layer"));
+    // Composed only for policies without JWTs, signatures or limits, whose engine never asks;
+    // if it ever did, the request is refused (fail closed).
+    #[cfg(feature = "no-verifier")]
+    let (verify_jwt, verify_signature, count) = (
+        |_: &str| Err(String::from("this decorator has no verifier layer")),
+        || Err(String::from("this decorator has no verifier layer")),
+        |_: u32, _: &str, _: u64| Err(String::from("this decorator has no verifier layer")),
+    );
     let decision = decide(
         &policy,
         &view,
         &Environment {
             verify_jwt: &verify_jwt,
+            verify_signature: &verify_signature,
+            count: &count,
+            now_seconds: now.seconds,
         },
     );
+    let trace = {
+        let mut values = req.headers.iter().filter(|(k, _)| k == "traceparent");
+        let traceparent = match (values.next(), values.next()) {
+            (Some((_, value)), None) => Some(value.as_str()),
+            _ => None,
+        };
+        let mut random = [0u8; 24];
+        random.copy_from_slice(&wasip2::random::random::get_random_bytes(24));
+        TraceContext::continue_or_start(traceparent, &random)
+    };
     // A refused preflight gets no CORS header at all; every other answer to an allowed origin does.
     let cors = match &decision {
         Decision::Refuse(refusal) if !refusal.cors => Vec::new(),
         _ => cors_headers(&policy, &req.headers),
     };
-    let mut response = match decision {
-        Decision::Respond(answer) => outer::Response {
-            status: answer.status,
-            headers: answer.headers,
-            body: answer.body,
-        },
+    let trigger = match req.trigger.kind {
+        outer::TriggerKind::Http => "http",
+        outer::TriggerKind::Cli => "cli",
+        outer::TriggerKind::Messaging => "messaging",
+    };
+    let messaging = req.trigger.kind == outer::TriggerKind::Messaging;
+    let mut event = Event {
+        time: (now.seconds, now.nanoseconds),
+        outcome: Outcome::Refused,
+        status: 0,
+        reason: None,
+        rule: None,
+        subject: None,
+        scheme: None,
+        trigger,
+        method: (!messaging).then_some(req.method.as_str()),
+        path: (!messaging).then_some(req.path.as_str()),
+        source: messaging.then_some(req.trigger.source.as_str()),
+        trace: Some((&trace.trace_id, &trace.span_id)),
+    };
+    let mut response = match &decision {
+        Decision::Respond(answer) => {
+            event.outcome = Outcome::Answered;
+            outer::Response {
+                status: answer.status,
+                headers: answer.headers.clone(),
+                body: answer.body.clone(),
+            }
+        }
         Decision::Refuse(refusal) => {
-            // One line per refusal, for the operator: why, under which rule, for whom. Never the
-            // credential, and the path without its query (where clients sometimes put keys).
-            let what = match req.trigger.kind {
-                outer::TriggerKind::Messaging => {
-                    format!("message on {}", shown(&req.trigger.source, 256))
-                }
-                outer::TriggerKind::Http | outer::TriggerKind::Cli => format!(
-                    "{} {}",
-                    shown(&req.method, 32),
-                    shown(req.path.split('?').next().unwrap_or(""), 256)
-                ),
-            };
-            log(&format!("refused {what}: {}", refusal.describe()));
+            // Never the credential, and the path without its query (where clients sometimes put
+            // keys): the event says why, under which rule, for whom.
+            event.reason = Some(&refusal.reason);
+            event.rule = refusal.rule.as_ref();
+            event.subject = refusal.subject.as_deref();
+            event.scheme = refusal.scheme;
             outer::Response {
                 status: refusal.answer.status,
-                headers: refusal.answer.headers,
-                body: refusal.answer.body,
+                headers: refusal.answer.headers.clone(),
+                body: refusal.answer.body.clone(),
             }
         }
         Decision::Forward {
             caller,
             strip_headers,
-        } => forward(req, caller, &strip_headers),
+            rule,
+            response_headers,
+        } => {
+            event.outcome = Outcome::Allowed;
+            event.rule = rule.as_ref();
+            event.subject = caller.as_ref().map(|c| c.subject.as_str());
+            event.scheme = caller.as_ref().map(|c| c.scheme);
+            let request = inner::Request {
+                method: req.method.clone(),
+                path: req.path.clone(),
+                headers: core::mem::take(&mut req.headers),
+                body: core::mem::take(&mut req.body),
+                trigger: inner::TriggerInfo {
+                    kind: match req.trigger.kind {
+                        outer::TriggerKind::Http => inner::TriggerKind::Http,
+                        outer::TriggerKind::Messaging => inner::TriggerKind::Messaging,
+                        outer::TriggerKind::Cli => inner::TriggerKind::Cli,
+                    },
+                    source: req.trigger.source.clone(),
+                },
+                caller: None,
+            };
+            let mut response = forward(request, caller.clone(), strip_headers, &trace);
+            set_headers(&mut response.headers, response_headers);
+            response
+        }
     };
     apply_cors(&mut response.headers, cors);
+    event.status = response.status;
+    if event.outcome == Outcome::Refused || policy.audit == AuditLevel::All {
+        audit(&event.to_json());
+    }
     response
 }
 
-/// A request's text for a log line: at most `max` characters, control characters escaped, so a
-/// client cannot forge or flood log lines.
-fn shown(text: &str, max: usize) -> String {
-    let mut out: String = text
-        .chars()
-        .take(max)
-        .flat_map(char::escape_default)
-        .collect();
-    if text.chars().count() > max {
-        out.push('…');
-    }
-    out
+/// Replaces any header of the same name the function set.
+fn set_headers(headers: &mut Vec<(String, String)>, set: &[(String, String)]) {
+    headers.retain(|(name, _)| !set.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)));
+    headers.extend(set.iter().cloned());
 }
 
 /// Calls the function with the caller the policy established (overwriting whatever the request
-/// carried, so a caller can never be forged) and without the credential header.
+/// carried, so a caller can never be forged), without the credential headers, and with this
+/// decorator's span as the trace parent.
 fn forward(
-    req: outer::Request,
+    mut inner_req: inner::Request,
     caller: Option<faas_policy_core::Caller>,
     strip_headers: &[String],
+    trace: &TraceContext,
 ) -> outer::Response {
-    let headers = req
+    inner_req
         .headers
-        .into_iter()
-        .filter(|(name, _)| !strip_headers.contains(name))
-        .collect();
-    let inner_req = inner::Request {
-        method: req.method,
-        path: req.path,
-        headers,
-        body: req.body,
-        trigger: inner::TriggerInfo {
-            kind: match req.trigger.kind {
-                outer::TriggerKind::Http => inner::TriggerKind::Http,
-                outer::TriggerKind::Messaging => inner::TriggerKind::Messaging,
-                outer::TriggerKind::Cli => inner::TriggerKind::Cli,
-            },
-            source: req.trigger.source,
-        },
-        caller: caller.map(|c| inner::Principal {
-            subject: c.subject,
-            scopes: c.scopes,
-            claims: c.claims,
-            scheme: c.scheme.to_string(),
-        }),
-    };
+        .retain(|(name, _)| !strip_headers.contains(name) && name != "traceparent");
+    inner_req
+        .headers
+        .push(("traceparent".to_string(), trace.header()));
+    inner_req.caller = caller.map(|c| inner::Principal {
+        subject: c.subject,
+        scopes: c.scopes,
+        claims: c.claims,
+        scheme: c.scheme.to_string(),
+    });
     match inner::handle(&inner_req) {
         // 1xx are interim answers and 600 and above are not HTTP: no host could send either as
         // the final answer, so the function's bug is a 500, and the log says so.
@@ -197,6 +252,12 @@ fn forward(
 /// One line on the host's stderr.
 fn log(message: &str) {
     faas_guest_runtime::log("faas decorator", message);
+}
+
+/// An audit event: its JSON alone on a line, so that log collectors can parse every line that
+/// starts with `{`.
+fn audit(json: &str) {
+    faas_guest_runtime::write_line(json);
 }
 
 fn json_response(status: u16) -> outer::Response {

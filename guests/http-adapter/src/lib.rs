@@ -1,6 +1,8 @@
 //! The HTTP platform adapter: exports `wasi:http/incoming-handler`, turns each incoming request into
 //! the contract's `request` record (reading the body fully, up to the policy's limit), calls the
-//! decorated handler, and writes its `response` back.
+//! decorated handler, and writes its `response` back. A request it cannot pass on (a body over the
+//! limit, a tunnel, a method or header the contract cannot carry) is refused here, with an audit
+//! event like the decorator's.
 //!
 //! It links no standard library (guests/runtime says why).
 
@@ -32,7 +34,10 @@ impl wasip2::exports::http::incoming_handler::Guest for Adapter {
                 Ok(response) => response,
                 Err(error) => error_response(&error),
             },
-            Err(status) => plain(status),
+            Err(refused) => {
+                refused.audit();
+                plain(refused.status)
+            }
         };
         send(response_out, response);
     }
@@ -40,12 +45,48 @@ impl wasip2::exports::http::incoming_handler::Guest for Adapter {
 
 wasip2::http::proxy::export!(Adapter);
 
-/// The request as the contract's record, or the status to answer with when it cannot be read.
-fn translate(request: IncomingRequest) -> Result<Request, u16> {
-    let max_body = Policy::decode(&policy::document())
-        .map_err(|_| 500u16)?
-        .filters
-        .max_body_bytes;
+/// A request refused before the decorator saw it.
+struct Refused {
+    status: u16,
+    reason: &'static str,
+    method: Option<String>,
+    path: Option<String>,
+}
+
+impl Refused {
+    /// The refusal's audit event, in the decorator's format (without a trace: nothing was called).
+    fn audit(&self) {
+        let now = wasip2::clocks::wall_clock::now();
+        let event = faas_policy_core::audit::Event {
+            time: (now.seconds, now.nanoseconds),
+            outcome: faas_policy_core::audit::Outcome::Refused,
+            status: self.status,
+            reason: Some(self.reason),
+            rule: None,
+            subject: None,
+            scheme: None,
+            trigger: "http",
+            method: self.method.as_deref(),
+            path: self.path.as_deref(),
+            source: None,
+            trace: None,
+        };
+        faas_guest_runtime::write_line(&event.to_json());
+    }
+}
+
+/// The request as the contract's record, or why it cannot be passed on.
+fn translate(request: IncomingRequest) -> Result<Request, Refused> {
+    let refuse = |status, reason, method, path| Refused {
+        status,
+        reason,
+        method,
+        path,
+    };
+    let Ok(policy) = Policy::decode(&policy::document()) else {
+        return Err(refuse(500, "cannot read the policy document", None, None));
+    };
+    let max_body = policy.filters.max_body_bytes;
     let method = match request.method() {
         Method::Get => "GET".to_string(),
         Method::Head => "HEAD".to_string(),
@@ -53,33 +94,48 @@ fn translate(request: IncomingRequest) -> Result<Request, u16> {
         Method::Put => "PUT".to_string(),
         Method::Delete => "DELETE".to_string(),
         // A tunnel has no path for the rules to match: a function never serves one.
-        Method::Connect => return Err(501),
+        Method::Connect => {
+            let method = Some("CONNECT".into());
+            return Err(refuse(501, "CONNECT is not served", method, None));
+        }
         Method::Options => "OPTIONS".to_string(),
         Method::Trace => "TRACE".to_string(),
         Method::Patch => "PATCH".to_string(),
         // The contract promises upper-case methods; `delete` is not `DELETE` (methods are
         // case-sensitive) and must not be routed as something else.
         Method::Other(other) if faas_policy_core::method_is_canonical(&other) => other,
-        Method::Other(_) => return Err(400),
+        Method::Other(other) => {
+            let reason = "method is not an upper-case token";
+            return Err(refuse(400, reason, Some(other), None));
+        }
     };
     // Without a path (`OPTIONS *`, an authority-form target) there is nothing for the rules to
     // match.
-    let path = request.path_with_query().ok_or(400u16)?;
+    let Some(path) = request.path_with_query() else {
+        return Err(refuse(400, "no path", Some(method), None));
+    };
     let mut headers = Vec::new();
     for (name, value) in request.headers().entries() {
         // Header values that are not UTF-8 cannot be represented faithfully: refuse the request
         // rather than pass a different value than the client sent.
-        let value = String::from_utf8(value).map_err(|_| 400u16)?;
+        let Ok(value) = String::from_utf8(value) else {
+            let reason = "a header value is not UTF-8";
+            return Err(refuse(400, reason, Some(method), Some(path)));
+        };
         headers.push((name.to_ascii_lowercase(), value));
     }
     let declared = headers
         .iter()
         .find(|(name, _)| name == "content-length")
         .and_then(|(_, v)| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max_body) {
-        return Err(413);
-    }
-    let body = read_body(&request, max_body)?;
+    let body = match declared.is_some_and(|n| n > max_body) {
+        true => Err((413, "body larger than max-body-bytes")),
+        false => read_body(&request, max_body),
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err((status, reason)) => return Err(refuse(status, reason, Some(method), Some(path))),
+    };
     Ok(Request {
         method,
         path,
@@ -95,12 +151,13 @@ fn translate(request: IncomingRequest) -> Result<Request, u16> {
 }
 
 /// Reads the whole body, stopping with 413 as soon as it passes `max` bytes.
-fn read_body(request: &IncomingRequest, max: u64) -> Result<Vec<u8>, u16> {
-    let body = request.consume().map_err(|_| 500u16)?;
-    let stream = body.stream().map_err(|_| 500u16)?;
+fn read_body(request: &IncomingRequest, max: u64) -> Result<Vec<u8>, (u16, &'static str)> {
+    let unreadable = (500, "cannot read the body");
+    let body = request.consume().map_err(|_| unreadable)?;
+    let stream = body.stream().map_err(|_| unreadable)?;
     let bytes = faas_guest_runtime::read_to_end(&stream, max).map_err(|e| match e {
-        faas_guest_runtime::ReadError::TooLarge => 413u16,
-        faas_guest_runtime::ReadError::Failed(_) => 400,
+        faas_guest_runtime::ReadError::TooLarge => (413, "body larger than max-body-bytes"),
+        faas_guest_runtime::ReadError::Failed(_) => (400, "the body could not be read"),
     })?;
     // The stream is a child of the body: it must go first.
     drop(stream);

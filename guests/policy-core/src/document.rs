@@ -5,7 +5,10 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::{Access, ApiKey, Cors, DOCUMENT_VERSION, Filters, Grant, Jwt, Messaging, Policy, Rule};
+use crate::{
+    Access, ApiKey, AuditLevel, Cors, DOCUMENT_VERSION, DigestEncoding, Filters, Grant, Hmac,
+    HmacAlgorithm, Jwt, Limit, LimitKey, Messaging, Policy, Rule, SignatureFormat,
+};
 
 const MAGIC: &[u8; 8] = b"faaspol\0";
 
@@ -78,6 +81,7 @@ impl Policy {
                     w.strs(scopes);
                 }
             }
+            w.u8(rule.signed.into());
         }
         match &self.jwt {
             None => w.u8(0),
@@ -115,6 +119,52 @@ impl Policy {
                 w.strs(&m.scopes);
             }
         }
+        match &self.hmac {
+            None => w.u8(0),
+            Some(hmac) => {
+                w.u8(1);
+                w.str(&hmac.header);
+                match &hmac.format {
+                    SignatureFormat::Prefixed { prefix, encoding } => {
+                        w.u8(0);
+                        w.str(prefix);
+                        w.u8(match encoding {
+                            DigestEncoding::Hex => 0,
+                            DigestEncoding::Base64 => 1,
+                        });
+                    }
+                    SignatureFormat::Timestamped { tolerance_seconds } => {
+                        w.u8(1);
+                        w.u32(*tolerance_seconds);
+                    }
+                }
+                w.u8(match hmac.algorithm {
+                    HmacAlgorithm::Sha256 => 0,
+                    HmacAlgorithm::Sha512 => 1,
+                });
+                w.str(&hmac.secret);
+                w.str(&hmac.subject);
+            }
+        }
+        w.u32(self.limits.len() as u32);
+        for limit in &self.limits {
+            w.str(&limit.path);
+            w.strs(&limit.methods);
+            w.u32(limit.requests);
+            w.u32(limit.window_seconds);
+            match &limit.key {
+                LimitKey::Subject => w.u8(0),
+                LimitKey::Header(name) => {
+                    w.u8(1);
+                    w.str(name);
+                }
+                LimitKey::Global => w.u8(2),
+            }
+        }
+        w.u8(match self.audit {
+            AuditLevel::All => 0,
+            AuditLevel::Refusals => 1,
+        });
         w.0
     }
 
@@ -161,10 +211,12 @@ impl Policy {
                 1 => Access::Scopes(r.strs()?),
                 _ => return Err(DecodeError::Invalid("rule access")),
             };
+            let signed = r.flag("rule signature")?;
             rules.push(Rule {
                 methods,
                 path,
                 access,
+                signed,
             });
         }
         let jwt = match r.u8()? {
@@ -204,6 +256,63 @@ impl Policy {
             }),
             _ => return Err(DecodeError::Invalid("messaging flag")),
         };
+        let hmac = match r.u8()? {
+            0 => None,
+            1 => Some(Hmac {
+                header: r.str()?,
+                format: match r.u8()? {
+                    0 => SignatureFormat::Prefixed {
+                        prefix: r.str()?,
+                        encoding: match r.u8()? {
+                            0 => DigestEncoding::Hex,
+                            1 => DigestEncoding::Base64,
+                            _ => return Err(DecodeError::Invalid("signature encoding")),
+                        },
+                    },
+                    1 => SignatureFormat::Timestamped {
+                        tolerance_seconds: r.u32()?,
+                    },
+                    _ => return Err(DecodeError::Invalid("signature format")),
+                },
+                algorithm: match r.u8()? {
+                    0 => HmacAlgorithm::Sha256,
+                    1 => HmacAlgorithm::Sha512,
+                    _ => return Err(DecodeError::Invalid("signature algorithm")),
+                },
+                secret: r.str()?,
+                subject: r.str()?,
+            }),
+            _ => return Err(DecodeError::Invalid("hmac flag")),
+        };
+        let mut limits = Vec::new();
+        for _ in 0..r.count()? {
+            let path = r.str()?;
+            let methods = r.strs()?;
+            let requests = r.u32()?;
+            let window_seconds = r.u32()?;
+            let key = match r.u8()? {
+                0 => LimitKey::Subject,
+                1 => LimitKey::Header(r.str()?),
+                2 => LimitKey::Global,
+                _ => return Err(DecodeError::Invalid("limit key")),
+            };
+            // A zero window would divide by zero at run time: never written by faas wrap.
+            if window_seconds == 0 {
+                return Err(DecodeError::Invalid("limit window"));
+            }
+            limits.push(Limit {
+                path,
+                methods,
+                requests,
+                window_seconds,
+                key,
+            });
+        }
+        let audit = match r.u8()? {
+            0 => AuditLevel::All,
+            1 => AuditLevel::Refusals,
+            _ => return Err(DecodeError::Invalid("audit level")),
+        };
         if !r.0.is_empty() {
             return Err(DecodeError::Truncated);
         }
@@ -216,6 +325,9 @@ impl Policy {
             jwt,
             credentials,
             messaging,
+            hmac,
+            limits,
+            audit,
         })
     }
 }
@@ -260,6 +372,13 @@ impl<'a> Reader<'a> {
     }
     fn u8(&mut self) -> Result<u8, DecodeError> {
         Ok(self.take(1)?[0])
+    }
+    fn flag(&mut self, what: &'static str) -> Result<bool, DecodeError> {
+        match self.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(DecodeError::Invalid(what)),
+        }
     }
     fn u16(&mut self) -> Result<u16, DecodeError> {
         Ok(u16::from_le_bytes(self.take(2)?.try_into().unwrap()))
@@ -319,11 +438,13 @@ mod tests {
                     methods: vec![],
                     path: "/health".into(),
                     access: Access::Public,
+                    signed: false,
                 },
                 Rule {
                     methods: vec!["GET".into()],
                     path: "/**".into(),
                     access: Access::Scopes(vec!["read".into()]),
+                    signed: true,
                 },
             ],
             jwt: Some(Jwt {
@@ -347,6 +468,32 @@ mod tests {
                 subjects: vec!["orders.>".into()],
                 scopes: vec!["orders:write".into()],
             }),
+            hmac: Some(Hmac {
+                header: "stripe-signature".into(),
+                format: SignatureFormat::Timestamped {
+                    tolerance_seconds: 300,
+                },
+                algorithm: HmacAlgorithm::Sha512,
+                secret: "hook-secret".into(),
+                subject: "stripe".into(),
+            }),
+            limits: vec![
+                Limit {
+                    path: "/**".into(),
+                    methods: vec!["POST".into()],
+                    requests: 50,
+                    window_seconds: 60,
+                    key: LimitKey::Header("x-tenant".into()),
+                },
+                Limit {
+                    path: "/api/*".into(),
+                    methods: vec![],
+                    requests: 5,
+                    window_seconds: 1,
+                    key: LimitKey::Subject,
+                },
+            ],
+            audit: AuditLevel::Refusals,
         }
     }
 

@@ -7,7 +7,7 @@ use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::{Access, Policy};
+use crate::{Access, LimitKey, Policy};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -63,9 +63,34 @@ pub struct Caller {
 /// `[auth.jwt]`, called only for such tokens. Token verification (signatures,
 /// claims) lives in [`crate::jwt`], which the decorator reaches through a separate component that
 /// `faas wrap` composes only for policies with JWTs: its cryptography is most of a decorator's size.
+///
+/// Webhook signatures and rate-limit counts live in the same layer (they need run-time secrets
+/// and the host's key-value store): the engine asks only on routes and limits that need them.
 pub struct Environment<'a> {
     /// Verifies a bearer token at the current time; the error is a reason for logs.
     pub verify_jwt: &'a dyn Fn(&str) -> Result<crate::jwt::VerifiedToken, String>,
+    /// Verifies the request's webhook signature under `[auth.hmac]`; the error is a reason.
+    pub verify_signature: &'a dyn Fn() -> Result<(), String>,
+    /// Counts this request against limit `index` for `key` in fixed window number `window`, and
+    /// returns the count so far, this request included; the error (no store) denies.
+    pub count: &'a dyn Fn(u32, &str, u64) -> Result<u64, String>,
+    /// The current wall-clock time, in seconds since the Unix epoch.
+    pub now_seconds: u64,
+}
+
+/// The rule that decided: its number (from 1, in file order) and its path pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleRef {
+    /// 1 for the first `[[rule]]`.
+    pub number: usize,
+    /// Its path pattern.
+    pub path: String,
+}
+
+impl core::fmt::Display for RuleRef {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "rule {} ({})", self.number, self.path)
+    }
 }
 
 /// What to do with a request.
@@ -82,6 +107,10 @@ pub enum Decision {
         /// Headers that carry credentials under this policy, to remove before the function sees
         /// the request (on public routes too: a credential is never the function's business).
         strip_headers: Vec<String>,
+        /// The rule that let it through (none for messages).
+        rule: Option<RuleRef>,
+        /// Headers for the function's answer: the rate limits' `ratelimit-*`.
+        response_headers: Vec<(String, String)>,
     },
 }
 
@@ -92,10 +121,12 @@ pub struct Refusal {
     pub answer: Answer,
     /// Why, for the log: never a credential, a token or a key.
     pub reason: String,
-    /// The rule that applied, `rule N (/pattern)`, when routing got that far.
-    pub rule: Option<String>,
-    /// The authenticated subject, when authentication succeeded (a missing scope).
+    /// The rule that applied, when routing got that far.
+    pub rule: Option<RuleRef>,
+    /// The authenticated subject, when authentication succeeded (a missing scope, a limit).
     pub subject: Option<String>,
+    /// How that subject authenticated.
+    pub scheme: Option<&'static str>,
     /// Whether an allowed origin's CORS headers go on the answer (not on a refused preflight).
     pub cors: bool,
 }
@@ -164,22 +195,76 @@ pub fn decide(policy: &Policy, req: &RequestView<'_>, env: &Environment<'_>) -> 
             "no rule for the method on this path".into(),
         );
     };
-    let rule_name = format!("rule {} ({})", index + 1, rule.path);
-    let strip_headers = credential_headers(policy);
-    let required = match &rule.access {
-        Access::Public => {
-            return Decision::Forward {
-                caller: None,
-                strip_headers,
-            };
-        }
-        Access::Scopes(scopes) => scopes,
+    let rule_ref = RuleRef {
+        number: index + 1,
+        path: rule.path.clone(),
     };
-    let at_rule = |mut decision: Decision| {
-        if let Decision::Refuse(refusal) = &mut decision {
-            refusal.rule = Some(rule_name.clone());
+    let decision = match authenticate(policy, req, env, rule) {
+        Decision::Forward {
+            caller,
+            strip_headers,
+            ..
+        } => match count(policy, req, env, caller.as_ref()) {
+            Ok(response_headers) => Decision::Forward {
+                caller,
+                strip_headers,
+                rule: Some(rule_ref.clone()),
+                response_headers,
+            },
+            Err(mut refusal) => {
+                if let Some(caller) = caller {
+                    refusal.subject = Some(caller.subject);
+                    refusal.scheme = Some(caller.scheme);
+                }
+                Decision::Refuse(*refusal)
+            }
+        },
+        other => other,
+    };
+    match decision {
+        Decision::Refuse(mut refusal) => {
+            refusal.rule = Some(rule_ref);
+            Decision::Refuse(refusal)
         }
-        decision
+        other => other,
+    }
+}
+
+/// Authentication and authorization under `rule`: a webhook signature when the rule asks for
+/// one, then an API key or a JWT holding the rule's scopes (none on a public rule).
+fn authenticate(
+    policy: &Policy,
+    req: &RequestView<'_>,
+    env: &Environment<'_>,
+    rule: &crate::Rule,
+) -> Decision {
+    let strip_headers = credential_headers(policy);
+    if rule.signed {
+        let Some(hmac) = &policy.hmac else {
+            // faas wrap never writes this; an unverifiable signature is a refusal.
+            return deny(
+                401,
+                "the rule needs a signature and the policy has no [auth.hmac]",
+            );
+        };
+        if let Err(reason) = (env.verify_signature)() {
+            return refuse(401, vec![], format!("invalid signature: {reason}"));
+        }
+        if rule.access == Access::Public {
+            return forward(
+                Some(Caller {
+                    subject: hmac.subject.clone(),
+                    scopes: Vec::new(),
+                    claims: Vec::new(),
+                    scheme: "hmac",
+                }),
+                strip_headers,
+            );
+        }
+    }
+    let required = match &rule.access {
+        Access::Public => return forward(None, strip_headers),
+        Access::Scopes(scopes) => scopes,
     };
 
     let challenge = challenge(policy);
@@ -187,10 +272,10 @@ pub fn decide(policy: &Policy, req: &RequestView<'_>, env: &Environment<'_>) -> 
     if policy.jwt.is_some() {
         match bearer_token(req) {
             Err(()) => {
-                return at_rule(deny(400, "repeated authorization header"));
+                return deny(400, "repeated authorization header");
             }
             Ok(Some(token)) if token.contains('.') => {
-                return at_rule(match (env.verify_jwt)(token) {
+                return match (env.verify_jwt)(token) {
                     Ok(verified) => authorize(
                         Caller {
                             subject: verified.subject,
@@ -211,29 +296,29 @@ pub fn decide(policy: &Policy, req: &RequestView<'_>, env: &Environment<'_>) -> 
                         )],
                         format!("invalid token: {reason}"),
                     ),
-                });
+                };
             }
             Ok(_) => {}
         }
     }
     if policy.api_keys.is_empty() {
-        return at_rule(refuse(
+        return refuse(
             401,
             vec![("www-authenticate", "Bearer realm=\"faas\"".to_string())],
             "no bearer token".into(),
-        ));
+        );
     }
     let credential = match credential(policy, req) {
         Ok(Some(credential)) => credential,
         Ok(None) => {
-            return at_rule(refuse(
+            return refuse(
                 401,
                 vec![("www-authenticate", challenge)],
                 "no credential".into(),
-            ));
+            );
         }
         Err(()) => {
-            return at_rule(deny(400, "repeated credential header"));
+            return deny(400, "repeated credential header");
         }
     };
     let Some(key) = find_key(policy, credential) else {
@@ -242,13 +327,13 @@ pub fn decide(policy: &Policy, req: &RequestView<'_>, env: &Environment<'_>) -> 
         } else {
             challenge
         };
-        return at_rule(refuse(
+        return refuse(
             401,
             vec![("www-authenticate", challenge)],
             "unknown API key".into(),
-        ));
+        );
     };
-    at_rule(authorize(
+    authorize(
         Caller {
             subject: key.id.clone(),
             scopes: key.scopes.clone(),
@@ -259,7 +344,84 @@ pub fn decide(policy: &Policy, req: &RequestView<'_>, env: &Environment<'_>) -> 
         &policy.api_key_header,
         &challenge,
         strip_headers,
-    ))
+    )
+}
+
+fn forward(caller: Option<Caller>, strip_headers: Vec<String>) -> Decision {
+    Decision::Forward {
+        caller,
+        strip_headers,
+        rule: None,
+        response_headers: Vec::new(),
+    }
+}
+
+/// Counts a request the policy lets through against every limit that applies to it. `Ok` holds
+/// the `ratelimit-*` headers of the limit closest to its end; a limit reached is a 429 with
+/// `retry-after`, and a count that cannot be made (no store) a 503: never an uncounted request.
+fn count(
+    policy: &Policy,
+    req: &RequestView<'_>,
+    env: &Environment<'_>,
+    caller: Option<&Caller>,
+) -> Result<Vec<(String, String)>, alloc::boxed::Box<Refusal>> {
+    // (remaining, limit, seconds to the window's end) of the tightest limit so far.
+    let mut tightest: Option<(u64, u32, u64)> = None;
+    for (index, limit) in policy.limits.iter().enumerate() {
+        let applies = path_matches(&limit.path, req.path)
+            && (limit.methods.is_empty() || limit.methods.iter().any(|m| m == req.method));
+        if !applies {
+            continue;
+        }
+        let key = match &limit.key {
+            LimitKey::Subject => caller.map_or("", |c| c.subject.as_str()),
+            LimitKey::Header(name) => header(req, name).unwrap_or(""),
+            LimitKey::Global => "",
+        };
+        let window_seconds = u64::from(limit.window_seconds);
+        let window = env.now_seconds / window_seconds;
+        let reset = (window + 1) * window_seconds - env.now_seconds;
+        let counted = (env.count)(index as u32, key, window).map_err(|reason| {
+            alloc::boxed::Box::new(refusal(
+                503,
+                vec![],
+                format!("limit {}: cannot count the request: {reason}", index + 1),
+            ))
+        })?;
+        let headers = |remaining: u64| {
+            vec![
+                ("ratelimit-limit", limit.requests.to_string()),
+                ("ratelimit-remaining", remaining.to_string()),
+                ("ratelimit-reset", reset.to_string()),
+            ]
+        };
+        if counted > u64::from(limit.requests) {
+            let mut headers = headers(0);
+            headers.insert(0, ("retry-after", reset.to_string()));
+            return Err(alloc::boxed::Box::new(refusal(
+                429,
+                headers,
+                format!(
+                    "limit {}: more than {} requests in {} s",
+                    index + 1,
+                    limit.requests,
+                    limit.window_seconds
+                ),
+            )));
+        }
+        let remaining = u64::from(limit.requests) - counted;
+        if tightest.is_none_or(|(r, _, _)| remaining < r) {
+            tightest = Some((remaining, limit.requests, reset));
+        }
+    }
+    Ok(match tightest {
+        None => Vec::new(),
+        Some((remaining, requests, reset)) => vec![
+            ("ratelimit-limit".into(), requests.to_string()),
+            ("ratelimit-remaining".into(), remaining.to_string()),
+            ("ratelimit-reset".into(), reset.to_string()),
+        ],
+    })
 }
 
 /// The headers that carry credentials under `policy`: its API-key header, and `authorization`
@@ -302,12 +464,10 @@ fn authorize(
             format!("wrong scope: lacks {}", missing.join(" ")),
         );
         refused.subject = Some(caller.subject);
+        refused.scheme = Some(caller.scheme);
         return Decision::Refuse(refused);
     }
-    Decision::Forward {
-        caller: Some(caller),
-        strip_headers,
-    }
+    forward(Some(caller), strip_headers)
 }
 
 /// The `authorization: Bearer` token, `Err` when the header is repeated.
@@ -341,15 +501,15 @@ fn decide_message(policy: &Policy, subject: &str, body_len: u64) -> Decision {
     if body_len > policy.filters.max_body_bytes {
         return deny(413, "message larger than max-body-bytes");
     }
-    Decision::Forward {
-        caller: Some(Caller {
+    forward(
+        Some(Caller {
             subject: subject.to_string(),
             scopes: messaging.scopes.clone(),
             claims: vec![("subject".to_string(), subject.to_string())],
             scheme: "broker",
         }),
-        strip_headers: Vec::new(),
-    }
+        Vec::new(),
+    )
 }
 
 /// NATS subject matching: tokens separated by `.`; `*` matches one token; a final `>` matches one
@@ -715,7 +875,9 @@ fn kind_of(status: u16) -> &'static str {
         405 => "method not allowed",
         413 => "payload too large",
         415 => "unsupported media type",
+        429 => "too many requests",
         501 => "not implemented",
+        503 => "unavailable",
         _ => "internal",
     }
 }
@@ -740,6 +902,7 @@ fn refusal(status: u16, headers: Vec<(&str, String)>, reason: String) -> Refusal
         reason,
         rule: None,
         subject: None,
+        scheme: None,
         cors: true,
     }
 }
@@ -791,11 +954,13 @@ mod tests {
                     methods: vec!["GET".into()],
                     path: "/health".into(),
                     access: Access::Public,
+                    signed: false,
                 },
                 Rule {
                     methods: vec!["GET".into(), "POST".into()],
                     path: "/items/**".into(),
                     access: Access::Scopes(vec!["read".into()]),
+                    signed: false,
                 },
             ],
             jwt: None,
@@ -804,6 +969,29 @@ mod tests {
                 subjects: vec!["orders.*".into()],
                 scopes: vec!["orders:write".into()],
             }),
+            hmac: None,
+            limits: vec![],
+            audit: crate::AuditLevel::All,
+        }
+    }
+
+    fn no_jwt(_: &str) -> Result<crate::jwt::VerifiedToken, String> {
+        Err("no tokens in these tests".into())
+    }
+    fn no_signature() -> Result<(), String> {
+        Err("no signatures in these tests".into())
+    }
+    fn no_store(_: u32, _: &str, _: u64) -> Result<u64, String> {
+        Err("no store in these tests".into())
+    }
+
+    /// An environment that verifies nothing and counts nothing.
+    fn env() -> Environment<'static> {
+        Environment {
+            verify_jwt: &no_jwt,
+            verify_signature: &no_signature,
+            count: &no_store,
+            now_seconds: 1_000_000,
         }
     }
 
@@ -821,9 +1009,7 @@ mod tests {
                 headers: &headers,
                 body_len,
             },
-            &Environment {
-                verify_jwt: &|_| Err("no tokens in these tests".into()),
-            },
+            &env(),
         )
     }
 
@@ -852,12 +1038,15 @@ mod tests {
         let Decision::Forward {
             caller,
             strip_headers,
+            rule,
+            ..
         } = d
         else {
             panic!("denied: {d:?}")
         };
         assert_eq!(caller.unwrap().subject, "reader");
         assert_eq!(strip_headers, vec!["authorization".to_string()]);
+        assert_eq!(rule.unwrap().to_string(), "rule 2 (/items/**)");
     }
 
     #[test]
@@ -919,6 +1108,11 @@ mod tests {
             Decision::Forward {
                 caller: None,
                 strip_headers: vec!["authorization".to_string()],
+                rule: Some(RuleRef {
+                    number: 1,
+                    path: "/health".into()
+                }),
+                response_headers: vec![],
             }
         );
         assert_eq!(
@@ -1006,9 +1200,7 @@ mod tests {
 
     #[test]
     fn messages_are_accepted_by_subject_only() {
-        let env = Environment {
-            verify_jwt: &|_| Err("no tokens in these tests".into()),
-        };
+        let env = env();
         let message = |subject, len| {
             decide(
                 &policy(),
@@ -1153,5 +1345,165 @@ mod tests {
             panic!("allowed")
         };
         assert!(!r.cors);
+    }
+
+    /// The sample policy with a signed webhook route and limits, decided with `env`.
+    fn run_extended(
+        path: &str,
+        headers: &[(&str, &str)],
+        signature: Result<(), String>,
+        counts: &dyn Fn(u32, &str, u64) -> Result<u64, String>,
+    ) -> Decision {
+        let mut policy = policy();
+        policy.hmac = Some(crate::Hmac {
+            header: "x-hub-signature-256".into(),
+            format: crate::SignatureFormat::Prefixed {
+                prefix: "sha256=".into(),
+                encoding: crate::DigestEncoding::Hex,
+            },
+            algorithm: crate::HmacAlgorithm::Sha256,
+            secret: "hook".into(),
+            subject: "github".into(),
+        });
+        policy.rules.push(Rule {
+            methods: vec![],
+            path: "/hooks/*".into(),
+            access: Access::Public,
+            signed: true,
+        });
+        policy.rules.push(Rule {
+            methods: vec![],
+            path: "/signed-and-keyed".into(),
+            access: Access::Scopes(vec!["read".into()]),
+            signed: true,
+        });
+        policy.limits = vec![
+            crate::Limit {
+                path: "/items/**".into(),
+                methods: vec![],
+                requests: 2,
+                window_seconds: 60,
+                key: LimitKey::Subject,
+            },
+            crate::Limit {
+                path: "/**".into(),
+                methods: vec!["GET".into()],
+                requests: 10,
+                window_seconds: 1,
+                key: LimitKey::Header("x-tenant".into()),
+            },
+        ];
+        let headers: Vec<(String, String)> = headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let signature = move || signature.clone();
+        decide(
+            &policy,
+            &RequestView {
+                trigger: Trigger::Http,
+                method: "GET",
+                path,
+                headers: &headers,
+                body_len: 0,
+            },
+            &Environment {
+                verify_jwt: &no_jwt,
+                verify_signature: &signature,
+                count: counts,
+                now_seconds: 1_000_030,
+            },
+        )
+    }
+
+    #[test]
+    fn a_signed_route_needs_a_valid_signature_and_then_its_own_credentials() {
+        let counts = |_: u32, _: &str, _: u64| Ok(1);
+        let d = run_extended("/hooks/push", &[], Err("no header".into()), &counts);
+        assert_eq!(status(&d), 401);
+        let Decision::Refuse(r) = &d else { panic!() };
+        assert_eq!(r.reason, "invalid signature: no header");
+        let Decision::Forward { caller, .. } = run_extended("/hooks/push", &[], Ok(()), &counts)
+        else {
+            panic!("refused")
+        };
+        let caller = caller.unwrap();
+        assert_eq!((caller.subject.as_str(), caller.scheme), ("github", "hmac"));
+        // Beside a key: the signature alone is not enough, nor the key alone.
+        let key = [("authorization", "Bearer k-123")];
+        assert_eq!(
+            status(&run_extended("/signed-and-keyed", &[], Ok(()), &counts)),
+            401
+        );
+        assert_eq!(
+            status(&run_extended(
+                "/signed-and-keyed",
+                &key,
+                Err("bad".into()),
+                &counts
+            )),
+            401
+        );
+        let Decision::Forward { caller, .. } =
+            run_extended("/signed-and-keyed", &key, Ok(()), &counts)
+        else {
+            panic!("refused")
+        };
+        assert_eq!(caller.unwrap().scheme, "api-key");
+    }
+
+    #[test]
+    fn limits_count_by_their_key_and_refuse_past_the_limit_with_retry_after() {
+        let seen = core::cell::RefCell::new(Vec::new());
+        let counted = core::cell::Cell::new(0);
+        let counts = |index: u32, key: &str, window: u64| {
+            seen.borrow_mut().push((index, key.to_string(), window));
+            Ok(counted.get())
+        };
+        let key = [("authorization", "Bearer k-123"), ("x-tenant", "t1")];
+        counted.set(2);
+        let d = run_extended("/items/1", &key, Ok(()), &counts);
+        let Decision::Forward {
+            response_headers, ..
+        } = &d
+        else {
+            panic!("refused: {d:?}")
+        };
+        // Both limits counted; the headers are the tighter one's (0 of 2 left, 50 s to go).
+        assert_eq!(
+            *seen.borrow(),
+            vec![
+                (0, "reader".to_string(), 16_667),
+                (1, "t1".to_string(), 1_000_030)
+            ]
+        );
+        assert_eq!(
+            response_headers,
+            &vec![
+                ("ratelimit-limit".to_string(), "2".to_string()),
+                ("ratelimit-remaining".to_string(), "0".to_string()),
+                ("ratelimit-reset".to_string(), "50".to_string()),
+            ]
+        );
+        counted.set(3);
+        let d = run_extended("/items/1", &key, Ok(()), &counts);
+        assert_eq!(status(&d), 429);
+        assert_eq!(header_of(&d, "retry-after").unwrap(), "50");
+        let Decision::Refuse(r) = &d else { panic!() };
+        assert_eq!(r.subject.as_deref(), Some("reader"));
+        assert_eq!(r.rule.as_ref().unwrap().number, 2);
+        // A route no limit covers is not counted; a refused request is not counted.
+        seen.borrow_mut().clear();
+        run_extended("/items/1", &[], Ok(()), &counts);
+        assert!(seen.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_limit_that_cannot_count_denies() {
+        let key = [("authorization", "Bearer k-123")];
+        let d = run_extended("/items/1", &key, Ok(()), &no_store);
+        assert_eq!(status(&d), 503);
+        let Decision::Refuse(r) = &d else { panic!() };
+        assert!(r.reason.contains("cannot count"), "{}", r.reason);
     }
 }

@@ -18,19 +18,23 @@ extern crate std;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+pub mod audit;
 mod document;
 mod engine;
+#[cfg(feature = "verify")]
+pub mod hmac;
 pub mod jwt;
+pub mod trace;
 
 pub use document::DecodeError;
 pub use engine::{
-    Answer, Caller, Decision, Environment, Refusal, RequestView, Trigger, apply_cors, cors_headers,
-    decide, error_answer, is_token, method_is_canonical, path_matches, path_problem,
+    Answer, Caller, Decision, Environment, Refusal, RequestView, RuleRef, Trigger, apply_cors,
+    cors_headers, decide, error_answer, is_token, method_is_canonical, path_matches, path_problem,
     subject_matches,
 };
 
 /// The version of the binary document. A decorator refuses documents of any other version.
-pub const DOCUMENT_VERSION: u16 = 4;
+pub const DOCUMENT_VERSION: u16 = 5;
 
 /// A compiled policy.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -51,6 +55,101 @@ pub struct Policy {
     pub credentials: Vec<Grant>,
     /// Which broker subjects may reach the function through the messaging trigger.
     pub messaging: Option<Messaging>,
+    /// Webhook signatures, for rules that require them (`signed`).
+    pub hmac: Option<Hmac>,
+    /// Rate limits, shared by every instance through the host's key-value store.
+    pub limits: Vec<Limit>,
+    /// Which decisions get an audit event.
+    pub audit: AuditLevel,
+}
+
+/// How a webhook provider signs a request body with a shared secret (HMAC).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hmac {
+    /// The header carrying the signature, lower-case.
+    pub header: String,
+    /// How the header's value is laid out.
+    pub format: SignatureFormat,
+    /// The hash function.
+    pub algorithm: HmacAlgorithm,
+    /// The run-time configuration key holding the secret (never the secret itself).
+    pub secret: String,
+    /// The caller's subject once a signature is verified on a route that asks for nothing else.
+    pub subject: String,
+}
+
+/// The layout of a signature header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignatureFormat {
+    /// `<prefix><digest>` over the body, e.g. GitHub's `sha256=<hex>`.
+    Prefixed {
+        /// What precedes the digest (may be empty).
+        prefix: String,
+        /// How the digest is written.
+        encoding: DigestEncoding,
+    },
+    /// Stripe's `t=<unix seconds>,v1=<hex>[,v1=<hex>…]` over `<t>.<body>`, refused when `t` is
+    /// further than `tolerance_seconds` from now.
+    Timestamped {
+        /// The largest accepted distance between `t` and now.
+        tolerance_seconds: u32,
+    },
+}
+
+/// How a digest is written in a header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DigestEncoding {
+    /// Lower- or upper-case hexadecimal.
+    Hex,
+    /// Standard base64 with padding.
+    Base64,
+}
+
+/// The hash of an HMAC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HmacAlgorithm {
+    /// HMAC-SHA256.
+    Sha256,
+    /// HMAC-SHA512.
+    Sha512,
+}
+
+/// A rate limit: at most `requests` per fixed window of `window_seconds`, per key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limit {
+    /// The path pattern it applies to (as a rule's).
+    pub path: String,
+    /// The methods it applies to; empty means any.
+    pub methods: Vec<String>,
+    /// Requests allowed per window and key.
+    pub requests: u32,
+    /// The window's length.
+    pub window_seconds: u32,
+    /// What requests are counted by.
+    pub key: LimitKey,
+}
+
+/// What a limit counts requests by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LimitKey {
+    /// The authenticated caller's subject (an API key's id, a token's subject); callers of a
+    /// public route share one count.
+    Subject,
+    /// A request header's value (e.g. one a trusted proxy sets to the client's address);
+    /// requests without it share one count.
+    Header(String),
+    /// All requests together.
+    Global,
+}
+
+/// Which decisions get an audit event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuditLevel {
+    /// Every decision: forwarded, answered and refused.
+    #[default]
+    All,
+    /// Refusals only.
+    Refusals,
 }
 
 /// The messaging trigger's rules. Messages carry no HTTP credentials: the broker authenticates
@@ -160,6 +259,8 @@ pub struct Rule {
     pub path: String,
     /// Who may call.
     pub access: Access,
+    /// Whether a valid webhook signature (`[auth.hmac]`) is required, before any other check.
+    pub signed: bool,
 }
 
 /// Who may call a route.

@@ -132,7 +132,14 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
 /// One line on the host's stderr, prefixed with the layer's name. A log line that cannot be written
 /// is dropped: logging never fails a request.
 pub fn log(layer: &str, message: &str) {
-    let line = alloc::format!("{layer}: {message}\n");
+    write_line(&alloc::format!("{layer}: {message}"));
+}
+
+/// `line` and a line break on the host's stderr, in one write where it fits, so that lines of
+/// concurrent instances do not interleave.
+pub fn write_line(line: &str) {
+    let mut line = alloc::string::String::from(line);
+    line.push('\n');
     let stderr = wasip2::cli::stderr::get_stderr();
     // blocking-write-and-flush takes at most 4096 bytes at a time.
     for chunk in line.as_bytes().chunks(4096) {

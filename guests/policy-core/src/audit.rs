@@ -1,0 +1,222 @@
+//! Audit events: one JSON object per decision, on one line, in a format that is stable (its
+//! fields are documented in docs/policy.md and only ever added to). An event never holds a
+//! credential: no header value, no query string, no body.
+
+use alloc::string::String;
+use core::fmt::Write;
+
+use crate::RuleRef;
+
+/// The format's version, the `faas-audit` field of every event.
+pub const AUDIT_VERSION: u32 = 1;
+
+/// What was decided about one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Passed to the function.
+    Allowed,
+    /// Answered by the decorator itself (an allowed CORS preflight).
+    Answered,
+    /// Refused; the function was not called.
+    Refused,
+}
+
+impl Outcome {
+    fn name(self) -> &'static str {
+        match self {
+            Outcome::Allowed => "allowed",
+            Outcome::Answered => "answered",
+            Outcome::Refused => "refused",
+        }
+    }
+}
+
+/// One decision's event.
+#[derive(Debug, Clone)]
+pub struct Event<'a> {
+    /// When the decision was made: seconds and nanoseconds since the Unix epoch.
+    pub time: (u64, u32),
+    /// What was decided.
+    pub outcome: Outcome,
+    /// The status the client got (the function's, when it was allowed).
+    pub status: u16,
+    /// Why it was refused.
+    pub reason: Option<&'a str>,
+    /// The rule that applied.
+    pub rule: Option<&'a RuleRef>,
+    /// The authenticated subject, when known.
+    pub subject: Option<&'a str>,
+    /// How the subject authenticated.
+    pub scheme: Option<&'a str>,
+    /// `http`, `cli` or `messaging`.
+    pub trigger: &'a str,
+    /// The method (HTTP and CLI).
+    pub method: Option<&'a str>,
+    /// The path and query; only the path is written.
+    pub path: Option<&'a str>,
+    /// The broker subject (messaging).
+    pub source: Option<&'a str>,
+    /// The W3C trace id and this decorator's span id.
+    pub trace: Option<(&'a str, &'a str)>,
+}
+
+impl Event<'_> {
+    /// The event as one line of JSON, without the line break.
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(256);
+        let _ = write!(
+            out,
+            "{{\"faas-audit\":{AUDIT_VERSION},\"time\":\"{}\",\"decision\":\"{}\",\"status\":{}",
+            rfc3339(self.time.0, self.time.1),
+            self.outcome.name(),
+            self.status
+        );
+        field(&mut out, "trigger", Some(self.trigger));
+        field(&mut out, "method", self.method);
+        field(
+            &mut out,
+            "path",
+            self.path.map(|p| p.split('?').next().unwrap_or("")),
+        );
+        field(&mut out, "source", self.source);
+        if let Some(rule) = self.rule {
+            let _ = write!(out, ",\"rule\":{}", rule.number);
+            field(&mut out, "route", Some(&rule.path));
+        }
+        field(&mut out, "reason", self.reason);
+        field(&mut out, "subject", self.subject);
+        field(&mut out, "scheme", self.scheme);
+        if let Some((trace_id, span_id)) = self.trace {
+            field(&mut out, "trace-id", Some(trace_id));
+            field(&mut out, "span-id", Some(span_id));
+        }
+        out.push('}');
+        out
+    }
+}
+
+/// The longest text of a request written into an event, in characters: a client cannot flood
+/// the log.
+const MAX_TEXT: usize = 256;
+
+fn field(out: &mut String, name: &str, value: Option<&str>) {
+    let Some(value) = value else {
+        return;
+    };
+    let _ = write!(out, ",\"{name}\":\"");
+    for (i, c) in value.chars().enumerate() {
+        if i == MAX_TEXT {
+            out.push('…');
+            break;
+        }
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' || c == '\u{2028}' || c == '\u{2029}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// `seconds` since the epoch as RFC 3339 in UTC with milliseconds: `2026-12-01T16:48:54.123Z`.
+pub fn rfc3339(seconds: u64, nanos: u32) -> String {
+    let days = (seconds / 86_400) as i64;
+    let rest = seconds % 86_400;
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm, proleptic Gregorian).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let mut out = String::with_capacity(24);
+    let _ = write!(
+        out,
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60,
+        nanos / 1_000_000
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_rfc3339_utc() {
+        assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(951_782_400, 5_000_000), "2000-02-29T00:00:00.005Z");
+        assert_eq!(
+            rfc3339(1_796_143_734, 123_456_789),
+            "2026-12-01T16:48:54.123Z"
+        );
+        assert_eq!(
+            rfc3339(4_107_542_399, 999_999_999),
+            "2100-02-28T23:59:59.999Z"
+        );
+    }
+
+    #[test]
+    fn an_event_is_one_json_line_with_the_path_only_and_escaped_text() {
+        let rule = RuleRef {
+            number: 2,
+            path: "/items/**".into(),
+        };
+        let event = Event {
+            time: (0, 0),
+            outcome: Outcome::Refused,
+            status: 403,
+            reason: Some("wrong scope: lacks \"admin\""),
+            rule: Some(&rule),
+            subject: Some("line\nbreak"),
+            scheme: Some("api-key"),
+            trigger: "http",
+            method: Some("GET"),
+            path: Some("/items/1?api_key=secret"),
+            source: None,
+            trace: Some(("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331")),
+        };
+        assert_eq!(
+            event.to_json(),
+            "{\"faas-audit\":1,\"time\":\"1970-01-01T00:00:00.000Z\",\"decision\":\"refused\",\
+             \"status\":403,\"trigger\":\"http\",\"method\":\"GET\",\"path\":\"/items/1\",\
+             \"rule\":2,\"route\":\"/items/**\",\"reason\":\"wrong scope: lacks \\\"admin\\\"\",\
+             \"subject\":\"line\\nbreak\",\"scheme\":\"api-key\",\
+             \"trace-id\":\"0af7651916cd43dd8448eb211c80319c\",\"span-id\":\"b7ad6b7169203331\"}"
+        );
+    }
+
+    #[test]
+    fn long_text_is_cut() {
+        let long = "a".repeat(1000);
+        let event = Event {
+            time: (0, 0),
+            outcome: Outcome::Allowed,
+            status: 200,
+            reason: None,
+            rule: None,
+            subject: None,
+            scheme: None,
+            trigger: "messaging",
+            method: None,
+            path: None,
+            source: Some(&long),
+            trace: None,
+        };
+        let json = event.to_json();
+        assert!(json.len() < 400, "{json}");
+        assert!(json.contains(&alloc::format!("\"source\":\"{}…\"", "a".repeat(256))));
+    }
+}

@@ -1,0 +1,228 @@
+//! Webhook signatures (`[auth.hmac]`): an HMAC of the body with a shared secret, in the layouts
+//! providers use (GitHub's `x-hub-signature-256: sha256=<hex>`, Stripe's
+//! `t=<time>,v1=<hex>` over `<time>.<body>`, or a header, prefix and encoding of one's own).
+//! Digests are compared in constant time, by the `hmac` crate.
+
+extern crate std;
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use base64::Engine;
+use hmac::{Hmac as HmacOf, Mac};
+
+use crate::{DigestEncoding, Hmac, HmacAlgorithm, SignatureFormat};
+
+/// Verifies the request's signature: `headers` (names lower-case) and `body` as received, the
+/// shared `secret`, and the wall clock `now` (seconds). The error is a reason for the log.
+pub fn verify(
+    hmac: &Hmac,
+    headers: &[(String, String)],
+    body: &[u8],
+    secret: &[u8],
+    now: u64,
+) -> Result<(), String> {
+    if secret.is_empty() {
+        return Err("no secret: the run-time configuration has no value for it".into());
+    }
+    let mut values = headers.iter().filter(|(k, _)| *k == hmac.header);
+    let Some((_, value)) = values.next() else {
+        return Err(format!("no {} header", hmac.header));
+    };
+    if values.next().is_some() {
+        return Err(format!("repeated {} header", hmac.header));
+    }
+    let value = value.trim();
+    match &hmac.format {
+        SignatureFormat::Prefixed { prefix, encoding } => {
+            let Some(encoded) = value.strip_prefix(prefix.as_str()) else {
+                return Err(format!("the signature does not start with `{prefix}`"));
+            };
+            let digest = decode(encoded, *encoding).ok_or("the signature is not well-formed")?;
+            check(hmac.algorithm, secret, &[body], &digest)
+        }
+        SignatureFormat::Timestamped { tolerance_seconds } => {
+            let mut timestamp = None;
+            let mut signatures = Vec::new();
+            for part in value.split(',') {
+                match part.trim().split_once('=') {
+                    Some(("t", t)) if timestamp.is_none() => timestamp = Some(t),
+                    Some(("t", _)) => return Err("repeated timestamp".into()),
+                    Some(("v1", s)) => signatures.push(s),
+                    // Other schemes (v0, test-mode signatures) are not ours to accept.
+                    _ => {}
+                }
+            }
+            let t = timestamp.ok_or("no timestamp (t=)")?;
+            let time: u64 = t.parse().map_err(|_| "the timestamp is not a number")?;
+            if time.abs_diff(now) > u64::from(*tolerance_seconds) {
+                return Err(format!(
+                    "the timestamp is {} s from now, more than the {tolerance_seconds} s tolerated",
+                    time.abs_diff(now)
+                ));
+            }
+            if signatures.is_empty() {
+                return Err("no v1 signature".into());
+            }
+            // Any one of the listed signatures (providers list several while rotating secrets).
+            let mut reason = String::new();
+            for signature in signatures {
+                let Some(digest) = decode(signature, DigestEncoding::Hex) else {
+                    reason = "a v1 signature is not well-formed".into();
+                    continue;
+                };
+                match check(hmac.algorithm, secret, &[t.as_bytes(), b".", body], &digest) {
+                    Ok(()) => return Ok(()),
+                    Err(e) => reason = e,
+                }
+            }
+            Err(reason)
+        }
+    }
+}
+
+fn check(
+    algorithm: HmacAlgorithm,
+    secret: &[u8],
+    parts: &[&[u8]],
+    expected: &[u8],
+) -> Result<(), String> {
+    let matches = match algorithm {
+        HmacAlgorithm::Sha256 => mac::<HmacOf<sha2::Sha256>>(secret, parts, expected),
+        HmacAlgorithm::Sha512 => mac::<HmacOf<sha2::Sha512>>(secret, parts, expected),
+    };
+    if matches {
+        Ok(())
+    } else {
+        Err("the signature does not match the body".into())
+    }
+}
+
+fn mac<M: Mac + hmac::digest::KeyInit>(secret: &[u8], parts: &[&[u8]], expected: &[u8]) -> bool {
+    let Ok(mut mac) = <M as hmac::digest::KeyInit>::new_from_slice(secret) else {
+        return false;
+    };
+    for part in parts {
+        mac.update(part);
+    }
+    mac.verify_slice(expected).is_ok()
+}
+
+fn decode(text: &str, encoding: DigestEncoding) -> Option<Vec<u8>> {
+    match encoding {
+        DigestEncoding::Base64 => base64::engine::general_purpose::STANDARD.decode(text).ok(),
+        DigestEncoding::Hex => {
+            if !text.len().is_multiple_of(2) {
+                return None;
+            }
+            (0..text.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+                .collect()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+    use alloc::vec;
+
+    fn github() -> Hmac {
+        Hmac {
+            header: "x-hub-signature-256".into(),
+            format: SignatureFormat::Prefixed {
+                prefix: "sha256=".into(),
+                encoding: DigestEncoding::Hex,
+            },
+            algorithm: HmacAlgorithm::Sha256,
+            secret: "hook".into(),
+            subject: "github".into(),
+        }
+    }
+
+    fn stripe() -> Hmac {
+        Hmac {
+            header: "stripe-signature".into(),
+            format: SignatureFormat::Timestamped {
+                tolerance_seconds: 300,
+            },
+            algorithm: HmacAlgorithm::Sha256,
+            secret: "hook".into(),
+            subject: "stripe".into(),
+        }
+    }
+
+    fn headers(name: &str, value: &str) -> Vec<(String, String)> {
+        vec![(name.to_string(), value.to_string())]
+    }
+
+    // GitHub's documented example: secret "It's a Secret to Everybody", payload "Hello, World!".
+    const GITHUB_EXAMPLE: &str =
+        "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+
+    #[test]
+    fn githubs_documented_example_verifies_and_a_changed_body_does_not() {
+        let secret = b"It's a Secret to Everybody";
+        let h = headers("x-hub-signature-256", GITHUB_EXAMPLE);
+        assert_eq!(verify(&github(), &h, b"Hello, World!", secret, 0), Ok(()));
+        let err = verify(&github(), &h, b"Hello, World?", secret, 0).unwrap_err();
+        assert!(err.contains("does not match"), "{err}");
+        let err = verify(&github(), &h, b"Hello, World!", b"another", 0).unwrap_err();
+        assert!(err.contains("does not match"), "{err}");
+        let err = verify(&github(), &[], b"Hello, World!", secret, 0).unwrap_err();
+        assert!(err.contains("no x-hub-signature-256"), "{err}");
+        let mut twice = h.clone();
+        twice.extend(h);
+        assert!(verify(&github(), &twice, b"Hello, World!", secret, 0).is_err());
+        let err = verify(
+            &github(),
+            &headers("x-hub-signature-256", "sha1=00"),
+            b"",
+            secret,
+            0,
+        )
+        .unwrap_err();
+        assert!(err.contains("does not start"), "{err}");
+    }
+
+    fn stripe_signature(secret: &[u8], t: u64, body: &[u8]) -> String {
+        let mut mac =
+            <HmacOf<sha2::Sha256> as hmac::digest::KeyInit>::new_from_slice(secret).unwrap();
+        mac.update(format!("{t}.").as_bytes());
+        mac.update(body);
+        let digest = mac.finalize().into_bytes();
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn stripe_style_signatures_check_the_timestamp_and_any_v1() {
+        let now = 1_800_000_000;
+        let good = stripe_signature(b"whsec", now - 10, b"{}");
+        let value = format!("t={},v1=00ff,v1={good},v0=abc", now - 10);
+        let h = headers("stripe-signature", &value);
+        assert_eq!(verify(&stripe(), &h, b"{}", b"whsec", now), Ok(()));
+        assert!(verify(&stripe(), &h, b"{ }", b"whsec", now).is_err());
+        // Replayed later than the tolerance.
+        let err = verify(&stripe(), &h, b"{}", b"whsec", now + 400).unwrap_err();
+        assert!(err.contains("tolerated"), "{err}");
+        // The timestamp is signed: changing it breaks the signature.
+        let moved = format!("t={},v1={good}", now - 5);
+        let err = verify(
+            &stripe(),
+            &headers("stripe-signature", &moved),
+            b"{}",
+            b"whsec",
+            now,
+        )
+        .unwrap_err();
+        assert!(err.contains("does not match"), "{err}");
+    }
+
+    #[test]
+    fn an_empty_secret_never_verifies() {
+        let h = headers("x-hub-signature-256", GITHUB_EXAMPLE);
+        assert!(verify(&github(), &h, b"Hello, World!", b"", 0).is_err());
+    }
+}

@@ -1,0 +1,96 @@
+//! The verifier layer: exports `faas:guests/verifier` to the decorator. It reads the same compiled
+//! policy (imported from `faas:function/policy`) and makes the checks that need more than the
+//! decorator has: a bearer token's signature and claims ([`faas_policy_core::jwt`]), a webhook's
+//! body signature ([`faas_policy_core::hmac`]), both with secrets read at run time from
+//! `wasi:config/store`, and rate-limit counts kept in the host's `wasi:keyvalue` store. A read
+//! error counts as an absent secret, and a store error as a failed count: both deny.
+
+wit_bindgen::generate!({
+    path: "../wit",
+    world: "faas:guests/verifier-layer",
+    generate_all,
+});
+
+use exports::faas::guests::verifier::{Guest, VerifiedToken};
+use faas::function::policy;
+use faas_policy_core::Policy;
+use wasi::keyvalue::{atomics, store};
+
+struct Verifier;
+
+impl Guest for Verifier {
+    fn verify_token(token: String) -> Result<VerifiedToken, String> {
+        let policy = read_policy()?;
+        let secret = |key: &str| wasi::config::store::get(key).ok().flatten();
+        faas_policy_core::jwt::verify_under(&policy, &token, now(), &secret).map(|v| {
+            VerifiedToken {
+                subject: v.subject,
+                scopes: v.scopes,
+                claims: v.claims,
+            }
+        })
+    }
+
+    fn verify_signature(headers: Vec<(String, String)>, body: Vec<u8>) -> Result<(), String> {
+        let policy = read_policy()?;
+        let hmac = policy
+            .hmac
+            .as_ref()
+            .ok_or("the policy has no [auth.hmac]")?;
+        let secret = wasi::config::store::get(&hmac.secret)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        faas_policy_core::hmac::verify(hmac, &headers, &body, secret.as_bytes(), now())
+    }
+
+    fn count(limit: u32, key: String, window: u64) -> Result<u64, String> {
+        let document = policy::document();
+        // Counters are named after the policy (two functions with different policies never
+        // share one), the limit and the window; the key is hashed, so that a client-chosen
+        // header value cannot make a counter's name long.
+        let (policy_digest, key_digest) = {
+            use sha2::Digest;
+            (
+                hex(&sha2::Sha256::digest(&document)[..8]),
+                hex(&sha2::Sha256::digest(key.as_bytes())[..16]),
+            )
+        };
+        let name =
+            |window: u64| format!("faas-limit/{policy_digest}/{limit}/{window}/{key_digest}");
+        let bucket =
+            store::open("").map_err(|e| format!("cannot open the store: {}", shown(&e)))?;
+        let counted = atomics::increment(&bucket, &name(window), 1)
+            .map_err(|e| format!("cannot count: {}", shown(&e)))?;
+        // The first request of a window clears its predecessor's counter (best effort: a store
+        // with expiry does this itself).
+        if counted == 1 && window > 0 {
+            let _ = bucket.delete(&name(window - 1));
+        }
+        Ok(counted)
+    }
+}
+
+fn read_policy() -> Result<Policy, String> {
+    Policy::decode(&policy::document()).map_err(|e| format!("cannot read the policy document: {e}"))
+}
+
+/// The wall clock through the wasip2 crate, as in the decorator: it also moves the standard
+/// library's WASI imports to the adapters' 0.2 release.
+fn now() -> u64 {
+    wasip2::clocks::wall_clock::now().seconds
+}
+
+fn shown(error: &store::Error) -> String {
+    match error {
+        store::Error::NoSuchStore => "no such store".into(),
+        store::Error::AccessDenied => "access denied".into(),
+        store::Error::Other(message) => message.clone(),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+export!(Verifier);
