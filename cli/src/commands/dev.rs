@@ -76,12 +76,6 @@ impl DevArgs {
 }
 
 fn report(event: &Event, json: bool) {
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string(event).expect("events serialise")
-        );
-    }
     let because = |changed: &[String]| match changed {
         [] => String::new(),
         [one] => format!(" ({one} changed)"),
@@ -124,5 +118,12 @@ fn report(event: &Event, json: bool) {
                 "for the next change; the last good version keeps serving",
             );
         }
+    }
+    // The event last: a program that reads it then finds the status lines already written.
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(event).expect("events serialise")
+        );
     }
 }
