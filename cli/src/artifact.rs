@@ -80,11 +80,30 @@ impl Grants {
                     .iter()
                     .filter_map(|jwt| jwt.hs256_secret.clone()),
             )
+            .chain(document.hmac.iter().map(|hmac| hmac.secret.clone()))
             .collect();
         config_keys.sort();
         config_keys.dedup();
+        // The verifier layer fetches the identity provider's keys: that host is reached too.
+        let mut outgoing_hosts = policy.capabilities.outgoing_hosts.clone();
+        let remote_jwks = document
+            .jwt
+            .iter()
+            .filter_map(|jwt| jwt.remote_jwks.as_ref());
+        for remote in remote_jwks {
+            if let Ok((https, authority, _)) = crate::capabilities::split_jwks_uri(&remote.uri) {
+                let port = if https { 443 } else { 80 };
+                let grant = match authority.contains(':') {
+                    true => authority.to_ascii_lowercase(),
+                    false => format!("{}:{port}", authority.to_ascii_lowercase()),
+                };
+                if !outgoing_hosts.contains(&grant) {
+                    outgoing_hosts.push(grant);
+                }
+            }
+        }
         Self {
-            outgoing_hosts: policy.capabilities.outgoing_hosts.clone(),
+            outgoing_hosts,
             config_keys,
             messaging_subjects: document
                 .messaging

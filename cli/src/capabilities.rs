@@ -133,6 +133,33 @@ pub fn check_host_pattern(pattern: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// The parts of a `jwks-uri`: whether it is `https`, its authority (`host[:port]`, the grant the
+/// verifier layer's fetch needs) and its path with query.
+pub fn split_jwks_uri(uri: &str) -> Result<(bool, &str, &str), &'static str> {
+    let (https, rest) = match (uri.strip_prefix("https://"), uri.strip_prefix("http://")) {
+        (Some(rest), _) => (true, rest),
+        (None, Some(rest)) => (false, rest),
+        _ => return Err("expected an https:// URL"),
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    if path.is_empty() || uri.contains('#') {
+        return Err(
+            "expected a URL with a path and no fragment, e.g. https://id.example.com/.well-known/jwks.json",
+        );
+    }
+    if authority.contains('*') {
+        return Err("the host cannot be a pattern");
+    }
+    check_host_pattern(authority)?;
+    let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
+    // Keys fetched in clear text could be replaced by anyone on the path: only a local identity
+    // provider (and tests) may be reached without TLS.
+    if !https && host != "127.0.0.1" && host != "localhost" {
+        return Err("keys must be fetched over https (http only to 127.0.0.1 or localhost)");
+    }
+    Ok((https, authority, path))
+}
+
 /// Whether the authority `host[:port]` of an outgoing request is granted by `patterns`: a pattern
 /// without a port grants every port of the host; `*.example.com` grants its subdomains (not
 /// `example.com` itself).

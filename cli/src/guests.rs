@@ -76,8 +76,11 @@ pub enum Need {
     Verifier,
     /// `[auth.jwt] hs256-secret` or `[auth.hmac]`: the verifier layer reads a secret at run time.
     RuntimeSecret,
-    /// `[[limit]]`: the verifier layer counts in the host's key-value store.
+    /// `[[limit]]` or `jwks-uri`: the verifier layer counts, or caches keys, in the host's
+    /// key-value store.
     KeyValue,
+    /// `jwks-uri`: the verifier layer fetches the identity provider's keys.
+    OutgoingHttp,
     /// A `[credentials]` grant: the provider reads values at run time.
     Credentials,
 }
@@ -162,6 +165,8 @@ pub static VERIFIER_GUEST: Guest = Guest {
         (CONFIG_STORE, Need::RuntimeSecret),
         (KEYVALUE_STORE, Need::KeyValue),
         (KEYVALUE_ATOMICS, Need::KeyValue),
+        ("wasi:http/outgoing-handler@0.2.12", Need::OutgoingHttp),
+        ("wasi:http/types@0.2.12", Need::OutgoingHttp),
     ],
     crates: include_str!(concat!(env!("OUT_DIR"), "/faas_verifier.wasm.crates")),
     inspection: OnceLock::new(),

@@ -187,8 +187,9 @@ fn fix_for_import(import: &str, layer: &str) -> &'static str {
         "; the policy's HS256 secret, webhook secret or [credentials] need run-time \
          configuration: use a target that supplies wasi:config (wasmcloud), or remove them"
     } else if import.starts_with("wasi:keyvalue/") && layer == "verifier" {
-        "; the policy's [[limit]]s count requests in the host's key-value store: use a target \
-         that supplies wasi:keyvalue (wasmcloud), or remove them"
+        "; the policy's [[limit]]s count requests, and fetched JWT keys are cached, in the \
+         host's key-value store: use a target that supplies wasi:keyvalue (wasmcloud), or remove \
+         them"
     } else if import.starts_with("faas:") {
         "; this is a bare function, not a wrapped artifact: run `faas wrap`"
     } else if layer == "function" {

@@ -9,6 +9,7 @@ mod dev;
 mod docs;
 mod gateway;
 mod host;
+mod jwks;
 mod jwt;
 mod languages;
 mod messaging;

@@ -77,6 +77,9 @@ pub(super) struct JwtTable {
     pub(super) hs256_secret: Option<Spanned<RuntimeRef>>,
     #[serde(default)]
     pub(super) jwk: Vec<Spanned<JwkTable>>,
+    pub(super) jwks_uri: Option<Spanned<String>>,
+    pub(super) jwks_cache_seconds: Option<Spanned<u32>>,
+    pub(super) jwks_min_refresh_seconds: Option<Spanned<u32>>,
 }
 
 pub(super) fn default_leeway() -> Spanned<u32> {

@@ -204,7 +204,16 @@ pub(super) fn compile_jwt(
             "`max-lifetime-seconds = 0` would refuse every token; leave it out for no limit".into(),
         ));
     }
-    let jwks = compile_jwks(source, t, &algorithms)?;
+    let remote_jwks = compile_remote_jwks(source, t)?;
+    let jwks = compile_jwks(source, t, &algorithms, remote_jwks.is_some())?;
+    if remote_jwks.is_some() && algorithms.iter().all(|a| a == "HS256") {
+        return Err(err(
+            t.algorithms.span(),
+            "`jwks-uri` gives public keys, but `algorithms` allows HS256 only: add RS256, ES256 \
+             or EdDSA, or remove `jwks-uri`"
+                .into(),
+        ));
+    }
     Ok(Jwt {
         issuers: t.issuers.get_ref().clone(),
         audiences: t.audiences.get_ref().clone(),
@@ -217,7 +226,76 @@ pub(super) fn compile_jwt(
         max_lifetime_seconds: t.max_lifetime_seconds.as_ref().map(|l| *l.get_ref()),
         hs256_secret,
         jwks,
+        remote_jwks,
     })
+}
+
+/// How long fetched keys are trusted by default, and the shortest and longest choice.
+const DEFAULT_JWKS_CACHE_SECONDS: u32 = 300;
+const JWKS_CACHE_SECONDS: std::ops::RangeInclusive<u32> = 60..=86_400;
+/// The least time between two fetches by default (an unknown `kid` asks for a fetch).
+const DEFAULT_JWKS_MIN_REFRESH_SECONDS: u32 = 30;
+
+/// `jwks-uri` and its cache settings: an `https` URL (or `http` to a loopback address, for local
+/// identity providers and tests), fetched at run time by the verifier layer.
+fn compile_remote_jwks(
+    source: &SourceFile,
+    t: &JwtTable,
+) -> Result<Option<faas_policy_core::RemoteJwks>, TextError> {
+    let err = |span: Range<usize>, message: String| source.error_at(Some(span), message);
+    let Some(uri) = &t.jwks_uri else {
+        if let Some(setting) = [&t.jwks_cache_seconds, &t.jwks_min_refresh_seconds]
+            .into_iter()
+            .flatten()
+            .next()
+        {
+            return Err(err(
+                setting.span(),
+                "this setting is for keys fetched at run time: it needs `jwks-uri`".into(),
+            ));
+        }
+        return Ok(None);
+    };
+    if let Err(why) = crate::capabilities::split_jwks_uri(uri.get_ref()) {
+        return Err(err(uri.span(), format!("invalid `jwks-uri`: {why}")));
+    }
+    let cache_seconds = t
+        .jwks_cache_seconds
+        .as_ref()
+        .map_or(DEFAULT_JWKS_CACHE_SECONDS, |s| *s.get_ref());
+    if let Some(setting) = &t.jwks_cache_seconds
+        && !JWKS_CACHE_SECONDS.contains(&cache_seconds)
+    {
+        return Err(err(
+            setting.span(),
+            format!(
+                "`jwks-cache-seconds` must be {} to {} (a day)",
+                JWKS_CACHE_SECONDS.start(),
+                JWKS_CACHE_SECONDS.end()
+            ),
+        ));
+    }
+    let min_refresh_seconds = t
+        .jwks_min_refresh_seconds
+        .as_ref()
+        .map_or(DEFAULT_JWKS_MIN_REFRESH_SECONDS.min(cache_seconds), |s| {
+            *s.get_ref()
+        });
+    if let Some(setting) = &t.jwks_min_refresh_seconds
+        && (min_refresh_seconds == 0 || min_refresh_seconds > cache_seconds)
+    {
+        return Err(err(
+            setting.span(),
+            "`jwks-min-refresh-seconds` must be at least 1 and at most `jwks-cache-seconds`: \
+             tokens with unknown kids must not make every request fetch the keys"
+                .into(),
+        ));
+    }
+    Ok(Some(faas_policy_core::RemoteJwks {
+        uri: uri.get_ref().clone(),
+        cache_seconds,
+        min_refresh_seconds,
+    }))
 }
 
 /// The `[[auth.jwt.jwk]]` keys as JWK JSON, each checked to be a public key that can verify tokens
@@ -226,6 +304,7 @@ fn compile_jwks(
     source: &SourceFile,
     t: &JwtTable,
     algorithms: &[String],
+    remote: bool,
 ) -> Result<Vec<String>, TextError> {
     let err = |span: Range<usize>, message: String| source.error_at(Some(span), message);
     let mut jwks = Vec::new();
@@ -291,7 +370,8 @@ fn compile_jwks(
             .map_err(|e| err(entry.span(), format!("invalid JWK: {e}")))?;
         jwks.push(json);
     }
-    for alg in algorithms.iter().filter(|a| *a != "HS256") {
+    // Keys fetched at run time may be of any allowed type.
+    for alg in algorithms.iter().filter(|a| *a != "HS256" && !remote) {
         let kty = match alg.as_str() {
             "RS256" => "RSA",
             "ES256" => "EC",

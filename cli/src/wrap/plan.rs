@@ -304,6 +304,11 @@ pub fn plan_for(
             .try_into()
             .expect("16 bytes")
     };
+    let remote_jwks = policy
+        .policy
+        .jwt
+        .as_ref()
+        .is_some_and(|jwt| jwt.remote_jwks.is_some());
     let needs = |need: Need| match need {
         Need::Verifier => {
             let p = &policy.policy;
@@ -313,7 +318,8 @@ pub fn plan_for(
             let p = &policy.policy;
             p.hmac.is_some() || p.jwt.as_ref().is_some_and(|jwt| jwt.hs256_secret.is_some())
         }
-        Need::KeyValue => !policy.policy.limits.is_empty(),
+        Need::KeyValue => !policy.policy.limits.is_empty() || remote_jwks,
+        Need::OutgoingHttp => remote_jwks,
         Need::Credentials => !policy.policy.credentials.is_empty(),
     };
 

@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 
 use crate::{
     Access, ApiKey, AuditLevel, Cors, DOCUMENT_VERSION, DigestEncoding, Filters, Grant, Hmac,
-    HmacAlgorithm, Jwt, Limit, LimitKey, Messaging, Policy, Rule, SignatureFormat,
+    HmacAlgorithm, Jwt, Limit, LimitKey, Messaging, Policy, RemoteJwks, Rule, SignatureFormat,
 };
 
 const MAGIC: &[u8; 8] = b"faaspol\0";
@@ -104,6 +104,15 @@ impl Policy {
                     }
                 }
                 w.strs(&jwt.jwks);
+                match &jwt.remote_jwks {
+                    None => w.u8(0),
+                    Some(remote) => {
+                        w.u8(1);
+                        w.str(&remote.uri);
+                        w.u32(remote.cache_seconds);
+                        w.u32(remote.min_refresh_seconds);
+                    }
+                }
             }
         }
         w.u32(self.credentials.len() as u32);
@@ -238,6 +247,15 @@ impl Policy {
                     _ => return Err(DecodeError::Invalid("jwt secret flag")),
                 },
                 jwks: r.strs()?,
+                remote_jwks: match r.u8()? {
+                    0 => None,
+                    1 => Some(RemoteJwks {
+                        uri: r.str()?,
+                        cache_seconds: r.u32()?,
+                        min_refresh_seconds: r.u32()?,
+                    }),
+                    _ => return Err(DecodeError::Invalid("remote jwks flag")),
+                },
             }),
             _ => return Err(DecodeError::Invalid("jwt flag")),
         };
@@ -459,6 +477,11 @@ mod tests {
                 max_lifetime_seconds: Some(3600),
                 hs256_secret: Some("jwt-secret".into()),
                 jwks: vec!["{\"kty\":\"RSA\"}".into()],
+                remote_jwks: Some(RemoteJwks {
+                    uri: "https://id.example/.well-known/jwks.json".into(),
+                    cache_seconds: 300,
+                    min_refresh_seconds: 30,
+                }),
             }),
             credentials: vec![Grant {
                 name: "db".into(),

@@ -334,6 +334,70 @@ pub fn check_jwk(jwk: &str) -> Result<(), String> {
         .map_err(|e| format!("unusable key: {e}"))
 }
 
+/// The keys of a JWKS document fetched at run time that can verify tokens under `algorithms`,
+/// each as compact JWK JSON. A key that cannot (secret material, another purpose or algorithm, an
+/// unsupported type or curve, an RSA modulus under 2048 bits, a key jsonwebtoken cannot use) is
+/// left out, not an error: providers publish keys for other uses beside their signing keys. A
+/// document that is not a JWKS is an error.
+#[cfg(feature = "verify")]
+pub fn usable_keys(document: &[u8], algorithms: &[String]) -> Result<Vec<String>, String> {
+    let parsed: Value =
+        serde_json::from_slice(document).map_err(|e| format!("the JWKS is not JSON: {e}"))?;
+    let keys = parsed
+        .get("keys")
+        .and_then(Value::as_array)
+        .ok_or("the JWKS has no `keys` array")?;
+    let usable = keys
+        .iter()
+        .filter(|key| key_fits(key, algorithms))
+        .map(Value::to_string)
+        .filter(|json| check_jwk(json).is_ok())
+        .collect();
+    Ok(usable)
+}
+
+#[cfg(feature = "verify")]
+fn key_fits(key: &Value, algorithms: &[String]) -> bool {
+    let text = |name: &str| key.get(name).and_then(Value::as_str);
+    if key.get("d").is_some() || key.get("k").is_some() {
+        return false;
+    }
+    if text("use").is_some_and(|u| u != "sig") {
+        return false;
+    }
+    if let Some(ops) = key.get("key_ops")
+        && !ops
+            .as_array()
+            .is_some_and(|ops| ops.iter().any(|op| op == "verify"))
+    {
+        return false;
+    }
+    let (alg, curve) = match text("kty") {
+        Some("RSA") => ("RS256", None),
+        Some("EC") => ("ES256", Some("P-256")),
+        Some("OKP") => ("EdDSA", Some("Ed25519")),
+        _ => return false,
+    };
+    if !algorithms.iter().any(|a| a == alg) || text("alg").is_some_and(|a| a != alg) {
+        return false;
+    }
+    if curve.is_some() && text("crv") != curve {
+        return false;
+    }
+    if alg == "RS256" {
+        let modulus = text("n").and_then(|n| URL_SAFE_NO_PAD.decode(n).ok());
+        let bits = modulus.as_deref().map_or(0, |n| {
+            let n = &n[n.iter().position(|b| *b != 0).unwrap_or(n.len())..];
+            n.first()
+                .map_or(0, |b| n.len() * 8 - b.leading_zeros() as usize)
+        });
+        if bits < 2048 {
+            return false;
+        }
+    }
+    true
+}
+
 #[cfg(all(test, feature = "verify"))]
 mod tests {
     use super::*;
@@ -355,6 +419,7 @@ mod tests {
             max_lifetime_seconds: None,
             hs256_secret: None,
             jwks: vec![],
+            remote_jwks: None,
         }
     }
 
@@ -417,5 +482,35 @@ mod tests {
         assert!(!alg.contains('\n'), "{alg}");
         assert!(alg.len() < 50, "{alg}");
         assert_eq!(JwtError::Expired.to_string(), "expired token");
+    }
+
+    #[test]
+    fn fetched_keys_for_other_uses_or_algorithms_are_left_out() {
+        // An Ed25519 key (RFC 8037's example) beside keys that cannot verify EdDSA tokens here.
+        let ed = json!({"kty": "OKP", "crv": "Ed25519", "kid": "ed", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"});
+        let document = json!({"keys": [
+            ed,
+            {"kty": "OKP", "crv": "Ed25519", "kid": "enc", "use": "enc", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+            {"kty": "OKP", "crv": "Ed25519", "kid": "other-alg", "alg": "ES256", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+            {"kty": "oct", "kid": "secret", "k": "c2VjcmV0"},
+            {"kty": "RSA", "kid": "weak", "n": "AQAB", "e": "AQAB"},
+            {"kty": "EC", "crv": "P-384", "kid": "p384", "x": "AA", "y": "AA"}
+        ]});
+        let algorithms = vec![
+            "EdDSA".to_string(),
+            "ES256".to_string(),
+            "RS256".to_string(),
+        ];
+        let keys = usable_keys(document.to_string().as_bytes(), &algorithms).unwrap();
+        assert_eq!(keys, vec![ed.to_string()]);
+        // Not allowed by the policy: none.
+        let only_rs = vec!["RS256".to_string()];
+        assert!(
+            usable_keys(document.to_string().as_bytes(), &only_rs)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(usable_keys(b"<html>", &algorithms).is_err());
+        assert!(usable_keys(b"{\"keys\": 1}", &algorithms).is_err());
     }
 }

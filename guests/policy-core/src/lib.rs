@@ -188,6 +188,20 @@ pub struct Jwt {
     pub hs256_secret: Option<String>,
     /// Public keys, one JWK (JSON) each.
     pub jwks: Vec<String>,
+    /// Where more public keys are fetched at run time (a JWKS document), and how they are cached.
+    pub remote_jwks: Option<RemoteJwks>,
+}
+
+/// A JWKS fetched at run time from the identity provider, through outgoing HTTP granted to its
+/// host only, and cached in the host's key-value store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteJwks {
+    /// The document's URL: `https://…` (or `http://` to a loopback address).
+    pub uri: String,
+    /// How long fetched keys are trusted before they are fetched again.
+    pub cache_seconds: u32,
+    /// The least time between two fetches, however many tokens name an unknown `kid`.
+    pub min_refresh_seconds: u32,
 }
 
 /// A credential the function may read: a name, and where its value comes from at run time.

@@ -3,7 +3,11 @@
 //! decorator has: a bearer token's signature and claims ([`faas_policy_core::jwt`]), a webhook's
 //! body signature ([`faas_policy_core::hmac`]), both with secrets read at run time from
 //! `wasi:config/store`, and rate-limit counts kept in the host's `wasi:keyvalue` store. A read
-//! error counts as an absent secret, and a store error as a failed count: both deny.
+//! error counts as an absent secret, and a store error as a failed count: both deny. With
+//! `jwks-uri`, the identity provider's keys are fetched through outgoing HTTP and cached in the
+//! same store ([`jwks`]).
+
+mod jwks;
 
 wit_bindgen::generate!({
     path: "../wit",
@@ -14,20 +18,25 @@ wit_bindgen::generate!({
 use exports::faas::guests::verifier::{Guest, VerifiedToken};
 use faas::function::policy;
 use faas_policy_core::Policy;
-use wasi::keyvalue::{atomics, store};
+use wasi::keyvalue::atomics;
+pub(crate) use wasi::keyvalue::store;
 
 struct Verifier;
 
 impl Guest for Verifier {
     fn verify_token(token: String) -> Result<VerifiedToken, String> {
         let policy = read_policy()?;
+        let jwt = policy.jwt.as_ref().ok_or("the policy accepts no JWTs")?;
         let secret = |key: &str| wasi::config::store::get(key).ok().flatten();
-        faas_policy_core::jwt::verify_under(&policy, &token, now(), &secret).map(|v| {
-            VerifiedToken {
-                subject: v.subject,
-                scopes: v.scopes,
-                claims: v.claims,
-            }
+        let verified = match &jwt.remote_jwks {
+            None => faas_policy_core::jwt::verify(jwt, &token, now(), &secret)
+                .map_err(|e| e.to_string()),
+            Some(remote) => jwks::verify(jwt, remote, &token, now(), &secret),
+        };
+        verified.map(|v| VerifiedToken {
+            subject: v.subject,
+            scopes: v.scopes,
+            claims: v.claims,
         })
     }
 
@@ -71,6 +80,11 @@ impl Guest for Verifier {
     }
 }
 
+/// The host's default key-value store.
+pub(crate) fn open_store() -> Result<store::Bucket, String> {
+    store::open("").map_err(|e| format!("cannot open the store: {}", shown(&e)))
+}
+
 fn read_policy() -> Result<Policy, String> {
     Policy::decode(&policy::document()).map_err(|e| format!("cannot read the policy document: {e}"))
 }
@@ -81,7 +95,7 @@ fn now() -> u64 {
     wasip2::clocks::wall_clock::now().seconds
 }
 
-fn shown(error: &store::Error) -> String {
+pub(crate) fn shown(error: &store::Error) -> String {
     match error {
         store::Error::NoSuchStore => "no such store".into(),
         store::Error::AccessDenied => "access denied".into(),
@@ -89,7 +103,7 @@ fn shown(error: &store::Error) -> String {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
