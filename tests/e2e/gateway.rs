@@ -419,3 +419,49 @@ fn a_policy_with_limits_is_refused_for_a_target_without_a_key_value_store() {
     assert!(stderr.contains("wasi:keyvalue/"), "{stderr}");
     assert!(!dir.join("limited.wasm").exists());
 }
+
+#[test]
+fn faas_test_signs_cases_marked_signed_with_the_secret_of_keys_toml() {
+    let (_tmp, dir) = built_function("gateway-test");
+    std::fs::copy(policy_fixture("gateway.toml"), dir.join("auth.toml")).unwrap();
+    success(&faas(&dir, &["wrap", "--target", "wasmcloud"]));
+    std::fs::write(
+        dir.join("tests/keys.toml"),
+        format!("[config]\ngithub-webhook-secret = \"{GITHUB_SECRET}\"\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("tests/hooks.toml"),
+        r#"[[case]]
+name = "a signed push is accepted"
+method = "POST"
+path = "/hooks/github"
+json = { action = "opened" }
+signed = true
+expect = { status = 200 }
+
+[[case]]
+name = "an unsigned push is refused"
+method = "POST"
+path = "/hooks/github"
+json = { action = "opened" }
+expect = { status = 401 }
+"#,
+    )
+    .unwrap();
+    let out = success(&faas(&dir, &["test", "tests/hooks.toml"]));
+    assert!(out.contains("2 case(s) passed, 0 failed"), "{out}");
+    // Without the secret, a signed case cannot be made: the case says why.
+    std::fs::write(dir.join("tests/keys.toml"), "").unwrap();
+    let out = faas(&dir, &["test", "tests/hooks.toml"]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("no `github-webhook-secret` in its [config] table"),
+        "{text}"
+    );
+}

@@ -48,6 +48,10 @@ pub struct Case {
     /// Present a JWT minted with a key of `keys.toml`.
     #[serde(default)]
     pub jwt: Option<JwtCredential>,
+    /// Sign the body as the policy's `[auth.hmac]` provider would, with the secret `keys.toml`'s
+    /// `[config]` holds under the key the policy names.
+    #[serde(default)]
+    pub signed: bool,
     /// The message's subject (messaging trigger).
     #[serde(default)]
     pub subject: Option<String>,

@@ -264,6 +264,32 @@ impl Runner<'_> {
         (header, value)
     }
 
+    /// The webhook signature of `body` under the policy's `[auth.hmac]`, made now with the secret
+    /// the run's configuration holds.
+    fn signature(&self, body: &[u8]) -> Result<(String, String), String> {
+        let hmac = self
+            .policy()
+            .hmac
+            .as_ref()
+            .ok_or("`signed = true`, but the policy has no [auth.hmac]")?;
+        let secret = self.keys.config.get(&hmac.secret).ok_or_else(|| {
+            format!(
+                "`signed = true` needs the webhook secret: {} has no `{}` in its [config] table",
+                cases::KEYS_FILE,
+                hmac.secret
+            )
+        })?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Ok(faas_policy_core::hmac::sign(
+            hmac,
+            body,
+            secret.as_bytes(),
+            now,
+        ))
+    }
+
     /// A JWT minted with the test key `credential.key`, with its claims.
     pub fn mint(&self, credential: &JwtCredential) -> Result<String, String> {
         let key =
@@ -422,6 +448,9 @@ impl Runner<'_> {
             }
             (None, None) => Vec::new(),
         };
+        if case.signed {
+            headers.push(self.signature(&body)?);
+        }
         Ok(Request {
             method: case.method.clone(),
             path: case.path.clone(),

@@ -6,7 +6,7 @@
 extern crate std;
 
 use alloc::format;
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use base64::Engine;
 use hmac::{Hmac as HmacOf, Mac};
@@ -81,6 +81,50 @@ pub fn verify(
     }
 }
 
+/// The signature header a provider would send for `body` at time `now`, under `hmac` with
+/// `secret`: what tests present on routes with `signed = true`.
+pub fn sign(hmac: &Hmac, body: &[u8], secret: &[u8], now: u64) -> (String, String) {
+    let value = match &hmac.format {
+        SignatureFormat::Prefixed { prefix, encoding } => {
+            let digest = digest(hmac.algorithm, secret, &[body]);
+            let encoded = match encoding {
+                DigestEncoding::Hex => hex(&digest),
+                DigestEncoding::Base64 => base64::engine::general_purpose::STANDARD.encode(&digest),
+            };
+            format!("{prefix}{encoded}")
+        }
+        SignatureFormat::Timestamped { .. } => {
+            let t = now.to_string();
+            let digest = digest(hmac.algorithm, secret, &[t.as_bytes(), b".", body]);
+            format!("t={t},v1={}", hex(&digest))
+        }
+    };
+    (hmac.header.clone(), value)
+}
+
+fn digest(algorithm: HmacAlgorithm, secret: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    fn of<M: Mac + hmac::digest::KeyInit>(secret: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+        let mut mac = <M as hmac::digest::KeyInit>::new_from_slice(secret).expect("any key size");
+        for part in parts {
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().to_vec()
+    }
+    match algorithm {
+        HmacAlgorithm::Sha256 => of::<HmacOf<sha2::Sha256>>(secret, parts),
+        HmacAlgorithm::Sha512 => of::<HmacOf<sha2::Sha512>>(secret, parts),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use core::fmt::Write;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
 fn check(
     algorithm: HmacAlgorithm,
     secret: &[u8],
@@ -126,7 +170,6 @@ fn decode(text: &str, encoding: DigestEncoding) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloc::string::ToString;
     use alloc::vec;
 
     fn github() -> Hmac {
@@ -218,6 +261,29 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.contains("does not match"), "{err}");
+    }
+
+    #[test]
+    fn what_sign_writes_verifies_in_every_layout() {
+        let mut base64_512 = github();
+        base64_512.format = SignatureFormat::Prefixed {
+            prefix: String::new(),
+            encoding: DigestEncoding::Base64,
+        };
+        base64_512.algorithm = HmacAlgorithm::Sha512;
+        for hmac in [github(), stripe(), base64_512] {
+            let (name, value) = sign(&hmac, b"body", b"secret", 1_800_000_000);
+            let h = headers(&name, &value);
+            assert_eq!(verify(&hmac, &h, b"body", b"secret", 1_800_000_000), Ok(()));
+            assert!(verify(&hmac, &h, b"other", b"secret", 1_800_000_000).is_err());
+        }
+        let (_, value) = sign(
+            &github(),
+            b"Hello, World!",
+            b"It's a Secret to Everybody",
+            0,
+        );
+        assert_eq!(value, GITHUB_EXAMPLE);
     }
 
     #[test]
