@@ -45,7 +45,8 @@ fn main() {
         let language: Language = args[i + 4].parse().unwrap();
         match mode.as_str() {
             "wrap" => {
-                faas::wrap::assemble(&function, &policy, &[Trigger::Http], language, None).unwrap();
+                faas::wrap::assemble(&function, &policy, &[Trigger::Http], language, None, &[])
+                    .unwrap();
             }
             _ => {
                 plain_composition(&function, &policy.document, true);
@@ -59,8 +60,14 @@ fn main() {
         let dir = Path::new(&args[i + 1]);
         let function = std::fs::read(&args[i + 2]).unwrap();
         let policy = faas::policy::load(Path::new(&args[i + 3])).unwrap();
-        let wrapped =
-            faas::wrap::assemble(&function, &policy, &[Trigger::Http], Language::Rust, None);
+        let wrapped = faas::wrap::assemble(
+            &function,
+            &policy,
+            &[Trigger::Http],
+            Language::Rust,
+            None,
+            &[],
+        );
         std::fs::write(dir.join("wrapped.wasm"), wrapped.unwrap().bytes).unwrap();
         let bare = plain_composition(&function, &policy.document, false);
         std::fs::write(dir.join("bare.wasm"), bare).unwrap();
@@ -215,7 +222,15 @@ fn report(built: &Built) {
     // 1. wrap vs wac-graph alone
     let iterations = 20;
     let wrap_times = time(iterations, || {
-        faas::wrap::assemble(&function, &policy, &[Trigger::Http], built.language, None).unwrap();
+        faas::wrap::assemble(
+            &function,
+            &policy,
+            &[Trigger::Http],
+            built.language,
+            None,
+            &[],
+        )
+        .unwrap();
     });
     let plain_times = time(iterations, || {
         plain_composition(&function, &policy.document, true);
@@ -248,9 +263,16 @@ fn report(built: &Built) {
     }
 
     // 2, 3, 4. serve both and load them.
-    let wrapped = faas::wrap::assemble(&function, &policy, &[Trigger::Http], built.language, None)
-        .unwrap()
-        .bytes;
+    let wrapped = faas::wrap::assemble(
+        &function,
+        &policy,
+        &[Trigger::Http],
+        built.language,
+        None,
+        &[],
+    )
+    .unwrap()
+    .bytes;
     let bare = plain_composition(&function, &policy.document, false);
     let wrapped_server = faas::serve::Server::from_bytes(&wrapped, vec![]).unwrap();
     let bare_server = faas::serve::Server::from_bytes(&bare, vec![]).unwrap();
@@ -637,9 +659,16 @@ fn host_benchmark(sample: &Built, python: &Built) {
     println!("\n## faas serve as a host (sample function wrapped, API key; python start-up)\n");
     let function = std::fs::read(&sample.function).unwrap();
     let policy = faas::policy::load(&sample.policy).unwrap();
-    let wrapped = faas::wrap::assemble(&function, &policy, &[Trigger::Http], Language::Rust, None)
-        .unwrap()
-        .bytes;
+    let wrapped = faas::wrap::assemble(
+        &function,
+        &policy,
+        &[Trigger::Http],
+        Language::Rust,
+        None,
+        &[],
+    )
+    .unwrap()
+    .bytes;
     let artifact = sample.dir.join("host-bench.wasm");
     std::fs::write(&artifact, &wrapped).unwrap();
     let auth = format!("Bearer {}", sample.key);
@@ -702,6 +731,7 @@ fn host_benchmark(sample: &Built, python: &Built) {
         &[Trigger::Http],
         Language::Python,
         None,
+        &[],
     )
     .unwrap()
     .bytes;
@@ -942,6 +972,7 @@ fn publish_benchmark(built: &Built) {
         &[Trigger::Http],
         Language::Rust,
         None,
+        &[],
     )
     .unwrap();
     std::fs::write(&artifact, &wrapped.bytes).unwrap();

@@ -43,6 +43,10 @@ pub struct LayersNote {
     /// manifests (`faas deploy`).
     #[serde(default, skip_serializing_if = "Grants::is_empty")]
     pub grants: Grants,
+    /// The imports the platform links to the function's dependencies (`link = "platform"`), by
+    /// dependency: target checks accept them, and `faas deploy` names them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub platform_links: BTreeMap<String, Vec<String>>,
 }
 
 /// The run-time grants of a policy.

@@ -103,6 +103,52 @@ pub struct HandlerExport {
     pub version: String,
 }
 
+impl Inspection {
+    /// The WIT of the packages this component's exported interfaces are defined in, and of those
+    /// they use types from (transitively), as `(package name, text)`: what a component that imports
+    /// these interfaces needs in its `wit/deps`. The package of the component's own world (which
+    /// holds no interface another component could import) is left out.
+    pub fn exported_wit(&self) -> Result<Vec<(String, String)>, String> {
+        let mut wanted: Vec<wit_parser::PackageId> = Vec::new();
+        let mut queue: Vec<wit_parser::InterfaceId> = self.resolve.worlds[self.world]
+            .exports
+            .values()
+            .filter_map(|item| match item {
+                wit_parser::WorldItem::Interface { id, .. } => Some(*id),
+                _ => None,
+            })
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        while let Some(id) = queue.pop() {
+            if !seen.insert(id) {
+                continue;
+            }
+            if let Some(package) = self.resolve.interfaces[id].package
+                && !wanted.contains(&package)
+            {
+                wanted.push(package);
+            }
+            queue.extend(self.resolve.interface_direct_deps(id));
+        }
+        let own = self.resolve.worlds[self.world].package;
+        let mut out = Vec::new();
+        for package in self.resolve.topological_packages() {
+            if !wanted.contains(&package) || Some(package) == own {
+                continue;
+            }
+            let mut printer = wit_component::WitPrinter::default();
+            printer
+                .print(&self.resolve, package, &[])
+                .map_err(|e| e.to_string())?;
+            out.push((
+                self.resolve.packages[package].name.to_string(),
+                printer.output.to_string(),
+            ));
+        }
+        Ok(out)
+    }
+}
+
 /// Reads `bytes` as a component (or a core module with metadata) and lists its imports and exports,
 /// after validating it completely (code included): for components from outside.
 pub fn inspect(bytes: &[u8]) -> Result<Inspection, CheckError> {

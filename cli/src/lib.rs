@@ -27,6 +27,7 @@ pub mod capabilities;
 pub mod component;
 pub mod contract;
 pub mod deploy;
+pub mod deps;
 pub mod dev;
 pub mod digest;
 pub mod exit;

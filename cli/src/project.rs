@@ -238,6 +238,9 @@ pub struct ProjectFile {
     /// The `[deploy]` table.
     #[serde(default)]
     pub deploy: crate::deploy::DeploySection,
+    /// The `[dependencies.NAME]` tables (`faas deps` writes them).
+    #[serde(default)]
+    pub dependencies: std::collections::BTreeMap<String, crate::deps::DependencySpec>,
 }
 
 /// The `[limits]` table: what `faas serve` and `faas invoke` allow one request (flags and

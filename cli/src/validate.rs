@@ -118,7 +118,16 @@ pub fn platform_problems(
     note: Option<&LayersNote>,
     is_function: bool,
 ) -> Vec<Problem> {
-    target.check(imports, exports, &|import| {
+    // Imports the platform links to the function's dependencies are not the host's to supply.
+    let linked: Vec<&String> = note
+        .map(|n| n.platform_links.values().flatten().collect())
+        .unwrap_or_default();
+    let imports: Vec<String> = imports
+        .iter()
+        .filter(|i| !linked.contains(i))
+        .cloned()
+        .collect();
+    target.check(&imports, exports, &|import| {
         if is_function {
             "function".to_string()
         } else {

@@ -97,6 +97,7 @@ impl DeployArgs {
                 .output
                 .clone()
                 .unwrap_or_else(|| project.output_dir().join("deploy")),
+            linked: faas::deps::platform_images(&project)?,
         };
         status(
             "Deploying",

@@ -4,6 +4,7 @@
 mod build;
 mod config_args;
 mod deploy;
+mod deps;
 mod dev;
 mod inspect;
 mod invoke;
@@ -131,6 +132,7 @@ pub enum Command {
     Publish(publish::PublishArgs),
     Verify(verify::VerifyArgs),
     Deploy(deploy::DeployArgs),
+    Deps(deps::DepsArgs),
     Pull(pull::PullArgs),
     Keygen(keygen::KeygenArgs),
     Pipeline(pipeline::PipelineArgs),
@@ -152,6 +154,7 @@ impl Command {
             Command::Publish(args) => args.run(),
             Command::Verify(args) => args.run(),
             Command::Deploy(args) => args.run(),
+            Command::Deps(args) => args.run(),
             Command::Pull(args) => args.run(),
             Command::Keygen(args) => args.run(),
             Command::Pipeline(args) => args.run(),

@@ -96,6 +96,7 @@ impl WrapArgs {
                     triggers: self.triggers.clone().unwrap_or_else(|| vec![Trigger::Http]),
                     language: self.language.unwrap_or(Language::Rust),
                     target_checked_by_caller: false,
+                    project_root: None,
                 }
             }
         };

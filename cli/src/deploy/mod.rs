@@ -80,6 +80,8 @@ pub struct Inputs<'a> {
     pub public_key: &'a str,
     /// The `[deploy]` table.
     pub settings: &'a DeploySection,
+    /// The dependencies the platform links to the function, as (name, image pinned by digest).
+    pub linked: &'a [(String, String)],
 }
 
 impl Inputs<'_> {
@@ -226,9 +228,12 @@ fn host_interfaces(inputs: &Inputs<'_>) -> Result<Vec<Value>, DeployError> {
         "wasmcloud:messaging/consumer",
         "wasi:logging/logging",
     ];
+    // What the platform links to a dependency's component is not a host interface.
+    let linked: Vec<&String> = inputs.note.platform_links.values().flatten().collect();
     if let Some(unsupported) = inputs.imports.iter().find(|import| {
         let name = interface_name(import);
-        !known.contains(&name)
+        !linked.contains(import)
+            && !known.contains(&name)
             && !BUILT_IN.iter().any(|b| name.starts_with(b))
             && !name.starts_with("wasi:keyvalue/")
             && !name.starts_with("wasi:blobstore/")
@@ -284,8 +289,18 @@ pub fn workload_deployment(inputs: &Inputs<'_>) -> Result<Value, DeployError> {
     if let Some(secret) = &settings.image_pull_secret {
         component["imagePullSecret"] = json!(secret);
     }
+    // The dependencies the platform links: components of the same workload, each with nothing
+    // granted (their owners' policies admit their images).
+    let mut components = vec![component];
+    for (name, image) in inputs.linked {
+        components.push(json!({
+            "name": name,
+            "image": image,
+            "localResources": { "allowedHosts": [] },
+        }));
+    }
     let mut spec = json!({
-        "components": [component],
+        "components": components,
         "hostInterfaces": host_interfaces(inputs)?,
     });
     if !settings.host_selector.is_empty() {
@@ -542,6 +557,8 @@ pub struct DeployOptions {
     pub emit: Emit,
     /// Where to write them.
     pub output: std::path::PathBuf,
+    /// The dependencies the platform links, as (name, image pinned by digest).
+    pub linked: Vec<(String, String)>,
 }
 
 /// What `faas deploy` wrote.
@@ -626,6 +643,7 @@ pub fn deploy(options: &DeployOptions) -> Result<DeployRecord, DeployFailure> {
         note: &note,
         public_key: pem.trim_end(),
         settings: &options.settings,
+        linked: &options.linked,
     };
     let files = manifests(&inputs, options.emit).map_err(|source| DeployFailure::Manifests {
         reference: reference.clone(),
@@ -668,6 +686,7 @@ mod tests {
             built_from: Default::default(),
             parameters: None,
             grants,
+            platform_links: Default::default(),
         }
     }
 
@@ -716,6 +735,7 @@ mod tests {
                 note: &note,
                 public_key: KEY,
                 settings: &DeploySection::default(),
+                linked: &[],
             },
         );
     }
@@ -756,6 +776,7 @@ mod tests {
             note: &note,
             public_key: KEY,
             settings: &settings,
+            linked: &[],
         };
         golden("grants", &inputs);
         let workload = workload_deployment(&inputs).unwrap();
@@ -785,6 +806,7 @@ mod tests {
             note: &note,
             public_key: KEY,
             settings: &DeploySection::default(),
+            linked: &[],
         };
         let err = workload_deployment(&inputs).unwrap_err().to_string();
         assert!(err.contains("wasi:nn/graph@0.2.0-rc-2024-10-28"), "{err}");

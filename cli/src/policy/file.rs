@@ -22,6 +22,8 @@ pub(super) struct PolicyFile {
     pub(super) credentials: std::collections::BTreeMap<String, Spanned<RuntimeRef>>,
     #[serde(default)]
     pub(super) limit: Vec<Spanned<LimitTable>>,
+    #[serde(default)]
+    pub(super) dependencies: std::collections::BTreeMap<String, Spanned<DependencyTable>>,
     pub(super) audit: Option<AuditTable>,
 }
 
@@ -48,6 +50,14 @@ pub(super) struct LimitTable {
     pub(super) requests: Spanned<u32>,
     pub(super) window_seconds: Spanned<u32>,
     pub(super) key: Spanned<String>,
+}
+
+/// `[dependencies.NAME]`: what one dependency may import from the host.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DependencyTable {
+    #[serde(default)]
+    pub(super) allow: Vec<Spanned<String>>,
 }
 
 /// `[audit]`.

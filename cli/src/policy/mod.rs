@@ -63,6 +63,18 @@ pub struct Capabilities {
     pub outgoing_hosts: Vec<String>,
     /// Where the table is, `file:line:column`, for messages; `None` when the policy has none.
     pub location: Option<String>,
+    /// What each dependency (by its name in faas.toml) may import from the host: the
+    /// `[dependencies.NAME]` tables, never the function's own grants.
+    pub dependencies: std::collections::BTreeMap<String, DependencyGrant>,
+}
+
+/// A `[dependencies.NAME]` table of the policy.
+#[derive(Debug, Clone, Default)]
+pub struct DependencyGrant {
+    /// Interface patterns it may import from the host.
+    pub allow: Vec<String>,
+    /// Where the table is, `file:line:column`.
+    pub location: String,
 }
 
 impl CompiledPolicy {
@@ -225,6 +237,28 @@ fn compile_capabilities(source: &SourceFile, file: &PolicyFile) -> Result<Capabi
                 }
             }
         }
+    }
+    for (name, table) in &file.dependencies {
+        crate::deps::check_name(name).map_err(|e| source.error_at(Some(table.span()), e))?;
+        let (line, column) = source.line_column(table.span().start);
+        let mut grant = DependencyGrant {
+            allow: Vec::new(),
+            location: format!("{}:{line}:{column}", source.path.display()),
+        };
+        for entry in &table.get_ref().allow {
+            if !crate::capabilities::is_valid_pattern(entry.get_ref()) {
+                return Err(source.error_at(
+                    Some(entry.span()),
+                    format!(
+                        "invalid capability `{}`: expected an interface such as \
+                         wasi:sockets/tcp, or a package such as wasi:sockets/*",
+                        entry.get_ref()
+                    ),
+                ));
+            }
+            grant.allow.push(entry.get_ref().clone());
+        }
+        capabilities.dependencies.insert(name.clone(), grant);
     }
     Ok(capabilities)
 }

@@ -32,6 +32,7 @@ pub fn assemble(
     triggers: &[Trigger],
     language: Language,
     target: Option<&str>,
+    dependencies: &[crate::deps::Resolved],
 ) -> Result<Composed, WrapError> {
     // A host whose run-time configuration predates `wasi:config/store` gets the bridge layer.
     let host_config = match target
@@ -45,7 +46,14 @@ pub fn assemble(
         true => super::plan::HostConfig::RuntimeDraft,
         false => super::plan::HostConfig::Store,
     };
-    let (plan, _) = super::plan::plan_for(function, policy, triggers, language, host_config)?;
+    let (plan, _) = super::plan::plan_for(
+        function,
+        policy,
+        triggers,
+        language,
+        host_config,
+        dependencies,
+    )?;
     tracing::debug!(
         layers = plan.layers.len(),
         wires = plan.wires.len(),
@@ -99,6 +107,16 @@ pub fn assemble(
             .filter_map(|l| Some((l.kind.to_string(), l.built_from.clone()?)))
             .collect(),
         grants: crate::artifact::Grants::of(policy),
+        platform_links: plan.platform_links.iter().fold(
+            BTreeMap::new(),
+            |mut links, (name, import)| {
+                links
+                    .entry(name.clone())
+                    .or_insert_with(Vec::new)
+                    .push(import.clone());
+                links
+            },
+        ),
         parameters: Some(WrapParameters {
             language: language.name().to_string(),
             triggers: triggers.iter().map(|t| t.name().to_string()).collect(),

@@ -58,6 +58,8 @@ pub struct WrapOptions {
     /// The function's language, which decides the imports its toolchain adds (see
     /// [`crate::capabilities`]).
     pub language: Language,
+    /// The project whose faas.toml and faas.lock declare the function's dependencies, if any.
+    pub project_root: Option<PathBuf>,
 }
 
 impl WrapOptions {
@@ -74,6 +76,7 @@ impl WrapOptions {
             target_checked_by_caller: false,
             triggers: function.triggers.clone(),
             language: function.language,
+            project_root: Some(project.root.clone()),
         }
     }
 }
@@ -131,6 +134,30 @@ pub enum WrapError {
         /// Where the policy's `[capabilities]` table is.
         location: Option<String>,
     },
+    /// A dependency cannot be used as it is.
+    #[error("dependency `{name}`: {message}")]
+    Dependency {
+        /// The dependency's name.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A dependency imports interfaces its own policy table does not allow.
+    #[error("{}", dependency_capability_message(.name, .imports, .location))]
+    DependencyCapabilities {
+        /// The dependency's name.
+        name: String,
+        /// The refused imports.
+        imports: Vec<String>,
+        /// Where the policy's `[dependencies.NAME]` table is.
+        location: Option<String>,
+    },
+    /// The dependencies cannot be read as pinned.
+    #[error(transparent)]
+    Deps(#[from] crate::deps::DepsError),
+    /// The project file that declares the dependencies is broken.
+    #[error(transparent)]
+    Project(#[from] crate::project::ProjectError),
     /// The artifact does not fit the target platform.
     #[error("{}", crate::validate::misfit_message(.target, .problems))]
     Target {
@@ -167,6 +194,24 @@ fn capability_message(imports: &[String], location: &Option<String>) -> String {
              import from the function"
         ),
     }
+}
+
+fn dependency_capability_message(
+    name: &str,
+    imports: &[String],
+    location: &Option<String>,
+) -> String {
+    let listed = imports.join(", ");
+    let it = if imports.len() == 1 { "it" } else { "them" };
+    let table = match location {
+        Some(at) => format!("its table allows no such thing ({at}, [dependencies.{name}])"),
+        None => format!("the policy has no [dependencies.{name}] table"),
+    };
+    format!(
+        "dependency `{name}` imports {listed}, and {table}; a dependency gets only what its own \
+         table allows, never the function's grants: add {it} to `allow` there, or use another \
+         component"
+    )
 }
 
 /// The policy as placed in the artifact.
@@ -214,6 +259,10 @@ pub fn wrap(options: &WrapOptions) -> Result<WrapOutput, WrapError> {
         source,
     })?;
     let policy = policy::load(&options.policy)?;
+    let dependencies = match &options.project_root {
+        Some(root) => crate::deps::load(&crate::project::Project::load(root)?)?,
+        None => Vec::new(),
+    };
     let target = match options
         .target
         .as_ref()
@@ -230,6 +279,7 @@ pub fn wrap(options: &WrapOptions) -> Result<WrapOutput, WrapError> {
         &options.triggers,
         options.language,
         options.target.as_deref(),
+        &dependencies,
     )
     .map_err(|e| match e {
         WrapError::Function { source, .. } => WrapError::Function {

@@ -38,6 +38,9 @@ pub enum LayerKind {
     ConfigBridge,
     /// The platform adapter of a trigger.
     Adapter(Trigger),
+    /// A component the function depends on (`faas deps`), by its name in faas.toml (leaked once
+    /// per name and process, so that kinds stay `Copy`).
+    Dependency(&'static str),
     /// A generated deny layer for the layer of this kind (for our own layers, it also answers
     /// `wasi:random/insecure-seed` with a fixed seed).
     Deny(Owner),
@@ -56,6 +59,8 @@ pub enum Owner {
     ConfigBridge,
     /// An adapter.
     Adapter(Trigger),
+    /// A dependency.
+    Dependency(&'static str),
 }
 
 impl Owner {
@@ -66,6 +71,7 @@ impl Owner {
             Owner::Credentials => LayerKind::Credentials,
             Owner::ConfigBridge => LayerKind::ConfigBridge,
             Owner::Adapter(trigger) => LayerKind::Adapter(trigger),
+            Owner::Dependency(name) => LayerKind::Dependency(name),
         }
     }
 }
@@ -80,6 +86,7 @@ impl std::fmt::Display for LayerKind {
             LayerKind::Credentials => f.write_str("credentials"),
             LayerKind::ConfigBridge => f.write_str("config-bridge"),
             LayerKind::Adapter(trigger) => write!(f, "{}-adapter", trigger.name()),
+            LayerKind::Dependency(name) => write!(f, "dependency-{name}"),
             LayerKind::Deny(owner) => write!(f, "{}-deny", owner.kind()),
         }
     }
@@ -104,13 +111,14 @@ impl LayerKind {
     fn report_rank(self) -> u8 {
         match self {
             LayerKind::Function => 0,
-            LayerKind::Policy => 1,
-            LayerKind::Decorator => 2,
-            LayerKind::Adapter(_) => 3,
-            LayerKind::Verifier => 4,
-            LayerKind::Credentials => 5,
-            LayerKind::ConfigBridge => 6,
-            LayerKind::Deny(_) => 7,
+            LayerKind::Dependency(_) => 1,
+            LayerKind::Policy => 2,
+            LayerKind::Decorator => 3,
+            LayerKind::Adapter(_) => 4,
+            LayerKind::Verifier => 5,
+            LayerKind::Credentials => 6,
+            LayerKind::ConfigBridge => 7,
+            LayerKind::Deny(_) => 8,
         }
     }
 }
@@ -154,6 +162,9 @@ pub struct Plan {
     pub wires: Vec<Wire>,
     /// The artifact's exports: (layer, export name).
     pub exports: Vec<(usize, String)>,
+    /// The function's imports left for the platform to link to a dependency (`link =
+    /// "platform"`), by the dependency's name.
+    pub platform_links: Vec<(String, String)>,
 }
 
 impl Plan {
@@ -275,16 +286,18 @@ pub fn plan(
     triggers: &[Trigger],
     language: Language,
 ) -> Result<(Plan, Inspection), WrapError> {
-    plan_for(function, policy, triggers, language, HostConfig::Store)
+    plan_for(function, policy, triggers, language, HostConfig::Store, &[])
 }
 
-/// As [`plan`], for a host whose run-time configuration is `host_config`.
+/// As [`plan`], for a host whose run-time configuration is `host_config`, with the function's
+/// `dependencies` (`faas deps`).
 pub fn plan_for(
     function: &[u8],
     policy: &CompiledPolicy,
     triggers: &[Trigger],
     language: Language,
     host_config: HostConfig,
+    dependencies: &[crate::deps::Resolved],
 ) -> Result<(Plan, Inspection), WrapError> {
     check_triggers(policy, triggers)?;
     let function_check = |source| WrapError::Function {
@@ -327,8 +340,16 @@ pub fn plan_for(
         layers: Vec::new(),
         wires: Vec::new(),
         exports: Vec::new(),
+        platform_links: Vec::new(),
     };
-    let mut denials = DenyLayers::for_function(&inspected, &policy.capabilities, language)?;
+    let links = dependency::link(&inspected, dependencies, &policy.capabilities)?;
+    let mut denials = DenyLayers::for_function(
+        &inspected,
+        &policy.capabilities,
+        language,
+        &links.skipped(),
+        &links.composed_imports(),
+    )?;
     // A granted `wasi:config/store` is narrowed to the policy's [credentials] by the credentials
     // provider: the function never sees the host's store, which holds other layers' secrets.
     let config_import = denials.take_config_store()?;
@@ -352,6 +373,7 @@ pub fn plan_for(
         plan.wire(function_layer, interface, policy_layer, interface);
     }
     plan.layers[function_layer].host_imports = Some(denials.host_imports);
+    plan.add_dependencies(function_layer, links)?;
 
     let credentials_import = inspected
         .imports
@@ -542,12 +564,38 @@ impl DenyLayers {
         function: &Inspection,
         capabilities: &Capabilities,
         language: Language,
+        skipped: &[String],
+        composed: &[String],
     ) -> Result<Self, WrapError> {
+        let (interfaces, refused) =
+            Self::classify(function, &capabilities.allow, language, skipped);
+        if !refused.is_empty() {
+            return Err(WrapError::Capabilities {
+                imports: refused,
+                location: capabilities.location.clone(),
+            });
+        }
+        // The function's denied imports are answered by the policy component (see `plan`).
+        let mut denials = Self::without_component(function, interfaces);
+        // What composed dependencies satisfy is not the host's; what the platform links is.
+        denials.host_imports.retain(|i| !composed.contains(i));
+        Ok(denials)
+    }
+
+    /// Sorts `component`'s imports under the allow-list `allow`: those a deny layer answers, and
+    /// those refused; `skip` are satisfied otherwise (by dependencies).
+    fn classify(
+        component: &Inspection,
+        allow: &[String],
+        language: Language,
+        skip: &[String],
+    ) -> (Vec<String>, Vec<String>) {
+        let function = component;
         let mut refused = Vec::new();
         let mut interfaces = Vec::new();
         let mut host = Vec::new();
-        for import in &function.imports {
-            match crate::capabilities::classify(import, &capabilities.allow, language) {
+        for import in function.imports.iter().filter(|i| !skip.contains(i)) {
+            match crate::capabilities::classify(import, allow, language) {
                 Verdict::Internal => {}
                 Verdict::Host => host.push(import.clone()),
                 Verdict::DenyLayer => interfaces.push(import.clone()),
@@ -568,14 +616,7 @@ impl DenyLayers {
                 }
             }
         }
-        if !refused.is_empty() {
-            return Err(WrapError::Capabilities {
-                imports: refused,
-                location: capabilities.location.clone(),
-            });
-        }
-        // The function's denied imports are answered by the policy component (see `plan`).
-        Ok(Self::without_component(function, interfaces))
+        (interfaces, refused)
     }
 
     /// For a layer of ours: the ambient imports of the standard library, and `also` (host
@@ -682,6 +723,8 @@ pub(super) fn compose_err(layer: impl Into<String>, e: impl std::fmt::Display) -
         message: e.to_string(),
     }
 }
+
+mod dependency;
 
 #[cfg(test)]
 mod golden;

@@ -7,6 +7,9 @@
 wit_bindgen::generate!({
     path: "wit",
     world: "faas:function/function",
+    // Bindings for the interfaces of other packages too: those of the components `faas deps add`
+    // makes the function import.
+    generate_all,
 });
 
 use exports::faas::function::handler::{Error, Guest, Request, Response};

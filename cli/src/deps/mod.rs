@@ -1,0 +1,543 @@
+//! Dependencies: components a function calls like libraries (`faas deps`). A dependency is declared
+//! in faas.toml (`[dependencies.NAME]`: where it comes from, and whether `faas wrap` composes it or
+//! the platform links it), pinned by digest in `faas.lock`, and its exported interfaces are
+//! written as WIT into the function's `wit/deps/` and imported by the function's world, so the
+//! language bindings expose them as ordinary calls.
+//!
+//! `faas wrap` reads the pinned bytes back ([`load`]): a dependency whose bytes no longer match
+//! the lock is refused. What a dependency may itself import is decided by the policy's own
+//! `[dependencies.NAME]` table, never by the function's grants (`crate::wrap::plan`).
+
+mod world;
+
+use crate::component;
+use crate::digest;
+use crate::project::{PROJECT_FILE, Project};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The lock file's name, beside faas.toml.
+pub const LOCK_FILE: &str = "faas.lock";
+
+/// How a dependency reaches the function.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Link {
+    /// `faas wrap` composes it into the artifact, as a layer of its own.
+    #[default]
+    Compose,
+    /// The artifact keeps the import; the platform links it to the dependency's component.
+    Platform,
+}
+
+/// `[dependencies.NAME]` in faas.toml.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DependencySpec {
+    /// A component file, relative to faas.toml.
+    pub path: Option<PathBuf>,
+    /// A published component: `host[:port]/repository:tag|@digest` or `oci:PATH:tag|@digest`.
+    pub oci: Option<String>,
+    /// How it reaches the function.
+    #[serde(default)]
+    pub link: Link,
+}
+
+impl DependencySpec {
+    fn source(&self) -> Result<Source<'_>, String> {
+        match (&self.path, &self.oci) {
+            (Some(path), None) => Ok(Source::Path(path)),
+            (None, Some(reference)) => Ok(Source::Oci(reference)),
+            _ => Err("give exactly one of `path` and `oci`".into()),
+        }
+    }
+}
+
+enum Source<'a> {
+    Path(&'a Path),
+    Oci(&'a str),
+}
+
+/// `faas.lock`: each dependency's pinned digest and what it exports.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Lock {
+    /// The format's version.
+    pub version: u32,
+    /// One entry per dependency, by name.
+    #[serde(default, rename = "dependency")]
+    pub dependencies: Vec<Locked>,
+}
+
+/// One pinned dependency.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Locked {
+    /// Its name in faas.toml.
+    pub name: String,
+    /// Where it came from, as faas.toml says.
+    pub source: String,
+    /// The component's digest: `faas wrap` refuses other bytes.
+    pub digest: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The interfaces it exports.
+    pub exports: Vec<String>,
+    /// What it imports (for review: the policy's `[dependencies.NAME]` decides what it gets).
+    pub imports: Vec<String>,
+    /// For a published dependency, its image pinned by manifest digest (what the platform pulls
+    /// when it links the dependency).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+}
+
+/// A dependency ready for `faas wrap`: its verified bytes and how it is linked.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// Its name.
+    pub name: String,
+    /// The component.
+    pub bytes: Vec<u8>,
+    /// Its digest (as pinned).
+    pub digest: String,
+    /// How it reaches the function.
+    pub link: Link,
+}
+
+/// Why a dependency could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DepsError {
+    /// Anything about one dependency, with its name.
+    #[error("dependency `{name}`: {message}")]
+    Dependency {
+        /// The dependency.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A file could not be read or written.
+    #[error("{}: {message}", .path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        message: String,
+    },
+}
+
+fn dep_err(name: &str, message: impl Into<String>) -> DepsError {
+    DepsError::Dependency {
+        name: name.to_string(),
+        message: message.into(),
+    }
+}
+
+/// What `faas deps add` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Added {
+    /// The pinned entry.
+    pub locked: Locked,
+    /// The WIT files written.
+    pub wit: Vec<PathBuf>,
+    /// How it is linked.
+    pub link: Link,
+}
+
+/// Fetches a published component: its bytes and its reference pinned by manifest digest.
+pub type Fetch<'a> = dyn Fn(&str) -> Result<(Vec<u8>, String), String> + 'a;
+
+/// Whether `name` can name a dependency: it becomes a layer's name and a WIT folder's.
+pub fn check_name(name: &str) -> Result<(), String> {
+    crate::project::FunctionName::try_from(name.to_string())
+        .map(|_| ())
+        .map_err(|e| e.replace("function name", "dependency name"))
+}
+
+/// The name a reference suggests: the file's stem, or the repository's last part.
+pub fn default_name(reference: &str) -> String {
+    let path = Path::new(reference);
+    let stem = if reference.ends_with(".wasm") {
+        path.file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("dependency")
+    } else {
+        let repository = reference.split(['@', ':']).next().unwrap_or(reference);
+        repository.rsplit('/').next().unwrap_or(repository)
+    };
+    stem.to_ascii_lowercase().replace(['_', '.'], "-")
+}
+
+/// Adds (or replaces) dependency `name` from `reference` (a `.wasm` path or an OCI reference),
+/// pins it and writes its WIT. `fetch` pulls an OCI reference.
+pub fn add(
+    project: &Project,
+    name: &str,
+    reference: &str,
+    link: Link,
+    fetch: &Fetch<'_>,
+) -> Result<Added, DepsError> {
+    check_name(name).map_err(|e| dep_err(name, e))?;
+    let spec = if reference.ends_with(".wasm") || Path::new(reference).is_file() {
+        let absolute = std::path::absolute(reference).unwrap_or_else(|_| reference.into());
+        let relative = pathdiff(&absolute, &project.root);
+        DependencySpec {
+            path: Some(relative),
+            oci: None,
+            link,
+        }
+    } else {
+        DependencySpec {
+            path: None,
+            oci: Some(reference.to_string()),
+            link,
+        }
+    };
+    let (bytes, image) = read_source(project, name, &spec, fetch)?;
+    let mut locked = pin(name, &spec, &bytes)?;
+    locked.image = image;
+    let inspected = component::inspect(&bytes).map_err(|e| dep_err(name, e.to_string()))?;
+    let wit = world::write_wit(project, name, &inspected, &locked.exports)?;
+    write_spec(project, name, &spec)?;
+    let mut lock = read_lock(&project.root)?;
+    lock.dependencies.retain(|d| d.name != name);
+    lock.dependencies.push(locked.clone());
+    write_lock(&project.root, &lock)?;
+    Ok(Added { locked, wit, link })
+}
+
+/// Removes dependency `name`: its faas.toml table, its lock entry, its imports in the world and
+/// its WIT.
+pub fn remove(project: &Project, name: &str) -> Result<Locked, DepsError> {
+    let mut lock = read_lock(&project.root)?;
+    let Some(position) = lock.dependencies.iter().position(|d| d.name == name) else {
+        return Err(dep_err(name, format!("not in {LOCK_FILE}")));
+    };
+    let removed = lock.dependencies.remove(position);
+    world::remove(project, name)?;
+    remove_spec(project, name)?;
+    write_lock(&project.root, &lock)?;
+    Ok(removed)
+}
+
+/// Pins every dependency (or `only`) again to what its source holds now, and rewrites its WIT.
+pub fn update(
+    project: &Project,
+    only: Option<&str>,
+    fetch: &Fetch<'_>,
+) -> Result<Vec<(Option<String>, Locked)>, DepsError> {
+    let specs = &project.file.dependencies;
+    if let Some(name) = only
+        && !specs.contains_key(name)
+    {
+        return Err(dep_err(name, format!("not in {PROJECT_FILE}")));
+    }
+    let mut lock = read_lock(&project.root)?;
+    let mut changed = Vec::new();
+    for (name, spec) in specs.iter().filter(|(n, _)| only.is_none_or(|o| o == *n)) {
+        let (bytes, image) = read_source(project, name, spec, fetch)?;
+        let mut locked = pin(name, spec, &bytes)?;
+        locked.image = image;
+        let inspected = component::inspect(&bytes).map_err(|e| dep_err(name, e.to_string()))?;
+        world::write_wit(project, name, &inspected, &locked.exports)?;
+        let before = lock
+            .dependencies
+            .iter()
+            .find(|d| d.name == *name)
+            .map(|d| d.digest.clone());
+        lock.dependencies.retain(|d| d.name != *name);
+        lock.dependencies.push(locked.clone());
+        changed.push((before, locked));
+    }
+    write_lock(&project.root, &lock)?;
+    Ok(changed)
+}
+
+/// The dependencies of `project` as pinned: each read from its source (an OCI one from the copy
+/// `faas deps add` fetched into target/faas/deps) and checked against its digest in faas.lock.
+pub fn load(project: &Project) -> Result<Vec<Resolved>, DepsError> {
+    let specs = &project.file.dependencies;
+    if specs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let lock = read_lock(&project.root)?;
+    let mut resolved = Vec::new();
+    for (name, spec) in specs {
+        let Some(locked) = lock.dependencies.iter().find(|d| d.name == *name) else {
+            return Err(dep_err(
+                name,
+                format!("not pinned in {LOCK_FILE}: run `faas deps update {name}`"),
+            ));
+        };
+        let offline = |_: &str| -> Result<(Vec<u8>, String), String> {
+            let bytes = std::fs::read(cached(project, name)).map_err(|_| {
+                format!("no fetched copy in target/faas/deps: run `faas deps update {name}`")
+            })?;
+            Ok((bytes, String::new()))
+        };
+        let (bytes, _) = read_source(project, name, spec, &offline)?;
+        let digest = digest::sha256(&bytes);
+        if digest != locked.digest {
+            return Err(dep_err(
+                name,
+                format!(
+                    "{} is {digest}, but {LOCK_FILE} pins {}; if the change is intended, run \
+                     `faas deps update {name}` and review what it exports and imports",
+                    describe(spec),
+                    locked.digest
+                ),
+            ));
+        }
+        resolved.push(Resolved {
+            name: name.clone(),
+            bytes,
+            digest,
+            link: spec.link,
+        });
+    }
+    Ok(resolved)
+}
+
+/// The pinned dependencies, for `faas deps list`.
+pub fn list(project: &Project) -> Result<Vec<(Locked, Link)>, DepsError> {
+    let lock = read_lock(&project.root)?;
+    Ok(lock
+        .dependencies
+        .into_iter()
+        .map(|locked| {
+            let link = project
+                .file
+                .dependencies
+                .get(&locked.name)
+                .map(|s| s.link)
+                .unwrap_or_default();
+            (locked, link)
+        })
+        .collect())
+}
+
+fn describe(spec: &DependencySpec) -> String {
+    match spec.source() {
+        Ok(Source::Path(path)) => path.display().to_string(),
+        Ok(Source::Oci(reference)) => reference.to_string(),
+        Err(_) => "its source".into(),
+    }
+}
+
+fn cached(project: &Project, name: &str) -> PathBuf {
+    project
+        .output_dir()
+        .join("deps")
+        .join(format!("{name}.wasm"))
+}
+
+fn read_source(
+    project: &Project,
+    name: &str,
+    spec: &DependencySpec,
+    fetch: &Fetch<'_>,
+) -> Result<(Vec<u8>, Option<String>), DepsError> {
+    match spec.source().map_err(|e| dep_err(name, e))? {
+        Source::Path(path) => {
+            let path = project.root.join(path);
+            let bytes = std::fs::read(&path)
+                .map_err(|e| dep_err(name, format!("{}: {e}", path.display())))?;
+            Ok((bytes, None))
+        }
+        Source::Oci(reference) => {
+            let (bytes, image) = fetch(reference).map_err(|e| dep_err(name, e))?;
+            let copy = cached(project, name);
+            crate::fsutil::write_atomic(&copy, &bytes).map_err(|e| DepsError::File {
+                path: copy.clone(),
+                message: e.to_string(),
+            })?;
+            Ok((bytes, Some(image)))
+        }
+    }
+}
+
+/// Checks that `bytes` is a component a function can use as a library, and pins it.
+fn pin(name: &str, spec: &DependencySpec, bytes: &[u8]) -> Result<Locked, DepsError> {
+    let inspected = component::inspect(bytes).map_err(|e| dep_err(name, e.to_string()))?;
+    let exports: Vec<String> = inspected
+        .exports
+        .iter()
+        .filter(|e| e.contains('/'))
+        .cloned()
+        .collect();
+    if exports
+        .iter()
+        .any(|e| e.starts_with("faas:function/handler@"))
+    {
+        return Err(dep_err(
+            name,
+            "it is a faas function (it exports faas:function/handler): calling another function \
+             through its decorator is not supported yet; depend on a library component",
+        ));
+    }
+    if exports.is_empty() {
+        return Err(dep_err(
+            name,
+            "it exports no interface, so there is nothing to call",
+        ));
+    }
+    if let Some(import) = inspected.imports.iter().find(|i| i.starts_with("faas:")) {
+        return Err(dep_err(
+            name,
+            format!("it imports {import}: only the function may use faas's interfaces"),
+        ));
+    }
+    Ok(Locked {
+        name: name.to_string(),
+        source: describe(spec),
+        digest: digest::sha256(bytes),
+        size: bytes.len() as u64,
+        exports,
+        imports: inspected.imports.clone(),
+        image: None,
+    })
+}
+
+fn read_lock(root: &Path) -> Result<Lock, DepsError> {
+    let path = root.join(LOCK_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Lock {
+                version: 1,
+                dependencies: Vec::new(),
+            });
+        }
+        Err(e) => {
+            return Err(DepsError::File {
+                path,
+                message: e.to_string(),
+            });
+        }
+    };
+    let source = crate::source::SourceFile {
+        path: path.clone(),
+        text,
+    };
+    source.parse_toml::<Lock>().map_err(|e| DepsError::File {
+        path,
+        message: e.to_string(),
+    })
+}
+
+fn write_lock(root: &Path, lock: &Lock) -> Result<(), DepsError> {
+    let path = root.join(LOCK_FILE);
+    let mut lock = lock.clone();
+    lock.version = 1;
+    lock.dependencies.sort_by(|a, b| a.name.cmp(&b.name));
+    let text = format!(
+        "# Written by `faas deps`: the digest each dependency is pinned to. Commit it.\n{}",
+        toml::to_string(&lock).expect("the lock serialises")
+    );
+    crate::fsutil::write_atomic(&path, text.as_bytes()).map_err(|e| DepsError::File {
+        path,
+        message: e.to_string(),
+    })
+}
+
+/// The table header of dependency `name` in faas.toml.
+fn header(name: &str) -> String {
+    format!("[dependencies.{name}]")
+}
+
+/// Writes `[dependencies.NAME]` into faas.toml, replacing an existing one, and keeps the rest of
+/// the file (comments included) as it is.
+fn write_spec(project: &Project, name: &str, spec: &DependencySpec) -> Result<(), DepsError> {
+    remove_spec(project, name)?;
+    let path = project.root.join(PROJECT_FILE);
+    let mut text = std::fs::read_to_string(&path).map_err(|e| DepsError::File {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push('\n');
+    text.push_str(&header(name));
+    text.push('\n');
+    text.push_str(&toml::to_string(spec).expect("the table serialises"));
+    crate::fsutil::write_atomic(&path, text.as_bytes()).map_err(|e| DepsError::File {
+        path,
+        message: e.to_string(),
+    })
+}
+
+/// Removes `[dependencies.NAME]` (up to the next table) from faas.toml.
+fn remove_spec(project: &Project, name: &str) -> Result<(), DepsError> {
+    let path = project.root.join(PROJECT_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| DepsError::File {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    let mut out = Vec::new();
+    let mut skipping = false;
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            skipping = trimmed == header(name);
+        }
+        if !skipping {
+            out.push(line);
+        }
+    }
+    while out.last().is_some_and(|l| l.trim().is_empty()) {
+        out.pop();
+    }
+    let mut new = out.join("\n");
+    new.push('\n');
+    if new != text {
+        crate::fsutil::write_atomic(&path, new.as_bytes()).map_err(|e| DepsError::File {
+            path,
+            message: e.to_string(),
+        })?;
+    }
+    Ok(())
+}
+
+/// `path` relative to `base` when it is inside it (or beside it), else as given.
+fn pathdiff(path: &Path, base: &Path) -> PathBuf {
+    let base = std::path::absolute(base).unwrap_or_else(|_| base.to_path_buf());
+    let mut base_parts: Vec<_> = base.components().collect();
+    let path_parts: Vec<_> = path.components().collect();
+    let common = base_parts
+        .iter()
+        .zip(&path_parts)
+        .take_while(|(a, b)| a == b)
+        .count();
+    if common == 0 {
+        return path.to_path_buf();
+    }
+    base_parts.drain(..common);
+    let mut relative = PathBuf::new();
+    for _ in base_parts {
+        relative.push("..");
+    }
+    for part in &path_parts[common..] {
+        relative.push(part);
+    }
+    relative
+}
+
+/// The dependencies the platform links (`link = "platform"`), each as (name, image pinned by
+/// digest), for `faas deploy`: only published ones can be pulled by a platform.
+pub fn platform_images(project: &Project) -> Result<Vec<(String, String)>, DepsError> {
+    let mut images = Vec::new();
+    for (locked, link) in list(project)? {
+        if link != Link::Platform {
+            continue;
+        }
+        let Some(image) = locked.image else {
+            return Err(dep_err(
+                &locked.name,
+                "the platform links it, but it is a local file: publish it and add it by its \
+                 reference (`faas deps add REGISTRY/REPOSITORY:TAG`), so the platform can pull it",
+            ));
+        };
+        images.push((locked.name, image));
+    }
+    Ok(images)
+}
