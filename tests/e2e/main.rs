@@ -5,6 +5,7 @@ mod build;
 mod capabilities;
 mod common;
 mod deploy;
+mod deps;
 mod dev;
 mod docs;
 mod gateway;

@@ -836,4 +836,56 @@ mod tests {
             Err(DeployError::NothingToCall)
         ));
     }
+
+    #[test]
+    fn a_dependency_the_platform_links_is_a_second_component_not_a_host_interface() {
+        let linked_import = "faas-test:text/shout@0.1.0".to_string();
+        let imports = vec![linked_import.clone()];
+        let exports = vec!["wasi:http/incoming-handler@0.2.12".to_string()];
+        let mut note = note(Grants::default());
+        note.platform_links
+            .insert("text".into(), vec![linked_import.clone()]);
+        let image = format!(
+            "registry.example.com/platform/text@sha256:{}",
+            "c".repeat(64)
+        );
+        let linked = vec![("text".to_string(), image.clone())];
+        let inputs = Inputs {
+            name: "hello",
+            version: "0.1.0",
+            repository: "registry.example.com/team/hello",
+            digest: &format!("sha256:{}", "a".repeat(64)),
+            imports: &imports,
+            exports: &exports,
+            note: &note,
+            public_key: KEY,
+            settings: &DeploySection::default(),
+            linked: &linked,
+        };
+        let workload = workload_deployment(&inputs).unwrap();
+        let spec = &workload["spec"]["template"]["spec"];
+        assert_eq!(spec["components"][1]["name"], "text");
+        assert_eq!(spec["components"][1]["image"], image);
+        assert_eq!(
+            spec["components"][1]["localResources"]["allowedHosts"],
+            json!([])
+        );
+        assert!(!spec["hostInterfaces"].to_string().contains("faas-test"));
+        // Without the link, the same import is one no host supplies.
+        let unlinked = note_without_links(&note);
+        let err = workload_deployment(&Inputs {
+            note: &unlinked,
+            linked: &[],
+            ..inputs
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("faas-test:text/shout@0.1.0"), "{err}");
+    }
+
+    fn note_without_links(note: &LayersNote) -> LayersNote {
+        let mut note = note.clone();
+        note.platform_links.clear();
+        note
+    }
 }
