@@ -50,6 +50,11 @@ pub const VERIFIER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_verif
 /// The credentials provider (world `faas:guests/credentials-provider`).
 pub const CREDENTIALS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_credentials.wasm"));
 
+/// The function gate (world `faas:guests/function-gate`), between a function and a faas function
+/// it depends on.
+pub const FUNCTION_GATE: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/faas_function_gate.wasm"));
+
 /// The configuration bridge (world `faas:guests/config-runtime-bridge`), for hosts whose run-time
 /// configuration is `wasi:config/runtime@0.2.0-draft`.
 pub const CONFIG_BRIDGE: &[u8] =
@@ -183,6 +188,17 @@ pub static CREDENTIALS_GUEST: Guest = Guest {
     inspection: OnceLock::new(),
 };
 
+/// The function gate.
+pub static FUNCTION_GATE_GUEST: Guest = Guest {
+    layer: "function-gate",
+    bytes: FUNCTION_GATE,
+    export: "faas:function/handler@0.1.0",
+    keep: &[],
+    optional: &[],
+    crates: include_str!(concat!(env!("OUT_DIR"), "/faas_function_gate.wasm.crates")),
+    inspection: OnceLock::new(),
+};
+
 /// The configuration bridge: `wasi:config/store` served from `wasi:config/runtime`.
 pub static CONFIG_BRIDGE_GUEST: Guest = Guest {
     layer: "config-bridge",
@@ -241,8 +257,9 @@ pub fn adapter(trigger: Trigger) -> &'static Guest {
 mod tests {
     use super::*;
 
-    const ALL: [&Guest; 8] = [
+    const ALL: [&Guest; 9] = [
         &CONFIG_BRIDGE_GUEST,
+        &FUNCTION_GATE_GUEST,
         &DECORATOR_GUEST,
         &DECORATOR_WITHOUT_VERIFIER_GUEST,
         &VERIFIER_GUEST,

@@ -249,7 +249,8 @@ fn a_dependency_the_platform_links_stays_exactly_one_import() {
 #[test]
 fn what_cannot_be_a_dependency_is_refused_with_the_reason() {
     let (_tmp, dir) = new_function("deps-refused");
-    // A faas function is not a library (yet): its handler goes through its own decorator.
+    // A faas function's bare component is not a library: it is called through its own policy,
+    // so it is added by its project folder.
     success(&faas(&dir, &["build"]));
     let stderr = failure(
         &faas(
@@ -277,4 +278,104 @@ fn what_cannot_be_a_dependency_is_refused_with_the_reason() {
     assert!(!dir.join("faas.lock").exists());
     let world = std::fs::read_to_string(dir.join("wit/function.wit")).unwrap();
     assert!(!world.contains("faas deps"), "{world}");
+}
+
+const PRICING_POLICY: &str = r#"version = 1
+
+# Its own clients (test key: test-admin-key).
+[[auth.api-key]]
+id = "ops"
+digest = "sha256:944650a7cd0f9e14d5c4fb15edbffb7fa45fb9ed36a4fa9be3d7e5476ae51bd9"
+scopes = ["admin", "prices:read"]
+
+# Functions that call it like a library.
+[[auth.function]]
+id = "checkout"
+scopes = ["prices:read"]
+
+[[rule]]
+path = "/prices/**"
+scopes = ["prices:read"]
+
+[[rule]]
+path = "/admin/**"
+scopes = ["admin"]
+"#;
+
+fn quote(addr: &str, dir: &Path, path: &str) -> serde_json::Value {
+    let key = format!("Bearer {}", sample_key(dir));
+    let r = http(addr, "GET", path, &[("authorization", &key)], b"");
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    r.json()
+}
+
+#[test]
+fn a_function_calls_another_through_its_policy_as_a_function_principal() {
+    let tmp = tempfile::tempdir().unwrap();
+    for name in ["pricing", "checkout"] {
+        success(&faas(tmp.path(), &["new", name]));
+    }
+    let pricing = tmp.path().join("pricing");
+    let checkout = tmp.path().join("checkout");
+    use_function_fixture(&pricing, "prices.rs");
+    use_function_fixture(&checkout, "calls-pricing.rs");
+    std::fs::write(pricing.join("auth.toml"), PRICING_POLICY).unwrap();
+    success(&faas(&pricing, &["build"]));
+    let added = success(&faas(&checkout, &["deps", "add", "../pricing"]));
+    assert!(
+        added.contains("faas-function:pricing/handler@0.1.0"),
+        "{added}"
+    );
+    success(&faas(&checkout, &["build"]));
+    let report: serde_json::Value =
+        serde_json::from_str(&success(&faas(&checkout, &["wrap", "--json"]))).unwrap();
+    let layers = names_in(&report, "layers", "layer");
+    for layer in [
+        "dependency-pricing",
+        "dependency-pricing-gate",
+        "dependency-pricing-caller",
+    ] {
+        assert!(layers.contains(&layer), "{layers:?}");
+    }
+    let artifact = checkout.join("target/faas/checkout.wasm");
+    let check = |addr: &str, host: &str| {
+        // pricing's policy applies: checkout holds prices:read there, not admin, whatever caller
+        // and credential its code puts in the request.
+        let answer = quote(addr, &checkout, "/quote/7");
+        assert_eq!(answer["status"], 200, "{host}");
+        let seen = &answer["answer"];
+        assert_eq!(seen["caller"], "checkout", "{host}");
+        assert_eq!(seen["scheme"], "function", "{host}");
+        assert_eq!(seen["scopes"], serde_json::json!(["prices:read"]), "{host}");
+        assert_eq!(seen["saw-authorization"], false, "{host}");
+        assert_eq!(seen["price"], 42, "{host}");
+        let refused = quote(addr, &checkout, "/admin/x");
+        assert_eq!(refused["status"], 403, "{host}");
+    };
+    let served = Served::start(&checkout, &artifact);
+    check(&served.addr, "faas serve");
+    let (_, log) = served.stop();
+    let function_events: Vec<_> = audit_events(&log)
+        .into_iter()
+        .filter(|e| e["trigger"] == "function")
+        .collect();
+    assert_eq!(function_events.len(), 2, "{log}");
+    assert_eq!(function_events[1]["reason"], "wrong scope: lacks admin");
+    let wasmtime = WasmtimeServe::start(&artifact);
+    check(&wasmtime.addr, "wasmtime serve");
+    drop(wasmtime);
+
+    // Without an [[auth.function]] entry for it, checkout is an unknown caller there.
+    std::fs::write(
+        pricing.join("auth.toml"),
+        PRICING_POLICY.replace("id = \"checkout\"", "id = \"cart\""),
+    )
+    .unwrap();
+    // That is a change of the dependency: refused until it is pinned again.
+    let stderr = failure(&faas(&checkout, &["wrap"]), 1);
+    assert!(stderr.contains("its policy changed"), "{stderr}");
+    success(&faas(&checkout, &["deps", "update", "pricing"]));
+    success(&faas(&checkout, &["wrap"]));
+    let served = Served::start(&checkout, &artifact);
+    assert_eq!(quote(&served.addr, &checkout, "/quote/7")["status"], 401);
 }

@@ -4,6 +4,11 @@
 //! written as WIT into the function's `wit/deps/` and imported by the function's world, so the
 //! language bindings expose them as ordinary calls.
 //!
+//! A dependency is a library component, or another faas function (a project folder): the caller
+//! then imports a copy of the contract's handler named after it (`faas-function:NAME/handler`),
+//! and `faas wrap` composes the callee with its own policy and decorator behind a function gate,
+//! so the callee's policy applies to the call, with the caller's name as a `function` principal.
+//!
 //! `faas wrap` reads the pinned bytes back ([`load`]): a dependency whose bytes no longer match
 //! the lock is refused. What a dependency may itself import is decided by the policy's own
 //! `[dependencies.NAME]` table, never by the function's grants (`crate::wrap::plan`).
@@ -38,6 +43,9 @@ pub struct DependencySpec {
     pub path: Option<PathBuf>,
     /// A published component: `host[:port]/repository:tag|@digest` or `oci:PATH:tag|@digest`.
     pub oci: Option<String>,
+    /// Another faas function: its project folder, relative to faas.toml (its built function
+    /// component and its policy are what is pinned).
+    pub project: Option<PathBuf>,
     /// How it reaches the function.
     #[serde(default)]
     pub link: Link,
@@ -45,10 +53,11 @@ pub struct DependencySpec {
 
 impl DependencySpec {
     fn source(&self) -> Result<Source<'_>, String> {
-        match (&self.path, &self.oci) {
-            (Some(path), None) => Ok(Source::Path(path)),
-            (None, Some(reference)) => Ok(Source::Oci(reference)),
-            _ => Err("give exactly one of `path` and `oci`".into()),
+        match (&self.path, &self.oci, &self.project) {
+            (Some(path), None, None) => Ok(Source::Path(path)),
+            (None, Some(reference), None) => Ok(Source::Oci(reference)),
+            (None, None, Some(dir)) => Ok(Source::Project(dir)),
+            _ => Err("give exactly one of `path`, `oci` and `project`".into()),
         }
     }
 }
@@ -56,7 +65,33 @@ impl DependencySpec {
 enum Source<'a> {
     Path(&'a Path),
     Oci(&'a str),
+    Project(&'a Path),
 }
+
+/// What a dependency is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// A component exporting interfaces.
+    Library,
+    /// Another faas function, decorated with its own policy; `caller` is the depending
+    /// function's name, which its gate states.
+    Function {
+        /// The calling function's name.
+        caller: String,
+    },
+}
+
+/// The interface a function imports to call the faas function `name`: the contract's handler,
+/// in a package of its own.
+pub fn function_interface(name: &str) -> String {
+    format!(
+        "{FUNCTION_PACKAGE}:{name}/handler@{}",
+        crate::contract::VERSION
+    )
+}
+
+/// The namespace of the packages [`function_interface`] names.
+const FUNCTION_PACKAGE: &str = "faas-function";
 
 /// `faas.lock`: each dependency's pinned digest and what it exports.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -89,6 +124,10 @@ pub struct Locked {
     /// when it links the dependency).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// For a faas function, the digest of its compiled policy document (pinned with its
+    /// component: a change of its policy is a change of the dependency).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
 }
 
 /// A dependency ready for `faas wrap`: its verified bytes and how it is linked.
@@ -102,6 +141,8 @@ pub struct Resolved {
     pub digest: String,
     /// How it reaches the function.
     pub link: Link,
+    /// What it is.
+    pub kind: Kind,
 }
 
 /// Why a dependency could not be used.
@@ -177,18 +218,23 @@ pub fn add(
     fetch: &Fetch<'_>,
 ) -> Result<Added, DepsError> {
     check_name(name).map_err(|e| dep_err(name, e))?;
+    if Path::new(reference).join(PROJECT_FILE).is_file() {
+        return add_function(project, name, reference, link);
+    }
     let spec = if reference.ends_with(".wasm") || Path::new(reference).is_file() {
         let absolute = std::path::absolute(reference).unwrap_or_else(|_| reference.into());
         let relative = pathdiff(&absolute, &project.root);
         DependencySpec {
             path: Some(relative),
             oci: None,
+            project: None,
             link,
         }
     } else {
         DependencySpec {
             path: None,
             oci: Some(reference.to_string()),
+            project: None,
             link,
         }
     };
@@ -197,12 +243,98 @@ pub fn add(
     locked.image = image;
     let inspected = component::inspect(&bytes).map_err(|e| dep_err(name, e.to_string()))?;
     let wit = world::write_wit(project, name, &inspected, &locked.exports)?;
-    write_spec(project, name, &spec)?;
+    record(project, &spec, locked, wit)
+}
+
+/// Writes an added dependency's faas.toml table and its pin.
+fn record(
+    project: &Project,
+    spec: &DependencySpec,
+    locked: Locked,
+    wit: Vec<PathBuf>,
+) -> Result<Added, DepsError> {
+    write_spec(project, &locked.name, spec)?;
     let mut lock = read_lock(&project.root)?;
-    lock.dependencies.retain(|d| d.name != name);
+    lock.dependencies.retain(|d| d.name != locked.name);
     lock.dependencies.push(locked.clone());
     write_lock(&project.root, &lock)?;
-    Ok(Added { locked, wit, link })
+    Ok(Added {
+        locked,
+        wit,
+        link: spec.link,
+    })
+}
+
+/// Adds the faas function in the project folder `dir` as dependency `name`.
+fn add_function(project: &Project, name: &str, dir: &str, link: Link) -> Result<Added, DepsError> {
+    if link == Link::Platform {
+        return Err(dep_err(
+            name,
+            "a faas function is composed with its own policy and decorator: `--link platform` is \
+             for library components",
+        ));
+    }
+    let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.into());
+    let spec = DependencySpec {
+        path: None,
+        oci: None,
+        project: Some(pathdiff(&absolute, &project.root)),
+        link,
+    };
+    let callee = read_function(project, name, &spec)?;
+    let locked = pin_function(name, &spec, &callee);
+    let wit = world::write_function_wit(project, name, &locked.exports)?;
+    record(project, &spec, locked, wit)
+}
+
+/// A faas function's inputs, as its project holds them: its built component and its policy.
+struct Callee {
+    function: Vec<u8>,
+    policy: crate::policy::CompiledPolicy,
+    language: crate::project::Language,
+}
+
+fn read_function(
+    project: &Project,
+    name: &str,
+    spec: &DependencySpec,
+) -> Result<Callee, DepsError> {
+    let Ok(Source::Project(dir)) = spec.source() else {
+        return Err(dep_err(name, "not a faas function"));
+    };
+    let callee =
+        Project::load(&project.root.join(dir)).map_err(|e| dep_err(name, e.to_string()))?;
+    let built = callee.function_output();
+    let function = std::fs::read(&built).map_err(|_| {
+        dep_err(
+            name,
+            format!(
+                "{} does not exist: run `faas build` in {}",
+                built.display(),
+                callee.root.display()
+            ),
+        )
+    })?;
+    let policy =
+        crate::policy::load(&callee.policy_path()).map_err(|e| dep_err(name, e.to_string()))?;
+    Ok(Callee {
+        function,
+        policy,
+        language: callee.file.function.language,
+    })
+}
+
+fn pin_function(name: &str, spec: &DependencySpec, callee: &Callee) -> Locked {
+    Locked {
+        name: name.to_string(),
+        source: describe(spec),
+        digest: digest::sha256(&callee.function),
+        size: callee.function.len() as u64,
+        exports: vec![function_interface(name)],
+        imports: Vec::new(),
+        image: None,
+        policy: Some(digest::sha256(&callee.policy.document)),
+    }
 }
 
 /// Removes dependency `name`: its faas.toml table, its lock entry, its imports in the world and
@@ -234,16 +366,24 @@ pub fn update(
     let mut lock = read_lock(&project.root)?;
     let mut changed = Vec::new();
     for (name, spec) in specs.iter().filter(|(n, _)| only.is_none_or(|o| o == *n)) {
-        let (bytes, image) = read_source(project, name, spec, fetch)?;
-        let mut locked = pin(name, spec, &bytes)?;
-        locked.image = image;
-        let inspected = component::inspect(&bytes).map_err(|e| dep_err(name, e.to_string()))?;
-        world::write_wit(project, name, &inspected, &locked.exports)?;
         let before = lock
             .dependencies
             .iter()
             .find(|d| d.name == *name)
             .map(|d| d.digest.clone());
+        if let Ok(Source::Project(_)) = spec.source() {
+            let callee = read_function(project, name, spec)?;
+            let locked = pin_function(name, spec, &callee);
+            lock.dependencies.retain(|d| d.name != *name);
+            lock.dependencies.push(locked.clone());
+            changed.push((before, locked));
+            continue;
+        }
+        let (bytes, image) = read_source(project, name, spec, fetch)?;
+        let mut locked = pin(name, spec, &bytes)?;
+        locked.image = image;
+        let inspected = component::inspect(&bytes).map_err(|e| dep_err(name, e.to_string()))?;
+        world::write_wit(project, name, &inspected, &locked.exports)?;
         lock.dependencies.retain(|d| d.name != *name);
         lock.dependencies.push(locked.clone());
         changed.push((before, locked));
@@ -268,6 +408,10 @@ pub fn load(project: &Project) -> Result<Vec<Resolved>, DepsError> {
                 format!("not pinned in {LOCK_FILE}: run `faas deps update {name}`"),
             ));
         };
+        if let Ok(Source::Project(_)) = spec.source() {
+            resolved.push(load_function(project, name, spec, locked)?);
+            continue;
+        }
         let offline = |_: &str| -> Result<(Vec<u8>, String), String> {
             let bytes = std::fs::read(cached(project, name)).map_err(|_| {
                 format!("no fetched copy in target/faas/deps: run `faas deps update {name}`")
@@ -292,9 +436,49 @@ pub fn load(project: &Project) -> Result<Vec<Resolved>, DepsError> {
             bytes,
             digest,
             link: spec.link,
+            kind: Kind::Library,
         });
     }
     Ok(resolved)
+}
+
+/// A faas function dependency as pinned: its component and policy checked against the lock, then
+/// decorated with that policy (no adapters), exporting its handler.
+fn load_function(
+    project: &Project,
+    name: &str,
+    spec: &DependencySpec,
+    locked: &Locked,
+) -> Result<Resolved, DepsError> {
+    let callee = read_function(project, name, spec)?;
+    let pinned = pin_function(name, spec, &callee);
+    if pinned.digest != locked.digest || pinned.policy != locked.policy {
+        let what = if pinned.digest != locked.digest {
+            format!("its function component is {}", pinned.digest)
+        } else {
+            "its policy changed".to_string()
+        };
+        return Err(dep_err(
+            name,
+            format!(
+                "{what}, but {LOCK_FILE} pins {} (policy {}); if the change is intended, run \
+                 `faas deps update {name}` and review it",
+                locked.digest,
+                locked.policy.as_deref().unwrap_or("none")
+            ),
+        ));
+    }
+    let bytes = crate::wrap::assemble_decorated(&callee.function, &callee.policy, callee.language)
+        .map_err(|e| dep_err(name, format!("{:#}", anyhow::Error::from(e))))?;
+    Ok(Resolved {
+        name: name.to_string(),
+        digest: digest::sha256(&bytes),
+        bytes,
+        link: Link::Compose,
+        kind: Kind::Function {
+            caller: project.name().to_string(),
+        },
+    })
 }
 
 /// The pinned dependencies, for `faas deps list`.
@@ -317,7 +501,7 @@ pub fn list(project: &Project) -> Result<Vec<(Locked, Link)>, DepsError> {
 
 fn describe(spec: &DependencySpec) -> String {
     match spec.source() {
-        Ok(Source::Path(path)) => path.display().to_string(),
+        Ok(Source::Path(path)) | Ok(Source::Project(path)) => path.display().to_string(),
         Ok(Source::Oci(reference)) => reference.to_string(),
         Err(_) => "its source".into(),
     }
@@ -337,6 +521,7 @@ fn read_source(
     fetch: &Fetch<'_>,
 ) -> Result<(Vec<u8>, Option<String>), DepsError> {
     match spec.source().map_err(|e| dep_err(name, e))? {
+        Source::Project(_) => Err(dep_err(name, "a faas function, not a component file")),
         Source::Path(path) => {
             let path = project.root.join(path);
             let bytes = std::fs::read(&path)
@@ -370,8 +555,8 @@ fn pin(name: &str, spec: &DependencySpec, bytes: &[u8]) -> Result<Locked, DepsEr
     {
         return Err(dep_err(
             name,
-            "it is a faas function (it exports faas:function/handler): calling another function \
-             through its decorator is not supported yet; depend on a library component",
+            "it is a faas function (it exports faas:function/handler): add its project folder \
+             instead (`faas deps add ../NAME`), so that it is called through its own policy",
         ));
     }
     if exports.is_empty() {
@@ -394,6 +579,7 @@ fn pin(name: &str, spec: &DependencySpec, bytes: &[u8]) -> Result<Locked, DepsEr
         exports,
         imports: inspected.imports.clone(),
         image: None,
+        policy: None,
     })
 }
 

@@ -60,16 +60,27 @@ pub(super) fn write_wit(
         if package.starts_with("faas:function") {
             continue;
         }
-        let dir = project.root.join("wit/deps").join(folder(&package));
-        let file = dir.join("package.wit");
-        std::fs::create_dir_all(&dir)
-            .and_then(|_| crate::fsutil::write_atomic(&file, text.as_bytes()))
-            .map_err(|e| DepsError::File {
-                path: file.clone(),
-                message: e.to_string(),
-            })?;
-        written.push(file);
+        written.push(write_package(project, &package, &text)?);
     }
+    written.push(add_imports(project, name, exports)?);
+    Ok(written)
+}
+
+/// Writes the WIT `text` of `package` as `wit/deps/<folder>/package.wit`.
+fn write_package(project: &Project, package: &str, text: &str) -> Result<PathBuf, DepsError> {
+    let dir = project.root.join("wit/deps").join(folder(package));
+    let file = dir.join("package.wit");
+    std::fs::create_dir_all(&dir)
+        .and_then(|_| crate::fsutil::write_atomic(&file, text.as_bytes()))
+        .map_err(|e| DepsError::File {
+            path: file.clone(),
+            message: e.to_string(),
+        })?;
+    Ok(file)
+}
+
+/// Imports `exports` in the function's world, marked as `name`'s (replacing earlier lines).
+fn add_imports(project: &Project, name: &str, exports: &[String]) -> Result<PathBuf, DepsError> {
     let path = world_file(project)?;
     let text = read(&path)?;
     let text = without_lines_of(&text, name);
@@ -88,7 +99,34 @@ pub(super) fn write_wit(
         out.push('\n');
     }
     write(&path, &out)?;
-    written.push(path);
+    Ok(path)
+}
+
+/// For a faas function dependency: the contract's handler interface as a package of its own,
+/// `faas-function:NAME@0.1.0`, in `wit/deps/`, and its import in the function's world.
+pub(super) fn write_function_wit(
+    project: &Project,
+    name: &str,
+    exports: &[String],
+) -> Result<Vec<PathBuf>, DepsError> {
+    let contract = crate::contract::FUNCTION_WIT;
+    let start = contract
+        .find("interface handler {")
+        .expect("the contract has a handler interface");
+    let end = start
+        + contract[start..]
+            .find("\n}\n")
+            .expect("the handler interface ends")
+        + 3;
+    let text = format!(
+        "/// Calls the faas function `{name}` through its own policy (`faas deps`).\npackage {}@{};\n\n{}",
+        exports[0].split('/').next().unwrap_or_default(),
+        crate::contract::VERSION,
+        &contract[start..end]
+    );
+    let package = exports[0].split('/').next().unwrap_or_default();
+    let mut written = vec![write_package(project, package, &text)?];
+    written.push(add_imports(project, name, exports)?);
     Ok(written)
 }
 

@@ -195,6 +195,17 @@ pub(super) struct AuthTable {
     pub(super) api_key: Vec<Spanned<ApiKeyTable>>,
     pub(super) jwt: Option<Spanned<JwtTable>>,
     pub(super) hmac: Option<Spanned<HmacTable>>,
+    #[serde(default)]
+    pub(super) function: Vec<Spanned<FunctionTable>>,
+}
+
+/// An `[[auth.function]]`: another faas function that may call this one.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FunctionTable {
+    pub(super) id: Spanned<String>,
+    #[serde(default)]
+    pub(super) scopes: Vec<Scope>,
 }
 
 impl Default for AuthTable {
@@ -204,6 +215,7 @@ impl Default for AuthTable {
             api_key: Vec::new(),
             jwt: None,
             hmac: None,
+            function: Vec::new(),
         }
     }
 }

@@ -166,11 +166,22 @@ pub fn compile(source: &SourceFile) -> Result<(Policy, Capabilities), TextError>
         Some(table) => Some(webhooks::compile_hmac(source, table)?),
         None => None,
     };
+    let functions = compile_functions(source, &file)?;
+    // For the checks that a rule can be satisfied, a calling function holds scopes as a key does.
+    let scope_holders: Vec<ApiKey> = api_keys
+        .iter()
+        .cloned()
+        .chain(functions.iter().map(|f| ApiKey {
+            id: f.id.clone(),
+            digest: [0; 32],
+            scopes: f.scopes.clone(),
+        }))
+        .collect();
     let rules = compile_rules(
         source,
         &file,
         &filter_methods,
-        &api_keys,
+        &scope_holders,
         jwt.is_some(),
         messaging.is_some(),
     )?;
@@ -196,6 +207,7 @@ pub fn compile(source: &SourceFile) -> Result<(Policy, Capabilities), TextError>
         hmac,
         limits,
         audit,
+        functions,
     };
     Ok((policy, capabilities))
 }
@@ -261,6 +273,31 @@ fn compile_capabilities(source: &SourceFile, file: &PolicyFile) -> Result<Capabi
         capabilities.dependencies.insert(name.clone(), grant);
     }
     Ok(capabilities)
+}
+
+/// `[[auth.function]]`: the faas functions that may call this one, by name.
+fn compile_functions(
+    source: &SourceFile,
+    file: &PolicyFile,
+) -> Result<Vec<faas_policy_core::FunctionCaller>, TextError> {
+    let mut functions: Vec<faas_policy_core::FunctionCaller> = Vec::new();
+    for entry in &file.auth.function {
+        let table = entry.get_ref();
+        let id = table.id.get_ref();
+        crate::project::FunctionName::try_from(id.clone())
+            .map_err(|e| source.error_at(Some(table.id.span()), e))?;
+        if functions.iter().any(|f| f.id == *id) {
+            return Err(source.error_at(
+                Some(table.id.span()),
+                format!("function `{id}` is listed twice"),
+            ));
+        }
+        functions.push(faas_policy_core::FunctionCaller {
+            id: id.clone(),
+            scopes: table.scopes.iter().map(|s| s.0.clone()).collect(),
+        });
+    }
+    Ok(functions)
 }
 
 fn compile_api_keys(source: &SourceFile, file: &PolicyFile) -> Result<Vec<ApiKey>, TextError> {

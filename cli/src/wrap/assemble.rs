@@ -22,6 +22,17 @@ pub struct Composed {
     pub exports: Vec<String>,
 }
 
+/// The decorated function alone (its policy, decorator and their layers; no adapters), exporting
+/// `faas:function/handler`: what a function depending on this one composes behind a gate.
+pub fn assemble_decorated(
+    function: &[u8],
+    policy: &CompiledPolicy,
+    language: Language,
+) -> Result<Vec<u8>, WrapError> {
+    let (plan, _) = super::plan::plan_decorated(function, policy, language)?;
+    super::encode::encode(&plan)
+}
+
 /// Composes `function` (written in `language`, which decides the imports its toolchain adds) with
 /// the decorator specialized for `policy` and one adapter per trigger, and validates the result;
 /// the layers note records `target`, the platform the caller checks it against. Pure: no file

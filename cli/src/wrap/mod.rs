@@ -25,7 +25,7 @@ mod assemble;
 pub mod encode;
 pub mod plan;
 
-pub use assemble::{Composed, assemble};
+pub use assemble::{Composed, assemble, assemble_decorated};
 
 use crate::artifact::{Layer, read_layers};
 use crate::component::CheckError;

@@ -41,6 +41,10 @@ pub enum LayerKind {
     /// A component the function depends on (`faas deps`), by its name in faas.toml (leaked once
     /// per name and process, so that kinds stay `Copy`).
     Dependency(&'static str),
+    /// The function gate in front of a faas function the function depends on.
+    Gate(&'static str),
+    /// The generated name of the calling function, for that gate.
+    CallerName(&'static str),
     /// A generated deny layer for the layer of this kind (for our own layers, it also answers
     /// `wasi:random/insecure-seed` with a fixed seed).
     Deny(Owner),
@@ -61,6 +65,8 @@ pub enum Owner {
     Adapter(Trigger),
     /// A dependency.
     Dependency(&'static str),
+    /// A function gate.
+    Gate(&'static str),
 }
 
 impl Owner {
@@ -72,6 +78,7 @@ impl Owner {
             Owner::ConfigBridge => LayerKind::ConfigBridge,
             Owner::Adapter(trigger) => LayerKind::Adapter(trigger),
             Owner::Dependency(name) => LayerKind::Dependency(name),
+            Owner::Gate(name) => LayerKind::Gate(name),
         }
     }
 }
@@ -87,6 +94,8 @@ impl std::fmt::Display for LayerKind {
             LayerKind::ConfigBridge => f.write_str("config-bridge"),
             LayerKind::Adapter(trigger) => write!(f, "{}-adapter", trigger.name()),
             LayerKind::Dependency(name) => write!(f, "dependency-{name}"),
+            LayerKind::Gate(name) => write!(f, "dependency-{name}-gate"),
+            LayerKind::CallerName(name) => write!(f, "dependency-{name}-caller"),
             LayerKind::Deny(owner) => write!(f, "{}-deny", owner.kind()),
         }
     }
@@ -95,7 +104,10 @@ impl std::fmt::Display for LayerKind {
 impl LayerKind {
     /// Whether faas generated this layer for this artifact (rather than embedding or adopting it).
     pub fn is_generated(self) -> bool {
-        matches!(self, LayerKind::Policy | LayerKind::Deny(_))
+        matches!(
+            self,
+            LayerKind::Policy | LayerKind::Deny(_) | LayerKind::CallerName(_)
+        )
     }
 
     /// The name of its package in the composition graph.
@@ -111,7 +123,7 @@ impl LayerKind {
     fn report_rank(self) -> u8 {
         match self {
             LayerKind::Function => 0,
-            LayerKind::Dependency(_) => 1,
+            LayerKind::Dependency(_) | LayerKind::Gate(_) | LayerKind::CallerName(_) => 1,
             LayerKind::Policy => 2,
             LayerKind::Decorator => 3,
             LayerKind::Adapter(_) => 4,
@@ -300,6 +312,43 @@ pub fn plan_for(
     dependencies: &[crate::deps::Resolved],
 ) -> Result<(Plan, Inspection), WrapError> {
     check_triggers(policy, triggers)?;
+    plan_layers(
+        function,
+        policy,
+        triggers,
+        language,
+        host_config,
+        dependencies,
+    )
+}
+
+/// The decorated function alone, exporting its decorator's `faas:function/handler` instead of
+/// adapters: what a function that depends on this one composes (behind a function gate).
+pub fn plan_decorated(
+    function: &[u8],
+    policy: &CompiledPolicy,
+    language: Language,
+) -> Result<(Plan, Inspection), WrapError> {
+    if policy.policy.rules.is_empty() {
+        return Err(compose_err(
+            "the artifact",
+            format!(
+                "{} has no [[rule]], so every call from another function would be refused",
+                policy.path.display()
+            ),
+        ));
+    }
+    plan_layers(function, policy, &[], language, HostConfig::Store, &[])
+}
+
+fn plan_layers(
+    function: &[u8],
+    policy: &CompiledPolicy,
+    triggers: &[Trigger],
+    language: Language,
+    host_config: HostConfig,
+    dependencies: &[crate::deps::Resolved],
+) -> Result<(Plan, Inspection), WrapError> {
     let function_check = |source| WrapError::Function {
         path: PathBuf::new(),
         source,
@@ -429,6 +478,10 @@ pub fn plan_for(
     plan.wire(decorator, &policy_name, policy_layer, &policy_name);
     plan.wire(decorator, &handler_name, function_layer, &handler.interface);
 
+    // Without triggers (a function another one calls), the decorated handler is the export.
+    if triggers.is_empty() {
+        plan.exports.push((decorator, handler_name.clone()));
+    }
     // One adapter per trigger, each wired to the one decorator instance.
     for trigger in triggers {
         let guest = guests::adapter(*trigger);

@@ -63,6 +63,13 @@ fn handle(mut req: outer::Request) -> outer::Response {
         path: &req.path,
         headers: &req.headers,
         body_len: req.body.len() as u64,
+        // Adapters never set a caller; only the function gate of a calling function's artifact
+        // does, with its own name: that is a call from that function.
+        function: req
+            .caller
+            .as_ref()
+            .filter(|c| c.scheme == "function")
+            .map(|c| c.subject.as_str()),
     };
     #[cfg(not(feature = "no-verifier"))]
     let (verify_jwt, verify_signature, count) = {
@@ -113,6 +120,7 @@ fn handle(mut req: outer::Request) -> outer::Response {
         _ => cors_headers(&policy, &req.headers),
     };
     let trigger = match req.trigger.kind {
+        _ if view.function.is_some() => "function",
         outer::TriggerKind::Http => "http",
         outer::TriggerKind::Cli => "cli",
         outer::TriggerKind::Messaging => "messaging",

@@ -6,8 +6,9 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::{
-    Access, ApiKey, AuditLevel, Cors, DOCUMENT_VERSION, DigestEncoding, Filters, Grant, Hmac,
-    HmacAlgorithm, Jwt, Limit, LimitKey, Messaging, Policy, RemoteJwks, Rule, SignatureFormat,
+    Access, ApiKey, AuditLevel, Cors, DOCUMENT_VERSION, DigestEncoding, Filters, FunctionCaller,
+    Grant, Hmac, HmacAlgorithm, Jwt, Limit, LimitKey, Messaging, Policy, RemoteJwks, Rule,
+    SignatureFormat,
 };
 
 const MAGIC: &[u8; 8] = b"faaspol\0";
@@ -174,6 +175,11 @@ impl Policy {
             AuditLevel::All => 0,
             AuditLevel::Refusals => 1,
         });
+        w.u32(self.functions.len() as u32);
+        for caller in &self.functions {
+            w.str(&caller.id);
+            w.strs(&caller.scopes);
+        }
         w.0
     }
 
@@ -331,6 +337,13 @@ impl Policy {
             1 => AuditLevel::Refusals,
             _ => return Err(DecodeError::Invalid("audit level")),
         };
+        let mut functions = Vec::new();
+        for _ in 0..r.count()? {
+            functions.push(FunctionCaller {
+                id: r.str()?,
+                scopes: r.strs()?,
+            });
+        }
         if !r.0.is_empty() {
             return Err(DecodeError::Truncated);
         }
@@ -346,6 +359,7 @@ impl Policy {
             hmac,
             limits,
             audit,
+            functions,
         })
     }
 }
@@ -517,6 +531,10 @@ mod tests {
                 },
             ],
             audit: AuditLevel::Refusals,
+            functions: vec![FunctionCaller {
+                id: "checkout".into(),
+                scopes: vec!["prices:read".into()],
+            }],
         }
     }
 

@@ -33,6 +33,9 @@ pub struct RequestView<'a> {
     pub headers: &'a [(String, String)],
     /// The body's length in bytes.
     pub body_len: u64,
+    /// The calling faas function, when the request comes from one through its function gate
+    /// (the only layer that sets a `function` caller; adapters set none).
+    pub function: Option<&'a str>,
 }
 
 /// An answer given by the decorator itself.
@@ -231,7 +234,8 @@ pub fn decide(policy: &Policy, req: &RequestView<'_>, env: &Environment<'_>) -> 
 }
 
 /// Authentication and authorization under `rule`: a webhook signature when the rule asks for
-/// one, then an API key or a JWT holding the rule's scopes (none on a public rule).
+/// one, then an API key or a JWT holding the rule's scopes (none on a public rule); for a call
+/// from another faas function, that function's own grant.
 fn authenticate(
     policy: &Policy,
     req: &RequestView<'_>,
@@ -239,6 +243,9 @@ fn authenticate(
     rule: &crate::Rule,
 ) -> Decision {
     let strip_headers = credential_headers(policy);
+    if let Some(id) = req.function {
+        return authenticate_function(policy, id, rule, strip_headers);
+    }
     if rule.signed {
         let Some(hmac) = &policy.hmac else {
             // faas wrap never writes this; an unverifiable signature is a refusal.
@@ -343,6 +350,49 @@ fn authenticate(
         required,
         &policy.api_key_header,
         &challenge,
+        strip_headers,
+    )
+}
+
+/// A call from the faas function `id`: it holds the scopes its `[[auth.function]]` entry grants,
+/// and nothing else; whatever credentials the request carries are not looked at (they are the
+/// calling function's to forward, never its proof).
+fn authenticate_function(
+    policy: &Policy,
+    id: &str,
+    rule: &crate::Rule,
+    strip_headers: Vec<String>,
+) -> Decision {
+    if rule.signed {
+        return deny(
+            401,
+            "a signed route takes webhooks, not calls from functions",
+        );
+    }
+    let required = match &rule.access {
+        Access::Public => return forward(None, strip_headers),
+        Access::Scopes(scopes) => scopes,
+    };
+    let Some(grant) = policy.functions.iter().find(|f| f.id == id) else {
+        let mut refused = refusal(
+            401,
+            vec![],
+            format!("function `{id}` may not call this one"),
+        );
+        refused.subject = Some(id.to_string());
+        refused.scheme = Some("function");
+        return Decision::Refuse(refused);
+    };
+    authorize(
+        Caller {
+            subject: id.to_string(),
+            scopes: grant.scopes.clone(),
+            claims: Vec::new(),
+            scheme: "function",
+        },
+        required,
+        "",
+        "",
         strip_headers,
     )
 }
@@ -972,6 +1022,10 @@ mod tests {
             hmac: None,
             limits: vec![],
             audit: crate::AuditLevel::All,
+            functions: vec![crate::FunctionCaller {
+                id: "checkout".into(),
+                scopes: vec!["read".into()],
+            }],
         }
     }
 
@@ -1008,6 +1062,7 @@ mod tests {
                 path,
                 headers: &headers,
                 body_len,
+                function: None,
             },
             &env(),
         )
@@ -1210,6 +1265,7 @@ mod tests {
                     path: "/",
                     headers: &[],
                     body_len: len,
+                    function: None,
                 },
                 &env,
             )
@@ -1406,6 +1462,7 @@ mod tests {
                 path,
                 headers: &headers,
                 body_len: 0,
+                function: None,
             },
             &Environment {
                 verify_jwt: &no_jwt,
@@ -1505,5 +1562,43 @@ mod tests {
         assert_eq!(status(&d), 503);
         let Decision::Refuse(r) = &d else { panic!() };
         assert!(r.reason.contains("cannot count"), "{}", r.reason);
+    }
+
+    fn from_function(id: &str, path: &str) -> Decision {
+        decide(
+            &policy(),
+            &RequestView {
+                trigger: Trigger::Http,
+                method: "GET",
+                path,
+                headers: &[("authorization".to_string(), "Bearer k-123".to_string())],
+                body_len: 0,
+                function: Some(id),
+            },
+            &env(),
+        )
+    }
+
+    #[test]
+    fn a_function_caller_holds_its_own_grant_and_never_a_forwarded_credential() {
+        let Decision::Forward { caller, .. } = from_function("checkout", "/items/1") else {
+            panic!("refused")
+        };
+        let caller = caller.unwrap();
+        assert_eq!(
+            (caller.subject.as_str(), caller.scheme),
+            ("checkout", "function")
+        );
+        assert_eq!(caller.scopes, vec!["read".to_string()]);
+        // Another function is unknown here, even with a valid key in its request.
+        let d = from_function("cart", "/items/1");
+        assert_eq!(status(&d), 401);
+        let Decision::Refuse(r) = &d else { panic!() };
+        assert_eq!(r.subject.as_deref(), Some("cart"));
+        // Public routes are public to functions too.
+        assert!(matches!(
+            from_function("cart", "/health"),
+            Decision::Forward { caller: None, .. }
+        ));
     }
 }

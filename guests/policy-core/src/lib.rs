@@ -34,7 +34,7 @@ pub use engine::{
 };
 
 /// The version of the binary document. A decorator refuses documents of any other version.
-pub const DOCUMENT_VERSION: u16 = 5;
+pub const DOCUMENT_VERSION: u16 = 6;
 
 /// A compiled policy.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -61,6 +61,18 @@ pub struct Policy {
     pub limits: Vec<Limit>,
     /// Which decisions get an audit event.
     pub audit: AuditLevel,
+    /// The faas functions that may call this one as a dependency, and the scopes each holds.
+    pub functions: Vec<FunctionCaller>,
+}
+
+/// Another faas function allowed to call this one (`[[auth.function]]`): the caller's name as the
+/// function gate of its artifact states it, never as a client claims it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionCaller {
+    /// The calling function's name.
+    pub id: String,
+    /// The scopes it holds here.
+    pub scopes: Vec<String>,
 }
 
 /// How a webhook provider signs a request body with a shared secret (HMAC).

@@ -4,7 +4,7 @@
 
 use super::{DenyLayers, LayerKind, Owner, Plan, WrapError};
 use crate::component::{self, Inspection};
-use crate::deps::{Link, Resolved};
+use crate::deps::{Kind, Link, Resolved};
 use crate::policy::Capabilities;
 use crate::project::Language;
 use std::borrow::Cow;
@@ -61,6 +61,20 @@ pub(super) fn link<'a>(
                 message: e.to_string(),
             })?;
         let mut wires = Vec::new();
+        if let Kind::Function { .. } = dependency.kind {
+            // The caller imports the contract's handler under the callee's name; the gate
+            // exports it from the contract's.
+            let expected = crate::deps::function_interface(&dependency.name);
+            if function.imports.contains(&expected) {
+                wires.push((expected, crate::contract::handler_export_name()));
+            }
+            links.composed.push(Composed {
+                dependency,
+                inspection,
+                wires,
+            });
+            continue;
+        }
         for import in &function.imports {
             let Some(export) = inspection
                 .exports
@@ -126,6 +140,10 @@ impl Plan {
             let dependency = composed.dependency;
             // Leaked once per dependency and process: layer kinds are `Copy`.
             let name: &'static str = Box::leak(dependency.name.clone().into_boxed_str());
+            if let Kind::Function { caller } = &dependency.kind {
+                self.add_function_dependency(function_layer, name, caller, composed)?;
+                continue;
+            }
             let grant = links.capabilities.dependencies.get(&dependency.name);
             let allow = grant.map(|g| g.allow.as_slice()).unwrap_or_default();
             let (interfaces, refused) =
@@ -151,6 +169,57 @@ impl Plan {
             }
         }
         self.platform_links = links.platform;
+        Ok(())
+    }
+
+    /// A faas function the function calls: its decorated component (what its own policy lets
+    /// it import stays its host imports), behind a function gate that names the caller.
+    fn add_function_dependency(
+        &mut self,
+        function_layer: usize,
+        name: &'static str,
+        caller: &str,
+        composed: Composed<'_>,
+    ) -> Result<(), WrapError> {
+        let dependency = composed.dependency;
+        let handler = crate::contract::handler_export_name();
+        let policy = crate::contract::interface_name("policy");
+        let callee = self.push(
+            LayerKind::Dependency(name),
+            Cow::Owned(dependency.bytes.clone()),
+            Some(function_layer),
+        );
+        self.layers[callee].host_imports = Some(composed.inspection.imports.clone());
+        let seed: [u8; 16] = {
+            use sha2::Digest;
+            sha2::Sha256::digest(dependency.bytes.as_slice())[..16]
+                .try_into()
+                .expect("16 bytes")
+        };
+        let gate = self.add_guest(
+            &crate::guests::FUNCTION_GATE_GUEST,
+            LayerKind::Gate(name),
+            Owner::Gate(name),
+            Some(function_layer),
+            seed,
+            &|_| false,
+        )?;
+        let caller_name = crate::generate::policy_component(
+            caller.as_bytes(),
+            crate::guests::FUNCTION_GATE_GUEST.inspection(),
+            &[],
+        )
+        .map_err(WrapError::PolicyComponent)?;
+        let caller_layer = self.push(
+            LayerKind::CallerName(name),
+            Cow::Owned(caller_name),
+            Some(gate),
+        );
+        self.wire(gate, &handler, callee, &handler);
+        self.wire(gate, &policy, caller_layer, &policy);
+        for (import, export) in &composed.wires {
+            self.wire(function_layer, import, gate, export);
+        }
         Ok(())
     }
 }
