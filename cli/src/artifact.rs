@@ -71,6 +71,25 @@ impl Grants {
             && self.messaging_subjects.is_empty()
     }
 
+    /// These grants and `other`'s together (a faas function composed as a dependency runs in the
+    /// same component: the host grants what either policy grants, each layer's own policy still
+    /// deciding what reaches its function).
+    pub fn with(mut self, other: &Grants) -> Self {
+        for (mine, theirs) in [
+            (&mut self.outgoing_hosts, &other.outgoing_hosts),
+            (&mut self.config_keys, &other.config_keys),
+            (&mut self.messaging_subjects, &other.messaging_subjects),
+        ] {
+            for item in theirs {
+                if !mine.contains(item) {
+                    mine.push(item.clone());
+                }
+            }
+        }
+        self.config_keys.sort();
+        self
+    }
+
     /// The grants of `policy`.
     pub fn of(policy: &crate::policy::CompiledPolicy) -> Self {
         let document = &policy.policy;

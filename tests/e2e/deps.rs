@@ -293,6 +293,10 @@ scopes = ["admin", "prices:read"]
 id = "checkout"
 scopes = ["prices:read"]
 
+# What it reads at run time: the artifact that composes it must be granted this too.
+[credentials]
+rates = { config = "pricing-rates" }
+
 [[rule]]
 path = "/prices/**"
 scopes = ["prices:read"]
@@ -338,6 +342,15 @@ fn a_function_calls_another_through_its_policy_as_a_function_principal() {
         assert!(layers.contains(&layer), "{layers:?}");
     }
     let artifact = checkout.join("target/faas/checkout.wasm");
+    // pricing's run-time grants travel with it into checkout's artifact (deploy and serve read them).
+    let note = faas::artifact::read_layers(&std::fs::read(&artifact).unwrap()).unwrap();
+    assert!(
+        note.grants
+            .config_keys
+            .contains(&"pricing-rates".to_string()),
+        "{:?}",
+        note.grants
+    );
     let check = |addr: &str, host: &str| {
         // pricing's policy applies: checkout holds prices:read there, not admin, whatever caller
         // and credential its code puts in the request.

@@ -143,6 +143,9 @@ pub struct Resolved {
     pub link: Link,
     /// What it is.
     pub kind: Kind,
+    /// A faas function's run-time grants (its policy's outgoing hosts, configuration keys): the
+    /// artifact's host must grant them too.
+    pub grants: Option<crate::artifact::Grants>,
 }
 
 /// Why a dependency could not be used.
@@ -437,6 +440,7 @@ pub fn load(project: &Project) -> Result<Vec<Resolved>, DepsError> {
             digest,
             link: spec.link,
             kind: Kind::Library,
+            grants: None,
         });
     }
     Ok(resolved)
@@ -478,6 +482,7 @@ fn load_function(
         kind: Kind::Function {
             caller: project.name().to_string(),
         },
+        grants: Some(crate::artifact::Grants::of(&callee.policy)),
     })
 }
 

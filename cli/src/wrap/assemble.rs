@@ -117,7 +117,12 @@ pub fn assemble(
             .iter()
             .filter_map(|l| Some((l.kind.to_string(), l.built_from.clone()?)))
             .collect(),
-        grants: crate::artifact::Grants::of(policy),
+        grants: dependencies
+            .iter()
+            .filter_map(|d| d.grants.as_ref())
+            .fold(crate::artifact::Grants::of(policy), |all, theirs| {
+                all.with(theirs)
+            }),
         platform_links: plan.platform_links.iter().fold(
             BTreeMap::new(),
             |mut links, (name, import)| {
