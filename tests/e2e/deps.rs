@@ -1,5 +1,5 @@
 //! Dependencies: a library component (`fixtures/components/text-lib`, built here, knowing nothing of
-//! faas) used by a Rust and a Python function through `faas deps add`, composed into the artifact
+//! faas) used by a Rust, a Python and a JavaScript function through `faas deps add`, composed into the artifact
 //! under its own grants, or left for the platform to link; and the pins that keep it honest.
 
 use crate::common::*;
@@ -146,6 +146,43 @@ class Handler(exports.Handler):
     success(&faas(&dir, &["wrap"]));
     let artifact = dir.join("target/faas/deps-py.wasm");
     let served = Served::start(&dir, &artifact);
+    let answer = shout(&served.addr, &dir);
+    assert_eq!(answer["shouted"], "HELLO DEPENDENCY WORLD!");
+    assert_eq!(answer["words"], 3);
+}
+
+#[test]
+fn a_javascript_function_calls_the_same_library() {
+    let (plain, _) = libraries();
+    let tmp = tempfile::tempdir().unwrap();
+    success(&faas(
+        tmp.path(),
+        &["new", "deps-js", "--template", "js-http"],
+    ));
+    let dir = tmp.path().join("deps-js");
+    std::fs::copy(plain, dir.join("text.wasm")).unwrap();
+    success(&faas(&dir, &["deps", "add", "text.wasm"]));
+    std::fs::write(
+        dir.join("app.js"),
+        r#"import { shout, words } from "faas-test:text/shout@0.1.0";
+
+export const handler = {
+  handle(req) {
+    const text = new TextDecoder().decode(req.body);
+    const body = { shouted: shout(text), words: words(text) };
+    return {
+      status: 200,
+      headers: [["content-type", "application/json"]],
+      body: new TextEncoder().encode(JSON.stringify(body)),
+    };
+  },
+};
+"#,
+    )
+    .unwrap();
+    success(&faas(&dir, &["build"]));
+    success(&faas(&dir, &["wrap"]));
+    let served = Served::start(&dir, &dir.join("target/faas/deps-js.wasm"));
     let answer = shout(&served.addr, &dir);
     assert_eq!(answer["shouted"], "HELLO DEPENDENCY WORLD!");
     assert_eq!(answer["words"], 3);
