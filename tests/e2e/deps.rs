@@ -429,3 +429,80 @@ fn a_function_calls_another_through_its_policy_as_a_function_principal() {
     let served = Served::start(&checkout, &artifact);
     assert_eq!(quote(&served.addr, &checkout, "/quote/7")["status"], 401);
 }
+
+#[test]
+fn a_published_dependency_the_platform_links_is_deployed_as_a_second_component() {
+    let (plain, _) = libraries();
+    let registry = Registry::start();
+    let (_tmp, dir) = new_function("deps-deployed");
+    use_function_fixture(&dir, "uses-text.rs");
+    // The platform team publishes its component; the function depends on it by reference.
+    let library = format!("{}/platform/text:0.1.0", registry.addr);
+    success(&faas(
+        &dir,
+        &["publish", &library, "--artifact", plain.to_str().unwrap()],
+    ));
+    success(&faas(
+        &dir,
+        &[
+            "deps", "add", &library, "--name", "text", "--link", "platform",
+        ],
+    ));
+    let lock = std::fs::read_to_string(dir.join("faas.lock")).unwrap();
+    let image_line = lock.lines().find(|l| l.starts_with("image = ")).unwrap();
+    let image = image_line
+        .trim_start_matches("image = ")
+        .trim_matches('"')
+        .to_string();
+    assert!(
+        image.starts_with(&format!("{}/platform/text@sha256:", registry.addr)),
+        "{lock}"
+    );
+    success(&faas(&dir, &["build"]));
+    success(&faas(&dir, &["wrap", "--target", "wasmcloud"]));
+    success(&faas(
+        &dir,
+        &["keygen", "--key", "faas.key", "--pub", "faas.pub"],
+    ));
+    let reference = format!("{}/team/deps-deployed:0.1.0", registry.addr);
+    success(&faas(&dir, &["publish", &reference, "--key", "faas.key"]));
+    success(&faas(&dir, &["deploy"]));
+    let out = dir.join("target/faas/deploy");
+    let workload: serde_json::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(out.join("workload.yaml")).unwrap()).unwrap();
+    let spec = &workload["spec"]["template"]["spec"];
+    assert_eq!(spec["components"][1]["name"], "text");
+    assert_eq!(spec["components"][1]["image"], image.as_str());
+    assert!(
+        !spec["hostInterfaces"].to_string().contains("faas-test"),
+        "{spec}"
+    );
+    // wasmCloud 1.x: the function links to the component's interface.
+    let wadm: serde_json::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(out.join("wadm.yaml")).unwrap()).unwrap();
+    let link = wadm["spec"]["components"][0]["traits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["type"] == "link" && t["properties"]["target"]["name"] == "text")
+        .cloned()
+        .unwrap_or_else(|| panic!("no link to text in {wadm}"));
+    assert_eq!(link["properties"]["namespace"], "faas-test");
+    assert_eq!(
+        link["properties"]["interfaces"],
+        serde_json::json!(["shout"])
+    );
+    // Every manifest still passes the checks.
+    let files: Vec<String> = [
+        "workload.yaml",
+        "kyverno.yaml",
+        "kyverno-classic.yaml",
+        "wadm.yaml",
+    ]
+    .iter()
+    .map(|f| out.join(f).display().to_string())
+    .collect();
+    let mut args = vec!["deploy", "--check"];
+    args.extend(files.iter().map(String::as_str));
+    success(&faas(&dir, &args));
+}

@@ -17,6 +17,7 @@ pub mod check;
 use crate::artifact::LayersNote;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 /// The API version of the wasmCloud 2.x workload resources.
 pub const WORKLOAD_API: &str = "runtime.wasmcloud.dev/v1alpha1";
@@ -434,6 +435,51 @@ pub fn wadm_application(inputs: &Inputs<'_>) -> Result<Value, DeployError> {
                 },
             }],
         }));
+    }
+    // A dependency the platform links: a component of its own, and a link from the function to
+    // each of its interfaces the function imports.
+    for (name, image) in inputs.linked {
+        components.push(json!({
+            "name": name,
+            "type": "component",
+            "properties": { "image": image },
+            "traits": [{
+                "type": "spreadscaler",
+                "properties": { "instances": settings.replicas.unwrap_or(1) },
+            }],
+        }));
+        let imports = inputs
+            .note
+            .platform_links
+            .get(name)
+            .cloned()
+            .unwrap_or_default();
+        let mut by_package: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+        for import in &imports {
+            let name = interface_name(import);
+            if let Some((package, interface)) = name.split_once('/')
+                && let Some((namespace, package)) = package.split_once(':')
+            {
+                by_package
+                    .entry((namespace.to_string(), package.to_string()))
+                    .or_default()
+                    .push(interface.to_string());
+            }
+        }
+        for ((namespace, package), interfaces) in by_package {
+            components[0]["traits"]
+                .as_array_mut()
+                .expect("an array")
+                .push(json!({
+                    "type": "link",
+                    "properties": {
+                        "target": { "name": name },
+                        "namespace": namespace,
+                        "package": package,
+                        "interfaces": interfaces,
+                    },
+                }));
+        }
     }
     let subjects = &inputs.note.grants.messaging_subjects;
     if inputs.exports_of("wasmcloud:messaging/handler") {
