@@ -278,6 +278,16 @@ fn a_dependency_the_platform_links_stays_exactly_one_import() {
         .filter(|i| !i.starts_with("wasi:"))
         .collect();
     assert_eq!(linked, ["faas-test:text/shout@0.1.0"]);
+    let artifact = dir.join("target/faas/deps-linked.wasm");
+    let inspected: serde_json::Value = serde_json::from_str(&success(&faas(
+        &dir,
+        &["inspect", artifact.to_str().unwrap(), "--json"],
+    )))
+    .unwrap();
+    assert_eq!(
+        inspected["platform_links"]["text"],
+        serde_json::json!(["faas-test:text/shout@0.1.0"])
+    );
     // A local file cannot be pulled by the platform: deploying says how to fix it.
     let project = std::fs::read_to_string(dir.join("faas.toml")).unwrap();
     assert!(project.contains("link = \"platform\""), "{project}");

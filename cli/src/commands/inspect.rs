@@ -49,6 +49,10 @@ struct Inspection {
     host_imports_by_layer: std::collections::BTreeMap<String, Vec<String>>,
     /// What each layer was built from (the SBOM's source).
     built_from: std::collections::BTreeMap<String, faas::packages::BuiltFrom>,
+    /// What the host must grant at run time (outgoing hosts, configuration keys, subjects).
+    grants: faas::artifact::Grants,
+    /// The imports the platform links to dependencies, by dependency.
+    platform_links: std::collections::BTreeMap<String, Vec<String>>,
     imports: Vec<String>,
     exports: Vec<String>,
 }
@@ -123,6 +127,11 @@ impl InspectArgs {
                 .as_ref()
                 .map(|n| n.host_imports.clone())
                 .unwrap_or_default(),
+            grants: note.as_ref().map(|n| n.grants.clone()).unwrap_or_default(),
+            platform_links: note
+                .as_ref()
+                .map(|n| n.platform_links.clone())
+                .unwrap_or_default(),
             built_from: note.map(|n| n.built_from).unwrap_or_default(),
             imports: component.imports.clone(),
             exports: component.exports.clone(),
@@ -164,6 +173,22 @@ impl InspectArgs {
                     println!("      imports {import}");
                 }
             }
+        }
+        let grants = &report.grants;
+        for (what, items) in [
+            ("outgoing hosts", &grants.outgoing_hosts),
+            ("config keys", &grants.config_keys),
+            ("subjects", &grants.messaging_subjects),
+        ] {
+            if !items.is_empty() {
+                println!("  grants   {what}: {}", items.join(", "));
+            }
+        }
+        for (dependency, imports) in &report.platform_links {
+            println!(
+                "  linked   {} (by the platform, to {dependency})",
+                imports.join(", ")
+            );
         }
         for export in &report.exports {
             println!("  export   {export}");
