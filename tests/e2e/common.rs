@@ -643,3 +643,25 @@ pub fn audit_events(log: &str) -> Vec<serde_json::Value> {
         .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
         .collect()
 }
+
+/// A YAML file (a manifest `faas deploy` wrote) as a JSON value.
+pub fn yaml(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_yaml::from_str(&text).unwrap()
+}
+
+/// Asserts that every manifest `faas deploy` wrote into `out` passes `faas deploy --check`.
+pub fn check_manifests(dir: &Path, out: &Path) {
+    let files: Vec<String> = [
+        "workload.yaml",
+        "kyverno.yaml",
+        "kyverno-classic.yaml",
+        "wadm.yaml",
+    ]
+    .iter()
+    .map(|f| out.join(f).display().to_string())
+    .collect();
+    let mut args = vec!["deploy", "--check"];
+    args.extend(files.iter().map(String::as_str));
+    success(&faas(dir, &args));
+}

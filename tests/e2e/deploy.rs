@@ -12,11 +12,6 @@ fn keygen(dir: &Path) {
     ));
 }
 
-fn yaml(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_yaml::from_str(&text).unwrap()
-}
-
 #[test]
 fn a_published_sample_deploys_pinned_by_digest_with_its_admission_policy() {
     let registry = Registry::start();
@@ -69,18 +64,7 @@ fn a_published_sample_deploys_pinned_by_digest_with_its_admission_policy() {
     );
 
     // Every file passes --check; an edit that unpins the image does not.
-    let files: Vec<String> = [
-        "workload.yaml",
-        "kyverno.yaml",
-        "kyverno-classic.yaml",
-        "wadm.yaml",
-    ]
-    .iter()
-    .map(|f| out.join(f).display().to_string())
-    .collect();
-    let mut args = vec!["deploy", "--check"];
-    args.extend(files.iter().map(String::as_str));
-    success(&faas(&dir, &args));
+    check_manifests(&dir, &out);
     let edited = std::fs::read_to_string(out.join("workload.yaml"))
         .unwrap()
         .replace(image, &reference);

@@ -478,8 +478,7 @@ fn a_published_dependency_the_platform_links_is_deployed_as_a_second_component()
     success(&faas(&dir, &["publish", &reference, "--key", "faas.key"]));
     success(&faas(&dir, &["deploy"]));
     let out = dir.join("target/faas/deploy");
-    let workload: serde_json::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(out.join("workload.yaml")).unwrap()).unwrap();
+    let workload = yaml(&out.join("workload.yaml"));
     let spec = &workload["spec"]["template"]["spec"];
     assert_eq!(spec["components"][1]["name"], "text");
     assert_eq!(spec["components"][1]["image"], image.as_str());
@@ -488,8 +487,7 @@ fn a_published_dependency_the_platform_links_is_deployed_as_a_second_component()
         "{spec}"
     );
     // wasmCloud 1.x: the function links to the component's interface.
-    let wadm: serde_json::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(out.join("wadm.yaml")).unwrap()).unwrap();
+    let wadm = yaml(&out.join("wadm.yaml"));
     let link = wadm["spec"]["components"][0]["traits"]
         .as_array()
         .unwrap()
@@ -503,16 +501,5 @@ fn a_published_dependency_the_platform_links_is_deployed_as_a_second_component()
         serde_json::json!(["shout"])
     );
     // Every manifest still passes the checks.
-    let files: Vec<String> = [
-        "workload.yaml",
-        "kyverno.yaml",
-        "kyverno-classic.yaml",
-        "wadm.yaml",
-    ]
-    .iter()
-    .map(|f| out.join(f).display().to_string())
-    .collect();
-    let mut args = vec!["deploy", "--check"];
-    args.extend(files.iter().map(String::as_str));
-    success(&faas(&dir, &args));
+    check_manifests(&dir, &out);
 }

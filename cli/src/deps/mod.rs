@@ -104,6 +104,14 @@ pub struct Lock {
     pub dependencies: Vec<Locked>,
 }
 
+impl Lock {
+    /// Pins `locked`, in place of an earlier pin of the same name.
+    fn replace(&mut self, locked: Locked) {
+        self.dependencies.retain(|d| d.name != locked.name);
+        self.dependencies.push(locked);
+    }
+}
+
 /// One pinned dependency.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -258,8 +266,7 @@ fn record(
 ) -> Result<Added, DepsError> {
     write_spec(project, &locked.name, spec)?;
     let mut lock = read_lock(&project.root)?;
-    lock.dependencies.retain(|d| d.name != locked.name);
-    lock.dependencies.push(locked.clone());
+    lock.replace(locked.clone());
     write_lock(&project.root, &lock)?;
     Ok(Added {
         locked,
@@ -377,8 +384,7 @@ pub fn update(
         if let Ok(Source::Project(_)) = spec.source() {
             let callee = read_function(project, name, spec)?;
             let locked = pin_function(name, spec, &callee);
-            lock.dependencies.retain(|d| d.name != *name);
-            lock.dependencies.push(locked.clone());
+            lock.replace(locked.clone());
             changed.push((before, locked));
             continue;
         }
@@ -387,8 +393,7 @@ pub fn update(
         locked.image = image;
         let inspected = component::inspect(&bytes).map_err(|e| dep_err(name, e.to_string()))?;
         world::write_wit(project, name, &inspected, &locked.exports)?;
-        lock.dependencies.retain(|d| d.name != *name);
-        lock.dependencies.push(locked.clone());
+        lock.replace(locked.clone());
         changed.push((before, locked));
     }
     write_lock(&project.root, &lock)?;

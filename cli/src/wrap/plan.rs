@@ -643,11 +643,10 @@ impl DenyLayers {
         language: Language,
         skip: &[String],
     ) -> (Vec<String>, Vec<String>) {
-        let function = component;
         let mut refused = Vec::new();
         let mut interfaces = Vec::new();
         let mut host = Vec::new();
-        for import in function.imports.iter().filter(|i| !skip.contains(i)) {
+        for import in component.imports.iter().filter(|i| !skip.contains(i)) {
             match crate::capabilities::classify(import, allow, language) {
                 Verdict::Internal => {}
                 Verdict::Host => host.push(import.clone()),
@@ -661,7 +660,7 @@ impl DenyLayers {
         // That holds whether the used interface was ambient or not granted on its own.
         let mut unchecked = host;
         while let Some(granted) = unchecked.pop() {
-            for used in function.uses(&granted) {
+            for used in component.uses(&granted) {
                 for list in [&mut interfaces, &mut refused] {
                     if let Some(position) = list.iter().position(|i| *i == used) {
                         unchecked.push(list.remove(position));

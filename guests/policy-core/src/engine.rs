@@ -438,15 +438,8 @@ fn count(
                 format!("limit {}: cannot count the request: {reason}", index + 1),
             ))
         })?;
-        let headers = |remaining: u64| {
-            vec![
-                ("ratelimit-limit", limit.requests.to_string()),
-                ("ratelimit-remaining", remaining.to_string()),
-                ("ratelimit-reset", reset.to_string()),
-            ]
-        };
         if counted > u64::from(limit.requests) {
-            let mut headers = headers(0);
+            let mut headers = ratelimit_headers(limit.requests, 0, reset);
             headers.insert(0, ("retry-after", reset.to_string()));
             return Err(alloc::boxed::Box::new(refusal(
                 429,
@@ -466,12 +459,21 @@ fn count(
     }
     Ok(match tightest {
         None => Vec::new(),
-        Some((remaining, requests, reset)) => vec![
-            ("ratelimit-limit".into(), requests.to_string()),
-            ("ratelimit-remaining".into(), remaining.to_string()),
-            ("ratelimit-reset".into(), reset.to_string()),
-        ],
+        Some((remaining, requests, reset)) => ratelimit_headers(requests, remaining, reset)
+            .into_iter()
+            .map(|(name, value)| (name.to_string(), value))
+            .collect(),
     })
+}
+
+/// The `ratelimit-*` headers of a limit of `requests` with `remaining` left, `reset` seconds
+/// before its window ends.
+fn ratelimit_headers(requests: u32, remaining: u64, reset: u64) -> Vec<(&'static str, String)> {
+    vec![
+        ("ratelimit-limit", requests.to_string()),
+        ("ratelimit-remaining", remaining.to_string()),
+        ("ratelimit-reset", reset.to_string()),
+    ]
 }
 
 /// The headers that carry credentials under `policy`: its API-key header, and `authorization`
