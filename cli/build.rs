@@ -55,6 +55,15 @@ const BUILDS: &[Build] = &[
         features: &[],
         outputs: &[("faas_verifier.wasm", "faas_verifier.wasm")],
     },
+    // The WASI 0.3 layers: wit-bindgen's async runtime (and so std) in their own build.
+    Build {
+        packages: &["faas-http-adapter-p3", "faas-http-middleware"],
+        features: &[],
+        outputs: &[
+            ("faas_http_adapter_p3.wasm", "faas_http_adapter_p3.wasm"),
+            ("faas_http_middleware.wasm", "faas_http_middleware.wasm"),
+        ],
+    },
 ];
 
 fn main() {
@@ -71,6 +80,9 @@ fn main() {
         "guests/function-gate",
         "guests/wit",
         "guests/http-adapter",
+        "guests/http-adapter-p3",
+        "guests/http-middleware",
+        "guests/http-p3",
         "guests/messaging-adapter",
         "guests/runtime",
         "guests/verifier",

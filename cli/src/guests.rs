@@ -66,6 +66,19 @@ pub const CONFIG_RUNTIME_DRAFT: &str = "wasi:config/runtime@0.2.0-draft";
 /// The HTTP platform adapter (world `faas:function/adapter` plus `wasi:http/incoming-handler`).
 pub const HTTP_ADAPTER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_http_adapter.wasm"));
 
+/// The HTTP platform adapter for WASI 0.3 hosts (world `faas:guests/http-adapter-p3`).
+pub const HTTP_ADAPTER_P3: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/faas_http_adapter_p3.wasm"));
+
+/// The policy as a `wasi:http@0.3` middleware (world `faas:guests/http-middleware`), for `faas
+/// wrap --http-component`.
+pub const HTTP_MIDDLEWARE: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/faas_http_middleware.wasm"));
+
+/// The interface the WASI 0.3 layers export (and the middleware imports from the component it
+/// protects).
+pub const HTTP_HANDLER_P3: &str = "wasi:http/handler@0.3.2";
+
 /// The CLI platform adapter (world `faas:function/adapter` plus `wasi:cli/run`).
 pub const CLI_ADAPTER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_cli_adapter.wasm"));
 
@@ -221,6 +234,28 @@ static HTTP_GUEST: Guest = Guest {
     inspection: OnceLock::new(),
 };
 
+/// The WASI 0.3 HTTP adapter.
+pub static HTTP_P3_GUEST: Guest = Guest {
+    layer: "http-adapter",
+    bytes: HTTP_ADAPTER_P3,
+    export: HTTP_HANDLER_P3,
+    keep: &["wasi:clocks/wall-clock@"],
+    optional: &[],
+    crates: include_str!(concat!(env!("OUT_DIR"), "/faas_http_adapter_p3.wasm.crates")),
+    inspection: OnceLock::new(),
+};
+
+/// The policy middleware.
+pub static HTTP_MIDDLEWARE_GUEST: Guest = Guest {
+    layer: "http-middleware",
+    bytes: HTTP_MIDDLEWARE,
+    export: HTTP_HANDLER_P3,
+    keep: &["wasi:clocks/wall-clock@", "wasi:random/random@"],
+    optional: &[],
+    crates: include_str!(concat!(env!("OUT_DIR"), "/faas_http_middleware.wasm.crates")),
+    inspection: OnceLock::new(),
+};
+
 static CLI_GUEST: Guest = Guest {
     layer: "cli-adapter",
     bytes: CLI_ADAPTER,
@@ -244,9 +279,10 @@ static MESSAGING_GUEST: Guest = Guest {
     inspection: OnceLock::new(),
 };
 
-/// The platform adapter for a trigger.
-pub fn adapter(trigger: Trigger) -> &'static Guest {
+/// The platform adapter for a trigger, for a host of WASI 0.3 `wasi:http` when `http_p3`.
+pub fn adapter(trigger: Trigger, http_p3: bool) -> &'static Guest {
     match trigger {
+        Trigger::Http if http_p3 => &HTTP_P3_GUEST,
         Trigger::Http => &HTTP_GUEST,
         Trigger::Cli => &CLI_GUEST,
         Trigger::Messaging => &MESSAGING_GUEST,
@@ -257,7 +293,9 @@ pub fn adapter(trigger: Trigger) -> &'static Guest {
 mod tests {
     use super::*;
 
-    const ALL: [&Guest; 9] = [
+    const ALL: [&Guest; 11] = [
+        &HTTP_P3_GUEST,
+        &HTTP_MIDDLEWARE_GUEST,
         &CONFIG_BRIDGE_GUEST,
         &FUNCTION_GATE_GUEST,
         &DECORATOR_GUEST,
@@ -303,8 +341,10 @@ mod tests {
                 .filter(|i| i.starts_with("wasi:"))
             {
                 let version = import.split_once('@').map(|(_, v)| v);
+                let p3_http = guest.export == HTTP_HANDLER_P3 && import.starts_with("wasi:http/");
                 assert!(
                     version == Some(WASI_RELEASE)
+                        || (p3_http && version == Some("0.3.2"))
                         || [
                             CONFIG_STORE,
                             CONFIG_RUNTIME_DRAFT,
@@ -322,8 +362,12 @@ mod tests {
     #[test]
     fn lean_guests_import_only_what_they_use() {
         // No standard library: none of the wasi:cli extras std asks for, which would need a deny
-        // layer (guests/runtime). Only the verifier layer links std.
-        for guest in ALL.into_iter().filter(|g| g.layer != "verifier") {
+        // layer (guests/runtime). Only the verifier layer and the WASI 0.3 layers (wit-bindgen's
+        // async runtime) link std.
+        for guest in ALL
+            .into_iter()
+            .filter(|g| g.layer != "verifier" && g.export != HTTP_HANDLER_P3)
+        {
             let imports = &guest.inspection().imports;
             for extra in ["environment", "exit", "terminal-", "stdout"] {
                 let wanted = guest.layer == "cli-adapter" && extra == "stdout";

@@ -60,11 +60,41 @@ const TARGET_WIT: &[(&str, &str)] = &[
         "deps/secrets.wit",
         include_str!("../../wit/targets/deps/secrets.wit"),
     ),
+    (
+        "deps/clocks-0.3.wit",
+        include_str!("../../wit/targets/deps/clocks-0.3.wit"),
+    ),
+    (
+        "deps/random-0.3.wit",
+        include_str!("../../wit/targets/deps/random-0.3.wit"),
+    ),
+    (
+        "deps/filesystem-0.3.wit",
+        include_str!("../../wit/targets/deps/filesystem-0.3.wit"),
+    ),
+    (
+        "deps/sockets-0.3.wit",
+        include_str!("../../wit/targets/deps/sockets-0.3.wit"),
+    ),
+    (
+        "deps/cli-0.3.wit",
+        include_str!("../../wit/targets/deps/cli-0.3.wit"),
+    ),
+    (
+        "deps/http-0.3.wit",
+        include_str!("../../wit/targets/deps/http-0.3.wit"),
+    ),
     ("targets.wit", include_str!("../../wit/targets/targets.wit")),
 ];
 
-/// The targets faas knows.
-pub const NAMES: &[&str] = &["wasi-http", "wasmcloud", "wash-runtime"];
+/// The targets faas knows. `NAME@0.3` is a platform's WASI 0.3 flavour (world `NAME-p3`).
+pub const NAMES: &[&str] = &[
+    "wasi-http",
+    "wasmcloud",
+    "wash-runtime",
+    "wasi-http@0.3",
+    "wasmcloud@0.3",
+];
 
 /// A platform: what it supplies and what it calls.
 #[derive(Debug, Clone)]
@@ -107,7 +137,10 @@ impl Platform {
             main = Some(package);
         }
         let world = resolve
-            .select_world(&[main.expect("targets pushed")], Some(name))
+            .select_world(
+                &[main.expect("targets pushed")],
+                Some(&name.replace("@0.3", "-p3")),
+            )
             .map_err(|e| format!("{e:#}"))?;
         let names = |items: &wit_parser::IndexMap<wit_parser::WorldKey, wit_parser::WorldItem>| {
             items

@@ -45,24 +45,14 @@ pub fn assemble(
     target: Option<&str>,
     dependencies: &[crate::deps::Resolved],
 ) -> Result<Composed, WrapError> {
-    // A host whose run-time configuration predates `wasi:config/store` gets the bridge layer.
-    let host_config = match target
-        .and_then(|name| crate::platform::Platform::load(name).ok())
-        .is_some_and(|p| {
-            p.imports
-                .iter()
-                .any(|i| i == crate::guests::CONFIG_RUNTIME_DRAFT)
-                && !p.imports.iter().any(|i| i == crate::guests::CONFIG_STORE)
-        }) {
-        true => super::plan::HostConfig::RuntimeDraft,
-        false => super::plan::HostConfig::Store,
-    };
+    let platform = target.and_then(|name| crate::platform::Platform::load(name).ok());
+    let host = super::plan::Host::of(platform.as_ref());
     let (plan, _) = super::plan::plan_for(
         function,
         policy,
         triggers,
         language,
-        host_config,
+        host,
         dependencies,
     )?;
     tracing::debug!(

@@ -290,6 +290,33 @@ pub enum HostConfig {
     RuntimeDraft,
 }
 
+/// What of the target host decides the layers: its run-time configuration interface, and whether
+/// it calls the WASI 0.3 `wasi:http/handler` (then the HTTP adapter is the P3 one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Host {
+    /// How configuration reaches the layers that read it.
+    pub config: HostConfig,
+    /// Whether HTTP arrives through `wasi:http/handler@0.3`.
+    pub http_p3: bool,
+}
+
+impl Host {
+    /// The host of a target platform (the default host, without one).
+    pub fn of(platform: Option<&crate::platform::Platform>) -> Host {
+        let Some(platform) = platform else {
+            return Host::default();
+        };
+        let supplies = |name: &str| platform.imports.iter().any(|i| i == name);
+        Host {
+            config: match supplies(guests::CONFIG_RUNTIME_DRAFT) && !supplies(guests::CONFIG_STORE) {
+                true => HostConfig::RuntimeDraft,
+                false => HostConfig::Store,
+            },
+            http_p3: platform.calls(guests::HTTP_HANDLER_P3),
+        }
+    }
+}
+
 /// Plans the artifact for `function` (written in `language`, which decides the imports its
 /// toolchain adds) under `policy`, with one adapter per trigger. Pure: no file system access.
 pub fn plan(
@@ -298,28 +325,21 @@ pub fn plan(
     triggers: &[Trigger],
     language: Language,
 ) -> Result<(Plan, Inspection), WrapError> {
-    plan_for(function, policy, triggers, language, HostConfig::Store, &[])
+    plan_for(function, policy, triggers, language, Host::default(), &[])
 }
 
-/// As [`plan`], for a host whose run-time configuration is `host_config`, with the function's
+/// As [`plan`], for `host`, with the function's
 /// `dependencies` (`faas deps`).
 pub fn plan_for(
     function: &[u8],
     policy: &CompiledPolicy,
     triggers: &[Trigger],
     language: Language,
-    host_config: HostConfig,
+    host: Host,
     dependencies: &[crate::deps::Resolved],
 ) -> Result<(Plan, Inspection), WrapError> {
     check_triggers(policy, triggers)?;
-    plan_layers(
-        function,
-        policy,
-        triggers,
-        language,
-        host_config,
-        dependencies,
-    )
+    plan_layers(function, policy, triggers, language, host, dependencies)
 }
 
 /// The decorated function alone, exporting its decorator's `faas:function/handler` instead of
@@ -338,7 +358,7 @@ pub fn plan_decorated(
             ),
         ));
     }
-    plan_layers(function, policy, &[], language, HostConfig::Store, &[])
+    plan_layers(function, policy, &[], language, Host::default(), &[])
 }
 
 fn plan_layers(
@@ -346,7 +366,7 @@ fn plan_layers(
     policy: &CompiledPolicy,
     triggers: &[Trigger],
     language: Language,
-    host_config: HostConfig,
+    host: Host,
     dependencies: &[crate::deps::Resolved],
 ) -> Result<(Plan, Inspection), WrapError> {
     let function_check = |source| WrapError::Function {
@@ -484,7 +504,7 @@ fn plan_layers(
     }
     // One adapter per trigger, each wired to the one decorator instance.
     for trigger in triggers {
-        let guest = guests::adapter(*trigger);
+        let guest = guests::adapter(*trigger, host.http_p3);
         let adapter = plan.add_guest(
             guest,
             LayerKind::Adapter(*trigger),
@@ -499,7 +519,7 @@ fn plan_layers(
         }
         plan.exports.push((adapter, guest.export.to_string()));
     }
-    if host_config == HostConfig::RuntimeDraft {
+    if host.config == HostConfig::RuntimeDraft {
         plan.bridge_config(seed)?;
     }
     Ok((plan, inspected))

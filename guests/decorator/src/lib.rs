@@ -105,14 +105,9 @@ fn handle(mut req: outer::Request) -> outer::Response {
         },
     );
     let trace = {
-        let mut values = req.headers.iter().filter(|(k, _)| k == "traceparent");
-        let traceparent = match (values.next(), values.next()) {
-            (Some((_, value)), None) => Some(value.as_str()),
-            _ => None,
-        };
         let mut random = [0u8; 24];
         random.copy_from_slice(&wasip2::random::random::get_random_bytes(24));
-        TraceContext::continue_or_start(traceparent, &random)
+        TraceContext::from_headers(&req.headers, &random)
     };
     // A refused preflight gets no CORS header at all; every other answer to an allowed origin does.
     let cors = match &decision {

@@ -36,6 +36,17 @@ impl TraceContext {
         }
     }
 
+    /// As [`TraceContext::continue_or_start`], with the request's header fields (names lower-case):
+    /// a request with two `traceparent` fields has none that counts.
+    pub fn from_headers(headers: &[(String, String)], random: &[u8; 24]) -> TraceContext {
+        let mut values = headers.iter().filter(|(k, _)| k == "traceparent");
+        let traceparent = match (values.next(), values.next()) {
+            (Some((_, value)), None) => Some(value.as_str()),
+            _ => None,
+        };
+        TraceContext::continue_or_start(traceparent, random)
+    }
+
     /// The `traceparent` value to pass on.
     pub fn header(&self) -> String {
         let mut out = String::with_capacity(55);
