@@ -147,6 +147,10 @@ pub struct WrapParameters {
     /// The target platform the artifact was checked against, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// Whether the function layer is a WASI 0.3 HTTP component behind the policy middleware
+    /// (`faas wrap --http-component`) rather than a function of the contract.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub http_component: bool,
 }
 
 /// The layer of an artifact that imports `import` (by interface name, any version), from its note.

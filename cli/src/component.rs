@@ -39,6 +39,17 @@ pub enum CheckError {
         /// What the component does export.
         exports: Vec<String>,
     },
+    /// `--http-component` was given a component that serves WASI 0.2 HTTP.
+    #[error(
+        "the component exports {found}, the WASI 0.2 HTTP handler; --http-component puts the \
+         policy in front of a WASI 0.3 component, which exports wasi:http/handler@0.3: rebuild \
+         it for WASI 0.3 (e.g. with the wasip3 crate), or write the function against faas's \
+         contract and wrap it with faas wrap"
+    )]
+    NeedsWasi03 {
+        /// The P2 export found.
+        found: String,
+    },
     /// The handler is exported, but at a version this binary cannot call.
     #[error(
         "the component exports {found}, which is not compatible with {expected}: rebuild the \
@@ -104,6 +115,24 @@ pub struct HandlerExport {
 }
 
 impl Inspection {
+    /// The component's `wasi:http/handler@0.3.x` export, for `faas wrap --http-component`: a
+    /// WASI 0.2 `incoming-handler` is refused with what to do instead.
+    pub fn check_http_component(&self) -> Result<String, CheckError> {
+        let export = |prefix: &str| self.exports.iter().find(|e| e.starts_with(prefix));
+        if let Some(found) = export("wasi:http/handler@0.3.") {
+            return Ok(found.clone());
+        }
+        if let Some(found) = export("wasi:http/incoming-handler@0.2.") {
+            return Err(CheckError::NeedsWasi03 {
+                found: found.clone(),
+            });
+        }
+        Err(CheckError::MissingHandler {
+            expected: crate::guests::HTTP_HANDLER_P3.to_string(),
+            exports: self.exports.clone(),
+        })
+    }
+
     /// The WIT of the packages this component's exported interfaces are defined in, and of those
     /// they use types from (transitively), as `(package name, text)`: what a component that imports
     /// these interfaces needs in its `wit/deps`. The package of the component's own world (which

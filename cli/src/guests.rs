@@ -241,7 +241,10 @@ pub static HTTP_P3_GUEST: Guest = Guest {
     export: HTTP_HANDLER_P3,
     keep: &["wasi:clocks/wall-clock@"],
     optional: &[],
-    crates: include_str!(concat!(env!("OUT_DIR"), "/faas_http_adapter_p3.wasm.crates")),
+    crates: include_str!(concat!(
+        env!("OUT_DIR"),
+        "/faas_http_adapter_p3.wasm.crates"
+    )),
     inspection: OnceLock::new(),
 };
 
@@ -251,8 +254,11 @@ pub static HTTP_MIDDLEWARE_GUEST: Guest = Guest {
     bytes: HTTP_MIDDLEWARE,
     export: HTTP_HANDLER_P3,
     keep: &["wasi:clocks/wall-clock@", "wasi:random/random@"],
-    optional: &[],
-    crates: include_str!(concat!(env!("OUT_DIR"), "/faas_http_middleware.wasm.crates")),
+    optional: &[(VERIFIER_INTERFACE, Need::Verifier)],
+    crates: include_str!(concat!(
+        env!("OUT_DIR"),
+        "/faas_http_middleware.wasm.crates"
+    )),
     inspection: OnceLock::new(),
 };
 

@@ -11,10 +11,15 @@ use std::path::PathBuf;
 /// named in faas.toml, and writes target/faas/NAME.wasm: one component exporting
 /// wasi:http/incoming-handler, in which every request passes the policy before reaching the
 /// function. Nothing is compiled; the same inputs always give the same bytes.
+///
+/// With --http-component, the policy goes in front of any WASI 0.3 HTTP component instead (one
+/// that exports wasi:http/handler@0.3, built with any toolchain): the result exports the same
+/// interface, for --target wasi-http@0.3 (the default then) or wasmcloud@0.3.
 #[derive(Args)]
 #[command(after_help = "Examples:\n  faas build && faas wrap\n  \
     faas wrap --policy prod-auth.toml -o app.wasm --json\n  \
-    faas wrap --function hello.function.wasm --policy auth.toml -o hello.wasm")]
+    faas wrap --function hello.function.wasm --policy auth.toml -o hello.wasm\n  \
+    faas wrap --http-component app.wasm --policy auth.toml -o app.protected.wasm")]
 pub struct WrapArgs {
     /// The policy file (default: the one faas.toml names, normally auth.toml).
     #[arg(long, value_name = "FILE", env = "FAAS_POLICY")]
@@ -23,6 +28,12 @@ pub struct WrapArgs {
     /// The function component (default: target/faas/NAME.function.wasm of the project).
     #[arg(long, value_name = "FILE")]
     function: Option<PathBuf>,
+
+    /// A WASI 0.3 HTTP component to put the policy in front of, instead of a function of the
+    /// contract: no project needed (the policy defaults to ./auth.toml, the output to
+    /// NAME.protected.wasm beside the component).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["function", "triggers", "language"])]
+    http_component: Option<PathBuf>,
 
     /// Where to write the artifact (default: target/faas/NAME.wasm).
     #[arg(short, long, value_name = "FILE")]
@@ -53,6 +64,10 @@ pub struct WrapArgs {
 
 impl WrapArgs {
     pub fn run(self) -> anyhow::Result<()> {
+        if let Some(component) = &self.http_component {
+            let options = self.http_component_options(component.clone());
+            return self.wrap(options);
+        }
         let start = self.project.start();
         // A project is needed unless function, policy and output are all given.
         let standalone = self.function.is_some() && self.policy.is_some() && self.output.is_some();
@@ -63,7 +78,10 @@ impl WrapArgs {
         };
         let options = match &project {
             Some(project) => {
-                let function = self.function.unwrap_or_else(|| project.function_output());
+                let function = self
+                    .function
+                    .clone()
+                    .unwrap_or_else(|| project.function_output());
                 if !function.exists() {
                     anyhow::bail!(
                         "{} does not exist; run `faas build` first",
@@ -73,8 +91,8 @@ impl WrapArgs {
                 let defaults = WrapOptions::for_project(project);
                 WrapOptions {
                     function,
-                    policy: self.policy.unwrap_or(defaults.policy),
-                    output: self.output.unwrap_or(defaults.output),
+                    policy: self.policy.clone().unwrap_or(defaults.policy),
+                    output: self.output.clone().unwrap_or(defaults.output),
                     target: self.target.clone().or(defaults.target),
                     triggers: self.triggers.clone().unwrap_or(defaults.triggers),
                     language: self.language.unwrap_or(defaults.language),
@@ -82,14 +100,14 @@ impl WrapArgs {
                 }
             }
             None => {
-                let output = self.output.expect("standalone has an output");
+                let output = self.output.clone().expect("standalone has an output");
                 let name = output
                     .file_stem()
                     .map(|s| s.to_string_lossy().into_owned())
                     .unwrap_or_else(|| "function".into());
                 WrapOptions {
-                    function: self.function.expect("standalone has a function"),
-                    policy: self.policy.expect("standalone has a policy"),
+                    function: self.function.clone().expect("standalone has a function"),
+                    policy: self.policy.clone().expect("standalone has a policy"),
                     output,
                     name,
                     target: self.target.clone(),
@@ -97,15 +115,56 @@ impl WrapArgs {
                     language: self.language.unwrap_or(Language::Rust),
                     target_checked_by_caller: false,
                     project_root: None,
+                    http_component: false,
                 }
             }
         };
+        self.wrap(options)
+    }
+
+    /// The options of `--http-component`: beside the component, checked for a WASI 0.3 host.
+    fn http_component_options(&self, component: PathBuf) -> WrapOptions {
+        let name = component
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "component".into());
+        let output = self
+            .output
+            .clone()
+            .unwrap_or_else(|| component.with_file_name(format!("{name}.protected.wasm")));
+        WrapOptions {
+            function: component,
+            policy: self
+                .policy
+                .clone()
+                .unwrap_or_else(|| self.project.start().join("auth.toml")),
+            output,
+            name,
+            target: Some(
+                self.target
+                    .clone()
+                    .unwrap_or_else(|| "wasi-http@0.3".to_string()),
+            ),
+            target_checked_by_caller: false,
+            triggers: vec![Trigger::Http],
+            language: Language::Rust,
+            project_root: None,
+            http_component: true,
+        }
+    }
+
+    fn wrap(&self, options: WrapOptions) -> anyhow::Result<()> {
         status(
             "Wrapping",
             format!("{} with {}", options.name, options.policy.display()),
         );
+        let what = if options.http_component {
+            "component"
+        } else {
+            "function"
+        };
         let wrapped = wrap::wrap(&options)
-            .with_context(|| format!("cannot wrap the function `{}`", options.name))?;
+            .with_context(|| format!("cannot wrap the {what} `{}`", options.name))?;
         report(&wrapped, self.json)
     }
 }

@@ -47,14 +47,43 @@ pub fn assemble(
 ) -> Result<Composed, WrapError> {
     let platform = target.and_then(|name| crate::platform::Platform::load(name).ok());
     let host = super::plan::Host::of(platform.as_ref());
-    let (plan, _) = super::plan::plan_for(
-        function,
-        policy,
-        triggers,
-        language,
-        host,
-        dependencies,
-    )?;
+    let (plan, _) =
+        super::plan::plan_for(function, policy, triggers, language, host, dependencies)?;
+    let parameters = WrapParameters {
+        language: language.name().to_string(),
+        triggers: triggers.iter().map(|t| t.name().to_string()).collect(),
+        target: target.map(str::to_string),
+        http_component: false,
+    };
+    finish(plan, policy, dependencies, parameters)
+}
+
+/// Composes the policy's middleware in front of `component`, a WASI 0.3 HTTP component (`faas
+/// wrap --http-component`), for the host of `target`, and validates the result. Pure.
+pub fn assemble_http_component(
+    component: &[u8],
+    policy: &CompiledPolicy,
+    target: Option<&str>,
+) -> Result<Composed, WrapError> {
+    let platform = target.and_then(|name| crate::platform::Platform::load(name).ok());
+    let host = super::plan::Host::of(platform.as_ref());
+    let (plan, _) = super::plan::plan_http_component(component, policy, host)?;
+    let parameters = WrapParameters {
+        language: "component".to_string(),
+        triggers: vec![Trigger::Http.name().to_string()],
+        target: target.map(str::to_string),
+        http_component: true,
+    };
+    finish(plan, policy, &[], parameters)
+}
+
+/// Encodes `plan`, checks what the result imports, and records its layers in it.
+fn finish(
+    plan: super::plan::Plan,
+    policy: &CompiledPolicy,
+    dependencies: &[crate::deps::Resolved],
+    parameters: WrapParameters,
+) -> Result<Composed, WrapError> {
     tracing::debug!(
         layers = plan.layers.len(),
         wires = plan.wires.len(),
@@ -123,11 +152,7 @@ pub fn assemble(
                 links
             },
         ),
-        parameters: Some(WrapParameters {
-            language: language.name().to_string(),
-            triggers: triggers.iter().map(|t| t.name().to_string()).collect(),
-            target: target.map(str::to_string),
-        }),
+        parameters: Some(parameters),
     };
     append_custom_section(
         &mut bytes,

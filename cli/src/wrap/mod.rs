@@ -25,7 +25,7 @@ mod assemble;
 pub mod encode;
 pub mod plan;
 
-pub use assemble::{Composed, assemble, assemble_decorated};
+pub use assemble::{Composed, assemble, assemble_decorated, assemble_http_component};
 
 use crate::artifact::{Layer, read_layers};
 use crate::component::CheckError;
@@ -60,6 +60,9 @@ pub struct WrapOptions {
     pub language: Language,
     /// The project whose faas.toml and faas.lock declare the function's dependencies, if any.
     pub project_root: Option<PathBuf>,
+    /// Whether `function` is a WASI 0.3 HTTP component to put the policy in front of (`faas
+    /// wrap --http-component`), rather than a function of the contract.
+    pub http_component: bool,
 }
 
 impl WrapOptions {
@@ -77,6 +80,7 @@ impl WrapOptions {
             triggers: function.triggers.clone(),
             language: function.language,
             project_root: Some(project.root.clone()),
+            http_component: false,
         }
     }
 }
@@ -273,14 +277,17 @@ pub fn wrap(options: &WrapOptions) -> Result<WrapOutput, WrapError> {
         }
         None => None,
     };
-    let composed = assemble(
-        &function,
-        &policy,
-        &options.triggers,
-        options.language,
-        options.target.as_deref(),
-        &dependencies,
-    )
+    let composed = match options.http_component {
+        true => assemble_http_component(&function, &policy, options.target.as_deref()),
+        false => assemble(
+            &function,
+            &policy,
+            &options.triggers,
+            options.language,
+            options.target.as_deref(),
+            &dependencies,
+        ),
+    }
     .map_err(|e| match e {
         WrapError::Function { source, .. } => WrapError::Function {
             path: options.function.clone(),

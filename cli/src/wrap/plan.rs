@@ -38,6 +38,9 @@ pub enum LayerKind {
     ConfigBridge,
     /// The platform adapter of a trigger.
     Adapter(Trigger),
+    /// The policy as a `wasi:http@0.3` middleware, in front of an HTTP component
+    /// (`--http-component`, whose component is then the function layer).
+    Middleware,
     /// A component the function depends on (`faas deps`), by its name in faas.toml (leaked once
     /// per name and process, so that kinds stay `Copy`).
     Dependency(&'static str),
@@ -63,6 +66,8 @@ pub enum Owner {
     ConfigBridge,
     /// An adapter.
     Adapter(Trigger),
+    /// The HTTP middleware.
+    Middleware,
     /// A dependency.
     Dependency(&'static str),
     /// A function gate.
@@ -77,6 +82,7 @@ impl Owner {
             Owner::Credentials => LayerKind::Credentials,
             Owner::ConfigBridge => LayerKind::ConfigBridge,
             Owner::Adapter(trigger) => LayerKind::Adapter(trigger),
+            Owner::Middleware => LayerKind::Middleware,
             Owner::Dependency(name) => LayerKind::Dependency(name),
             Owner::Gate(name) => LayerKind::Gate(name),
         }
@@ -93,6 +99,7 @@ impl std::fmt::Display for LayerKind {
             LayerKind::Credentials => f.write_str("credentials"),
             LayerKind::ConfigBridge => f.write_str("config-bridge"),
             LayerKind::Adapter(trigger) => write!(f, "{}-adapter", trigger.name()),
+            LayerKind::Middleware => f.write_str("http-middleware"),
             LayerKind::Dependency(name) => write!(f, "dependency-{name}"),
             LayerKind::Gate(name) => write!(f, "dependency-{name}-gate"),
             LayerKind::CallerName(name) => write!(f, "dependency-{name}-caller"),
@@ -125,7 +132,7 @@ impl LayerKind {
             LayerKind::Function => 0,
             LayerKind::Dependency(_) | LayerKind::Gate(_) | LayerKind::CallerName(_) => 1,
             LayerKind::Policy => 2,
-            LayerKind::Decorator => 3,
+            LayerKind::Decorator | LayerKind::Middleware => 3,
             LayerKind::Adapter(_) => 4,
             LayerKind::Verifier => 5,
             LayerKind::Credentials => 6,
@@ -308,7 +315,8 @@ impl Host {
         };
         let supplies = |name: &str| platform.imports.iter().any(|i| i == name);
         Host {
-            config: match supplies(guests::CONFIG_RUNTIME_DRAFT) && !supplies(guests::CONFIG_STORE) {
+            config: match supplies(guests::CONFIG_RUNTIME_DRAFT) && !supplies(guests::CONFIG_STORE)
+            {
                 true => HostConfig::RuntimeDraft,
                 false => HostConfig::Store,
             },
@@ -361,10 +369,66 @@ pub fn plan_decorated(
     plan_layers(function, policy, &[], language, Host::default(), &[])
 }
 
+/// The policy in front of a WASI 0.3 HTTP component (`faas wrap --http-component`): the
+/// component is the function layer, its `wasi:http/handler` import is the middleware's, and the
+/// artifact exports the middleware's handler. The component's imports are checked under the
+/// policy's allow-list as a function's are.
+pub fn plan_http_component(
+    component: &[u8],
+    policy: &CompiledPolicy,
+    host: Host,
+) -> Result<(Plan, Inspection), WrapError> {
+    if policy.policy.rules.is_empty() {
+        return Err(compose_err(
+            "the artifact",
+            format!(
+                "{} has no [[rule]], so every request would be refused; add rules",
+                policy.path.display()
+            ),
+        ));
+    }
+    plan_shape(
+        component,
+        policy,
+        Shape::HttpComponent,
+        Language::Rust,
+        host,
+        &[],
+    )
+}
+
+/// What the function layer is, and so what goes around it.
+#[derive(Clone, Copy)]
+enum Shape<'a> {
+    /// A function of the contract: the decorator, then one adapter per trigger (none: the
+    /// decorated handler is the export).
+    Function(&'a [Trigger]),
+    /// A WASI 0.3 HTTP component: the middleware.
+    HttpComponent,
+}
+
 fn plan_layers(
     function: &[u8],
     policy: &CompiledPolicy,
     triggers: &[Trigger],
+    language: Language,
+    host: Host,
+    dependencies: &[crate::deps::Resolved],
+) -> Result<(Plan, Inspection), WrapError> {
+    plan_shape(
+        function,
+        policy,
+        Shape::Function(triggers),
+        language,
+        host,
+        dependencies,
+    )
+}
+
+fn plan_shape(
+    function: &[u8],
+    policy: &CompiledPolicy,
+    shape: Shape,
     language: Language,
     host: Host,
     dependencies: &[crate::deps::Resolved],
@@ -377,8 +441,15 @@ fn plan_layers(
     let renamed = component::with_wasi_release(function, &release);
     let inspected =
         component::inspect(renamed.as_deref().unwrap_or(function)).map_err(function_check)?;
-    let handler = inspected.check_function().map_err(function_check)?;
-    let handler_name = contract::handler_export_name();
+    let handler_export = match shape {
+        Shape::Function(_) => {
+            inspected
+                .check_function()
+                .map_err(function_check)?
+                .interface
+        }
+        Shape::HttpComponent => inspected.check_http_component().map_err(function_check)?,
+    };
     let policy_name = contract::interface_name("policy");
     let seed: [u8; 16] = {
         use sha2::Digest;
@@ -412,9 +483,18 @@ fn plan_layers(
         platform_links: Vec::new(),
     };
     let links = dependency::link(&inspected, dependencies, &policy.capabilities)?;
+    // An HTTP component's requests and responses are the host's `wasi:http/types` resources,
+    // shared with the middleware: that import is the component's nature, not a grant.
+    let mut capabilities = Cow::Borrowed(&policy.capabilities);
+    if let Shape::HttpComponent = shape {
+        capabilities
+            .to_mut()
+            .allow
+            .push("wasi:http/types".to_string());
+    }
     let mut denials = DenyLayers::for_function(
         &inspected,
-        &policy.capabilities,
+        &capabilities,
         language,
         &links.skipped(),
         &links.composed_imports(),
@@ -464,60 +544,31 @@ fn plan_layers(
         }
     }
 
-    // Without JWTs, signatures or limits, the decorator without the verifier import: no deny
-    // layer stands in for it.
-    let decorator_guest = match needs(Need::Verifier) {
-        true => &guests::DECORATOR_GUEST,
-        false => &guests::DECORATOR_WITHOUT_VERIFIER_GUEST,
-    };
-    let decorator = plan.add_guest(
-        decorator_guest,
-        LayerKind::Decorator,
-        Owner::Decorator,
-        None,
-        seed,
-        &needs,
-    )?;
-    if needs(Need::Verifier) {
-        let verifier = plan.add_guest(
-            &guests::VERIFIER_GUEST,
-            LayerKind::Verifier,
-            Owner::Verifier,
-            Some(decorator),
+    match shape {
+        Shape::Function(triggers) => plan.decorate(
+            function_layer,
+            policy_layer,
+            &handler_export,
+            triggers,
+            host,
             seed,
             &needs,
-        )?;
-        plan.wire(verifier, &policy_name, policy_layer, &policy_name);
-        plan.wire(
-            decorator,
-            guests::VERIFIER_INTERFACE,
-            verifier,
-            guests::VERIFIER_INTERFACE,
-        );
-    }
-    plan.wire(decorator, &policy_name, policy_layer, &policy_name);
-    plan.wire(decorator, &handler_name, function_layer, &handler.interface);
-
-    // Without triggers (a function another one calls), the decorated handler is the export.
-    if triggers.is_empty() {
-        plan.exports.push((decorator, handler_name.clone()));
-    }
-    // One adapter per trigger, each wired to the one decorator instance.
-    for trigger in triggers {
-        let guest = guests::adapter(*trigger, host.http_p3);
-        let adapter = plan.add_guest(
-            guest,
-            LayerKind::Adapter(*trigger),
-            Owner::Adapter(*trigger),
-            None,
-            seed,
-            &needs,
-        )?;
-        plan.wire(adapter, &handler_name, decorator, &handler_name);
-        if guest.inspection().imports.contains(&policy_name) {
-            plan.wire(adapter, &policy_name, policy_layer, &policy_name);
+        )?,
+        Shape::HttpComponent => {
+            let middleware = plan.add_guest(
+                &guests::HTTP_MIDDLEWARE_GUEST,
+                LayerKind::Middleware,
+                Owner::Middleware,
+                None,
+                seed,
+                &needs,
+            )?;
+            plan.add_verifier(middleware, policy_layer, seed, &needs)?;
+            plan.wire(middleware, &policy_name, policy_layer, &policy_name);
+            let import = guests::HTTP_HANDLER_P3;
+            plan.wire(middleware, import, function_layer, &handler_export);
+            plan.exports.push((middleware, import.to_string()));
         }
-        plan.exports.push((adapter, guest.export.to_string()));
     }
     if host.config == HostConfig::RuntimeDraft {
         plan.bridge_config(seed)?;
@@ -526,6 +577,90 @@ fn plan_layers(
 }
 
 impl Plan {
+    /// The decorator in front of the function's handler (`handler_export`), and one adapter per
+    /// trigger in front of the decorator (without triggers, for a function another one calls,
+    /// the decorated handler is the export).
+    #[allow(clippy::too_many_arguments)]
+    fn decorate(
+        &mut self,
+        function_layer: usize,
+        policy_layer: usize,
+        handler_export: &str,
+        triggers: &[Trigger],
+        host: Host,
+        seed: [u8; 16],
+        needs: &dyn Fn(Need) -> bool,
+    ) -> Result<(), WrapError> {
+        let handler_name = contract::handler_export_name();
+        let policy_name = contract::interface_name("policy");
+        // Without JWTs, signatures or limits, the decorator without the verifier import: no deny
+        // layer stands in for it.
+        let decorator_guest = match needs(Need::Verifier) {
+            true => &guests::DECORATOR_GUEST,
+            false => &guests::DECORATOR_WITHOUT_VERIFIER_GUEST,
+        };
+        let decorator = self.add_guest(
+            decorator_guest,
+            LayerKind::Decorator,
+            Owner::Decorator,
+            None,
+            seed,
+            needs,
+        )?;
+        self.add_verifier(decorator, policy_layer, seed, needs)?;
+        self.wire(decorator, &policy_name, policy_layer, &policy_name);
+        self.wire(decorator, &handler_name, function_layer, handler_export);
+        if triggers.is_empty() {
+            self.exports.push((decorator, handler_name.clone()));
+        }
+        // One adapter per trigger, each wired to the one decorator instance.
+        for trigger in triggers {
+            let guest = guests::adapter(*trigger, host.http_p3);
+            let adapter = self.add_guest(
+                guest,
+                LayerKind::Adapter(*trigger),
+                Owner::Adapter(*trigger),
+                None,
+                seed,
+                needs,
+            )?;
+            self.wire(adapter, &handler_name, decorator, &handler_name);
+            if guest.inspection().imports.contains(&policy_name) {
+                self.wire(adapter, &policy_name, policy_layer, &policy_name);
+            }
+            self.exports.push((adapter, guest.export.to_string()));
+        }
+        Ok(())
+    }
+
+    /// The verifier layer for `consumer` (the decorator or the middleware), when the policy
+    /// needs one; without, the consumer imports none (the decorator) or its deny layer answers
+    /// (the middleware).
+    fn add_verifier(
+        &mut self,
+        consumer: usize,
+        policy_layer: usize,
+        seed: [u8; 16],
+        needs: &dyn Fn(Need) -> bool,
+    ) -> Result<(), WrapError> {
+        if !needs(Need::Verifier) {
+            return Ok(());
+        }
+        let policy_name = contract::interface_name("policy");
+        let verifier = self.add_guest(
+            &guests::VERIFIER_GUEST,
+            LayerKind::Verifier,
+            Owner::Verifier,
+            Some(consumer),
+            seed,
+            needs,
+        )?;
+        self.wire(verifier, &policy_name, policy_layer, &policy_name);
+        let interface = guests::VERIFIER_INTERFACE;
+        self.wire(consumer, interface, verifier, interface);
+        Ok(())
+    }
+
     /// Serves the host's `wasi:config/store` to the layers that read it (the credentials
     /// provider, the verifier layer) through the configuration bridge, for a host that supplies only
     /// `wasi:config/runtime@0.2.0-draft`.

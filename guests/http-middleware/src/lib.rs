@@ -33,7 +33,11 @@ use wasip3::{wit_bindgen, wit_future};
 
 /// The caller's subject (an API key's id, a token's `sub`), how it authenticated (`api-key`,
 /// `jwt`) and its scopes, space-separated: set by this layer only, absent on public routes.
-const CALLER_HEADERS: [&str; 3] = ["faas-caller-subject", "faas-caller-scheme", "faas-caller-scopes"];
+const CALLER_HEADERS: [&str; 3] = [
+    "faas-caller-subject",
+    "faas-caller-scheme",
+    "faas-caller-scopes",
+];
 
 struct Middleware;
 
@@ -123,7 +127,10 @@ async fn apply(
             event.outcome = Outcome::Answered;
             let mut headers = answer.headers.clone();
             apply_cors(&mut headers, cors);
-            (answer.status, respond(answer.status, &headers, answer.body.clone()))
+            (
+                answer.status,
+                respond(answer.status, &headers, answer.body.clone()),
+            )
         }
         Decision::Refuse(refusal) => {
             event.reason = Some(&refusal.reason);
@@ -133,7 +140,10 @@ async fn apply(
             let answer = &refusal.answer;
             let mut headers = answer.headers.clone();
             apply_cors(&mut headers, cors);
-            (answer.status, respond(answer.status, &headers, answer.body.clone()))
+            (
+                answer.status,
+                respond(answer.status, &headers, answer.body.clone()),
+            )
         }
         Decision::Forward {
             caller,
@@ -199,7 +209,11 @@ struct Forwarded<'a> {
 /// Calls the component behind with the request and `body`, and answers with its response plus
 /// `extra` headers (rate limits, CORS); its body streams through. Returns the status for the audit
 /// event.
-async fn forward(request: Forwarded<'_>, body: Vec<u8>, extra: &[(String, String)]) -> (u16, Response) {
+async fn forward(
+    request: Forwarded<'_>,
+    body: Vec<u8>,
+    extra: &[(String, String)],
+) -> (u16, Response) {
     let Ok(fields) = Fields::from_list(
         &request
             .headers
@@ -247,7 +261,11 @@ async fn forward(request: Forwarded<'_>, body: Vec<u8>, extra: &[(String, String
     let status = response.get_status_code();
     let mut headers: Vec<(String, Vec<u8>)> = response.get_headers().copy_all();
     headers.retain(|(name, _)| !extra.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)));
-    headers.extend(extra.iter().map(|(n, v)| (n.clone(), v.as_bytes().to_vec())));
+    headers.extend(
+        extra
+            .iter()
+            .map(|(n, v)| (n.clone(), v.as_bytes().to_vec())),
+    );
     let fields = Fields::from_list(&headers).unwrap_or_else(|_| Fields::new());
     // The body and trailers stream from the component behind to the host: the result the host
     // reports for our response is the one the component behind waits for.

@@ -138,7 +138,9 @@ pub async fn read_body(request: Request, head: &Head, max: u64) -> Result<Vec<u8
         if body.len() as u64 > max {
             drop(stream);
             // Tell the sender the body was not taken, so the host stops reading the client.
-            let _ = done_tx.write(Err(ErrorCode::HttpRequestBodySize(Some(max)))).await;
+            let _ = done_tx
+                .write(Err(ErrorCode::HttpRequestBodySize(Some(max))))
+                .await;
             return Err(refuse(413, "body larger than max-body-bytes"));
         }
         if let wit_bindgen::StreamResult::Dropped | wit_bindgen::StreamResult::Cancelled = status {
