@@ -1,7 +1,8 @@
 //! `faas serve`: run a wrapped artifact locally with wasmtime, the way a `wasi:http` host does.
 //!
 //! The component is compiled once and pre-instantiated; each request gets a fresh instance (as on
-//! the platforms), a sandbox with no environment, arguments, files or network, and outgoing HTTP
+//! the platforms), through `wasi:http/incoming-handler@0.2` or, for WASI 0.3 artifacts
+//! (`--target wasi-http@0.3`, `--http-component`), `wasi:http/handler@0.3`; a sandbox with no environment, arguments, files or network, and outgoing HTTP
 //! denied. One log line per request goes to stderr.
 
 mod keyvalue;
@@ -33,6 +34,7 @@ use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime_wasi_http::p3::bindings::ServicePre;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 /// How the engine is set up: its limits, and whether to use the compiled-code cache and the pooling
@@ -76,7 +78,7 @@ pub fn default_cache_dir() -> Option<PathBuf> {
 /// A compiled, pre-instantiated artifact ready to serve requests.
 #[derive(Clone)]
 pub struct Server {
-    pre: ProxyPre<RequestState>,
+    pre: Pre,
     config: Arc<WasiConfigVariables>,
     /// The hosts the policy lets outgoing HTTP reach (from the artifact's layers note).
     outgoing: Arc<Vec<String>>,
@@ -117,9 +119,17 @@ impl Server {
             .instantiate_pre(&component)
             .map_err(anyhow::Error::from)
             .context("the artifact needs imports this host does not provide")?;
-        let pre = ProxyPre::new(instance_pre)
-            .map_err(anyhow::Error::from)
-            .context("the artifact does not export wasi:http/incoming-handler")?;
+        let pre = match ProxyPre::new(instance_pre.clone()) {
+            Ok(pre) => Pre::P2(pre),
+            Err(_) => Pre::P3(
+                ServicePre::new(instance_pre)
+                    .map_err(anyhow::Error::from)
+                    .context(
+                        "the artifact exports neither wasi:http/incoming-handler@0.2 nor \
+                 wasi:http/handler@0.3",
+                    )?,
+            ),
+        };
         Ok(Self {
             pre,
             config: Arc::new(values.into_iter().collect()),
@@ -132,8 +142,12 @@ impl Server {
 
     /// A store for one request: a fresh sandbox, the memory cap, and the deadline.
     fn store(&self) -> Store<RequestState> {
+        let engine = match &self.pre {
+            Pre::P2(pre) => pre.engine(),
+            Pre::P3(pre) => pre.engine(),
+        };
         new_store(
-            self.pre.engine(),
+            engine,
             RequestState::new(
                 self.config.clone(),
                 self.limits.max_memory,
@@ -158,10 +172,10 @@ impl Server {
             for _ in 0..iterations {
                 let mut store = self.store();
                 let started = Instant::now();
-                self.pre
-                    .instantiate_async(&mut store)
-                    .await
-                    .map_err(anyhow::Error::from)?;
+                match &self.pre {
+                    Pre::P2(pre) => drop(pre.instantiate_async(&mut store).await?),
+                    Pre::P3(pre) => drop(pre.instantiate_async(&mut store).await?),
+                }
                 times.push(started.elapsed());
             }
             Ok(times)
@@ -276,6 +290,10 @@ impl Server {
         B: hyper::body::Body<Data = hyper::body::Bytes> + Send + 'static,
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
+        let pre = match &self.pre {
+            Pre::P2(pre) => pre.clone(),
+            Pre::P3(pre) => return self.call_p3(pre.clone(), req, permit).await,
+        };
         let mut store = self.store();
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let req = store
@@ -288,7 +306,6 @@ impl Server {
             .http()
             .new_response_outparam(sender)
             .map_err(anyhow::Error::from)?;
-        let pre = self.pre.clone();
         // The guest keeps running after it has sent the response head, to stream the body; it
         // holds its in-flight permit until then.
         let task = tokio::spawn(async move {
@@ -304,16 +321,134 @@ impl Server {
             Ok(Err(code)) => Err(anyhow::anyhow!(
                 "the artifact answered with an error: {code:?}"
             )),
-            Err(_) => {
-                let cause = match task.await {
-                    Ok(Ok(())) => anyhow::anyhow!("no response was set"),
-                    Ok(Err(e)) => anyhow::Error::from(e),
-                    Err(e) => anyhow::Error::from(e),
-                };
-                Err(cause.context("the artifact did not answer"))
-            }
+            Err(_) => Err(did_not_answer(task).await),
         }
     }
+
+    /// As [`Server::call`], through `wasi:http/handler@0.3`: the instance runs its tasks
+    /// concurrently in its store until the client has the whole response body (or is gone).
+    async fn call_p3<B>(
+        &self,
+        pre: ServicePre<RequestState>,
+        req: hyper::Request<B>,
+        permit: tokio::sync::OwnedSemaphorePermit,
+    ) -> anyhow::Result<hyper::Response<HyperOutgoingBody>>
+    where
+        B: hyper::body::Body<Data = hyper::body::Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
+        use wasmtime_wasi_http::p3::Request;
+        let mut store = self.store();
+        // The URI of a request to a server holds its path only: the scheme and authority the
+        // guest sees are the ones the client used (wasmtime serve does the same).
+        let req = with_scheme_and_authority(req);
+        let (head_tx, head_rx) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move {
+            let _permit = permit;
+            let service = pre.instantiate_async(&mut store).await?;
+            let (req, _body_consumed) = Request::from_http(store.data_mut().http().hooks, req);
+            store
+                .run_concurrent(async move |store| {
+                    let response = match service.handle(store, req).await? {
+                        Ok(response) => response,
+                        Err(code) => {
+                            let _ = head_tx.send(Err(code));
+                            return Ok(());
+                        }
+                    };
+                    let response = store.with(|s| response.into_http(s, async { Ok(()) }))?;
+                    let (finished_tx, finished_rx) = tokio::sync::oneshot::channel::<()>();
+                    let response = response.map(|body| {
+                        Finishing {
+                            body,
+                            _finished: finished_tx,
+                        }
+                        .boxed_unsync()
+                    });
+                    if head_tx.send(Ok(response)).is_ok() {
+                        // The body is read from the guest's stream by this store's tasks.
+                        let _ = finished_rx.await;
+                    }
+                    wasmtime::error::Ok(())
+                })
+                .await?
+        });
+        match head_rx.await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(code)) => Err(anyhow::anyhow!(
+                "the artifact answered with an error: {code:?}"
+            )),
+            Err(_) => Err(did_not_answer(task).await),
+        }
+    }
+}
+
+/// Why an artifact's call ended without a response: its error, or a trap.
+async fn did_not_answer(task: tokio::task::JoinHandle<wasmtime::Result<()>>) -> anyhow::Error {
+    let cause = match task.await {
+        Ok(Ok(())) => anyhow::anyhow!("no response was set"),
+        Ok(Err(e)) => anyhow::Error::from(e),
+        Err(e) => anyhow::Error::from(e),
+    };
+    cause.context("the artifact did not answer")
+}
+
+/// A request as a WASI 0.3 guest sees it: `http` and the `host` header's authority in its URI.
+fn with_scheme_and_authority<B>(req: hyper::Request<B>) -> hyper::Request<B> {
+    let (mut parts, body) = req.into_parts();
+    let authority = parts
+        .headers
+        .get(hyper::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.parse::<hyper::http::uri::Authority>().ok());
+    let mut uri = parts.uri.clone().into_parts();
+    if let Some(authority) = authority {
+        uri.scheme = Some(hyper::http::uri::Scheme::HTTP);
+        uri.authority = Some(authority);
+        if uri.path_and_query.is_none() {
+            uri.path_and_query = Some(hyper::http::uri::PathAndQuery::from_static("/"));
+        }
+    }
+    if let Ok(with) = hyper::Uri::from_parts(uri) {
+        parts.uri = with;
+    }
+    hyper::Request::from_parts(parts, body)
+}
+
+/// A response body that says when it is done with: read to its end, or dropped (the client went
+/// away), so that the instance producing it can stop.
+struct Finishing<B> {
+    body: B,
+    _finished: tokio::sync::oneshot::Sender<()>,
+}
+
+impl<B: hyper::body::Body + Unpin> hyper::body::Body for Finishing<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// The pre-instantiated artifact, by the HTTP interface it serves.
+#[derive(Clone)]
+enum Pre {
+    /// `wasi:http/incoming-handler@0.2`.
+    P2(ProxyPre<RequestState>),
+    /// `wasi:http/handler@0.3`.
+    P3(ServicePre<RequestState>),
 }
 
 /// A response read whole: what `faas test` compares with its expectations.
@@ -608,6 +743,8 @@ async fn shutdown_signal() {
 fn engine_and_linker(options: &EngineOptions) -> anyhow::Result<(Engine, Linker<RequestState>)> {
     let mut config = Config::new();
     config.wasm_component_model(true);
+    // WASI 0.3 artifacts: async functions, streams and futures.
+    config.wasm_component_model_async(true);
     config.epoch_interruption(true);
     if options.perfmap {
         config.profiler(wasmtime::ProfilingStrategy::PerfMap);
@@ -646,6 +783,8 @@ fn engine_and_linker(options: &EngineOptions) -> anyhow::Result<(Engine, Linker<
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
         .map_err(anyhow::Error::from)?;
+    wasmtime_wasi::p3::add_to_linker(&mut linker).map_err(anyhow::Error::from)?;
+    wasmtime_wasi_http::p3::add_to_linker(&mut linker).map_err(anyhow::Error::from)?;
     wasmtime_wasi_config::add_to_linker(&mut linker, |state: &mut RequestState| {
         WasiConfig::from(&*state.config)
     })
