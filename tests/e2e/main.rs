@@ -16,6 +16,7 @@ mod languages;
 mod messaging;
 mod new;
 mod outgoing;
+mod p3;
 mod pipeline;
 mod publish;
 mod review;

@@ -97,8 +97,8 @@ pub enum WrapError {
         #[source]
         source: std::io::Error,
     },
-    /// The function is not a usable component.
-    #[error("{}: {source}", .path.display())]
+    /// The function is not a usable component (the cause follows, as the error's source).
+    #[error("{}", .path.display())]
     Function {
         /// The file.
         path: PathBuf,
@@ -296,6 +296,15 @@ pub fn wrap(options: &WrapOptions) -> Result<WrapOutput, WrapError> {
         other => other,
     })?;
     if let Some(target) = &target {
+        // The middleware's artifact serves WASI 0.3 HTTP only: say which targets call it.
+        if options.http_component && !target.calls(crate::guests::HTTP_HANDLER_P3) {
+            return Err(WrapError::UnknownTarget(format!(
+                "--http-component makes a WASI 0.3 component (it exports {}), which the {} \
+                 target never calls; use --target wasi-http@0.3 or wasmcloud@0.3",
+                crate::guests::HTTP_HANDLER_P3,
+                target.name
+            )));
+        }
         let note = read_layers(&composed.bytes);
         let problems = crate::validate::platform_problems(
             target,

@@ -567,6 +567,9 @@ fn plan_shape(
             plan.wire(middleware, &policy_name, policy_layer, &policy_name);
             let import = guests::HTTP_HANDLER_P3;
             plan.wire(middleware, import, function_layer, &handler_export);
+            if let Some(host) = &mut plan.layers[middleware].host_imports {
+                host.retain(|i| i != import);
+            }
             plan.exports.push((middleware, import.to_string()));
         }
     }

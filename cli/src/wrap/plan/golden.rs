@@ -5,7 +5,9 @@
 //!   component is made with wit-component's dummy module; it may use the contract and the WASI
 //!   packages of `wit/targets/deps`;
 //! - `auth.toml`: the policy;
-//! - `case.toml`: `triggers = [...]`, and `language` (default `rust`);
+//! - `case.toml`: `triggers = [...]`, `language` (default `rust`), `target` (a platform whose host
+//!   decides layers, e.g. `wasi-http@0.3`) and `http-component = true` (the function is a WASI 0.3
+//!   HTTP component behind the middleware, as `faas wrap --http-component` plans it);
 //! - `plan.txt`: the expected [`Plan::describe`], or `error.txt`: the expected error.
 //!
 //! `BLESS=1 cargo test -p faas golden` rewrites the expected files from what the code does.
@@ -59,10 +61,16 @@ fn function_component(case: &Path) -> Vec<u8> {
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(rename_all = "kebab-case")]
 struct Case {
+    #[serde(default)]
     triggers: Vec<Trigger>,
     #[serde(default = "rust")]
     language: Language,
+    #[serde(default)]
+    target: Option<String>,
+    #[serde(default)]
+    http_component: bool,
 }
 
 fn rust() -> Language {
@@ -86,12 +94,24 @@ fn run(case: &Path) -> String {
         policy: compiled,
         capabilities,
     };
-    match plan(
-        &function_component(case),
-        &policy,
-        &settings.triggers,
-        settings.language,
-    ) {
+    let platform = settings
+        .target
+        .as_deref()
+        .map(|name| crate::platform::Platform::load(name).unwrap());
+    let host = Host::of(platform.as_ref());
+    let function = function_component(case);
+    let planned = match settings.http_component {
+        true => plan_http_component(&function, &policy, host),
+        false => plan_for(
+            &function,
+            &policy,
+            &settings.triggers,
+            settings.language,
+            host,
+            &[],
+        ),
+    };
+    match planned {
         Ok((plan, _)) => plan.describe(),
         Err(e) => format!("error: {e}\n"),
     }

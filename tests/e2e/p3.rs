@@ -1,0 +1,264 @@
+//! WASI 0.3: the sample wrapped for `--target wasi-http@0.3` (the HTTP adapter for
+//! `wasi:http/handler@0.3`), and the policy as a middleware in front of a plain WASI 0.3 HTTP
+//! component (`fixtures/components/p3-app`, built here, knowing nothing of faas) with `faas wrap
+//! --http-component`; each served by faas serve and by the independent `wasmtime serve -Sp3`.
+
+use crate::common::*;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+const READER: &str = "Bearer test-reader-key";
+const ADMIN: &str = "Bearer test-admin-key";
+
+/// The plain WASI 0.3 component, built once.
+fn p3_app() -> &'static PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let out = root.join("target/e2e-p3");
+        let status = std::process::Command::new("cargo")
+            .current_dir(root.join("fixtures/components/p3-app"))
+            .args(["build", "--release", "--target", "wasm32-wasip2"])
+            .arg("--target-dir")
+            .arg(out.join("build"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let copy = out.join("p3-app.wasm");
+        std::fs::copy(out.join("build/wasm32-wasip2/release/p3_app.wasm"), &copy).unwrap();
+        copy
+    })
+}
+
+/// The component wrapped with one command, in a fresh folder: (tempdir, artifact).
+fn protected_app() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(p3_app(), tmp.path().join("app.wasm")).unwrap();
+    let policy = policy_fixture("http-component.toml");
+    let args = ["wrap", "--http-component", "app.wasm", "--policy"];
+    let mut args = args.to_vec();
+    args.push(policy.to_str().unwrap());
+    let out = success(&faas(tmp.path(), &args));
+    assert!(out.contains("http-middleware"), "{out}");
+    let artifact = tmp.path().join("app.protected.wasm");
+    (tmp, artifact)
+}
+
+/// A POST whose body of `size` bytes is sent chunked, so no `content-length` announces it.
+fn chunked_post(addr: &str, path: &str, authorization: &str, size: usize) -> HttpResponse {
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\
+         authorization: {authorization}\r\ntransfer-encoding: chunked\r\n\r\n"
+    )
+    .into_bytes();
+    let chunk = vec![b'x'; 16 * 1024];
+    let mut left = size;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        request.extend_from_slice(format!("{n:x}\r\n").as_bytes());
+        request.extend_from_slice(&chunk[..n]);
+        request.extend_from_slice(b"\r\n");
+        left -= n;
+    }
+    request.extend_from_slice(b"0\r\n\r\n");
+    raw_http(addr, &request)
+}
+
+#[test]
+fn the_sample_wrapped_for_wasi_0_3_answers_under_faas_serve_and_wasmtime_serve() {
+    let (_tmp, dir) = built_function("p3-sample");
+    success(&faas(&dir, &["wrap", "--target", "wasi-http@0.3"]));
+    let artifact = dir.join("target/faas/p3-sample.wasm");
+    let bytes = std::fs::read(&artifact).unwrap();
+    assert_eq!(
+        component_export_names(&bytes),
+        vec!["wasi:http/handler@0.3.2"]
+    );
+    let key = format!("Bearer {}", sample_key(&dir));
+    let check = |addr: &str| {
+        let refused = http(addr, "GET", "/hello", &[], b"");
+        assert_eq!(refused.status, 401, "{refused:?}");
+        let allowed = http(addr, "POST", "/hello", &[("authorization", &key)], b"hi");
+        assert_eq!(allowed.status, 200, "{allowed:?}");
+        assert_eq!(allowed.json()["caller"], "sample-client");
+        // Over the sample's 64 KiB limit, streamed without a length: refused while reading.
+        let big = chunked_post(addr, "/hello", &key, 70 * 1024);
+        assert_eq!(big.status, 413, "{big:?}");
+    };
+    let served = Served::start(&dir, &artifact);
+    check(&served.addr);
+    let (_, log) = served.stop();
+    assert_eq!(audit_events(&log).len(), 3, "{log}");
+    let wasmtime = WasmtimeServe::start_with(&artifact, &["-Sp3"]);
+    check(&wasmtime.addr);
+}
+
+/// What the component behind saw of a request, from its answer.
+fn seen(response: &HttpResponse) -> serde_json::Value {
+    let seen = response.json();
+    assert_eq!(seen["app"], "p3-app", "{seen}");
+    seen
+}
+
+/// The middleware's behaviour, the same on every host: returns how many requests reached the
+/// component behind.
+fn exercise_the_middleware(addr: &str) -> usize {
+    // No key: refused by the policy; the component never runs.
+    let refused = http(addr, "GET", "/items", &[], b"");
+    assert_eq!(refused.status, 401, "{refused:?}");
+    assert_eq!(
+        refused.header("www-authenticate"),
+        Some("Bearer realm=\"faas\"")
+    );
+    // A key: the caller reaches the component in the headers only the middleware sets; the
+    // credential does not, and a caller header the client sent is replaced.
+    let allowed = http(
+        addr,
+        "GET",
+        "/items?page=2",
+        &[("authorization", READER), ("faas-caller-subject", "forged")],
+        b"",
+    );
+    assert_eq!(allowed.status, 200, "{allowed:?}");
+    let caller = seen(&allowed);
+    assert_eq!(caller["path"], "/items?page=2");
+    assert_eq!(caller["faas-caller-subject"], "reader");
+    assert_eq!(caller["faas-caller-scheme"], "api-key");
+    assert_eq!(caller["faas-caller-scopes"], "read");
+    assert_eq!(caller["authorization"], serde_json::Value::Null);
+    assert!(caller["traceparent"].as_str().unwrap().starts_with("00-"));
+    // A missing scope: 403, and the component never runs.
+    let forbidden = http(
+        addr,
+        "GET",
+        "/admin/users",
+        &[("authorization", READER)],
+        b"",
+    );
+    assert_eq!(forbidden.status, 403, "{forbidden:?}");
+    let admin = http(
+        addr,
+        "GET",
+        "/admin/users",
+        &[("authorization", ADMIN)],
+        b"",
+    );
+    assert_eq!(admin.status, 200, "{admin:?}");
+    assert_eq!(seen(&admin)["faas-caller-scopes"], "read admin");
+    // A public route: no caller at all, whatever the client claims.
+    let public = http(
+        addr,
+        "GET",
+        "/health",
+        &[("faas-caller-subject", "admin")],
+        b"",
+    );
+    assert_eq!(public.status, 200, "{public:?}");
+    assert_eq!(
+        seen(&public)["faas-caller-subject"],
+        serde_json::Value::Null
+    );
+    // A large body within the 1 MiB limit passes whole, streamed without a length.
+    let large = chunked_post(addr, "/upload", READER, 900 * 1024);
+    assert_eq!(large.status, 200, "{large:?}");
+    assert_eq!(seen(&large)["body-bytes"], 900 * 1024);
+    // Over it: 413 from the middleware, announced or not; the component never sees it.
+    let streamed = chunked_post(addr, "/upload", READER, 3 * 1024 * 1024);
+    assert_eq!(streamed.status, 413, "{streamed:?}");
+    let announced = http(
+        addr,
+        "POST",
+        "/upload",
+        &[("authorization", READER)],
+        &vec![b'y'; 2 << 20],
+    );
+    assert_eq!(announced.status, 413, "{announced:?}");
+    4
+}
+
+fn handled(log: &str) -> usize {
+    log.lines()
+        .filter(|l| l.contains("p3-app: handled"))
+        .count()
+}
+
+#[test]
+fn a_plain_wasi_0_3_component_gets_the_policy_with_one_command() {
+    let (tmp, artifact) = protected_app();
+    let bytes = std::fs::read(&artifact).unwrap();
+    assert_eq!(
+        component_export_names(&bytes),
+        vec!["wasi:http/handler@0.3.2"]
+    );
+    let inspected = success(&faas(
+        tmp.path(),
+        &["inspect", artifact.to_str().unwrap(), "--json"],
+    ));
+    let inspected: serde_json::Value = serde_json::from_str(&inspected).unwrap();
+    let layers = names_in(&inspected, "layers", "layer");
+    assert!(layers.contains(&"http-middleware"), "{layers:?}");
+    assert!(layers.contains(&"function"), "{layers:?}");
+    // The same inputs, the same bytes.
+    std::fs::remove_file(&artifact).unwrap();
+    let (_again, again) = protected_app();
+    assert_eq!(std::fs::read(again).unwrap(), bytes);
+    std::fs::write(&artifact, &bytes).unwrap();
+
+    let served = Served::start(tmp.path(), &artifact);
+    let reached = exercise_the_middleware(&served.addr);
+    let (_, log) = served.stop();
+    assert_eq!(handled(&log), reached, "{log}");
+    let events = audit_events(&log);
+    let refused: Vec<u64> = events
+        .iter()
+        .filter(|e| e["decision"] == "refused")
+        .map(|e| e["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(refused, vec![401, 403, 413, 413], "{log}");
+    assert!(!log.contains("test-reader-key"), "{log}");
+
+    let wasmtime = WasmtimeServe::start_with(&artifact, &["-Sp3"]);
+    let reached = exercise_the_middleware(&wasmtime.addr);
+    assert_eq!(handled(&wasmtime.log()), reached, "{}", wasmtime.log());
+}
+
+#[test]
+fn what_the_middleware_cannot_wrap_is_refused_with_the_reason() {
+    let (tmp, dir, p2_artifact) = wrapped_function("p2-served");
+    let policy = dir.join("auth.toml");
+    let wrap = |component: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "wrap",
+            "--http-component",
+            component.to_str().unwrap(),
+            "--policy",
+            policy.to_str().unwrap(),
+            "-o",
+            "out.wasm",
+        ];
+        args.extend_from_slice(extra);
+        faas(tmp.path(), &args)
+    };
+    // A WASI 0.2 HTTP component: it needs WASI 0.3, and the message says what to do.
+    let p2 = failure(&wrap(&p2_artifact, &[]), 1);
+    assert!(p2.contains("wasi:http/incoming-handler@0.2.12"), "{p2}");
+    assert!(p2.contains("WASI 0.3"), "{p2}");
+    let errors: Vec<&str> = p2.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{p2}");
+    assert!(errors[0].contains("WASI 0.3"), "one line says it all: {p2}");
+    // A function of the contract: that is what plain `faas wrap` is for.
+    let function = dir.join("target/faas/p2-served.function.wasm");
+    let contract = failure(&wrap(&function, &[]), 1);
+    assert!(
+        contract.contains("does not export wasi:http/handler@0.3.2"),
+        "{contract}"
+    );
+    // A WASI 0.2 target never calls the middleware's export.
+    let app = tmp.path().join("app.wasm");
+    std::fs::copy(p3_app(), &app).unwrap();
+    let target = failure(&wrap(&app, &["--target", "wasi-http"]), 1);
+    assert!(target.contains("--target wasi-http@0.3"), "{target}");
+    assert!(!tmp.path().join("out.wasm").exists());
+    // And the WASI 0.3 flavour of wasmCloud takes it.
+    success(&wrap(&app, &["--target", "wasmcloud@0.3"]));
+}
