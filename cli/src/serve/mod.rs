@@ -173,8 +173,12 @@ impl Server {
                 let mut store = self.store();
                 let started = Instant::now();
                 match &self.pre {
-                    Pre::P2(pre) => drop(pre.instantiate_async(&mut store).await?),
-                    Pre::P3(pre) => drop(pre.instantiate_async(&mut store).await?),
+                    Pre::P2(pre) => {
+                        pre.instantiate_async(&mut store).await?;
+                    }
+                    Pre::P3(pre) => {
+                        pre.instantiate_async(&mut store).await?;
+                    }
                 }
                 times.push(started.elapsed());
             }
