@@ -57,12 +57,25 @@ const BUILDS: &[Build] = &[
     },
     // The WASI 0.3 layers: wit-bindgen's async runtime (and so std) in their own build.
     Build {
-        packages: &["faas-http-adapter-p3", "faas-http-middleware"],
+        packages: &[
+            "faas-http-adapter-p3",
+            "faas-http-middleware",
+            "faas-secrets",
+        ],
         features: &[],
         outputs: &[
             ("faas_http_adapter_p3.wasm", "faas_http_adapter_p3.wasm"),
             ("faas_http_middleware.wasm", "faas_http_middleware.wasm"),
+            ("faas_secrets.wasm", "faas_secrets.wasm"),
         ],
+    },
+    Build {
+        packages: &["faas-http-adapter-p3"],
+        features: &["faas-http-adapter-p3/secrets"],
+        outputs: &[(
+            "faas_http_adapter_p3.wasm",
+            "faas_http_adapter_p3_secrets.wasm",
+        )],
     },
 ];
 
@@ -83,6 +96,7 @@ fn main() {
         "guests/http-adapter-p3",
         "guests/http-middleware",
         "guests/http-p3",
+        "guests/secrets",
         "guests/messaging-adapter",
         "guests/runtime",
         "guests/verifier",

@@ -61,6 +61,9 @@ pub struct Grants {
     /// Messaging subjects the policy accepts (`[messaging]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub messaging_subjects: Vec<String>,
+    /// `wasmcloud:secrets` keys the artifact reads (`[credentials]` `{ secret = … }`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_keys: Vec<String>,
 }
 
 impl Grants {
@@ -69,6 +72,7 @@ impl Grants {
         self.outgoing_hosts.is_empty()
             && self.config_keys.is_empty()
             && self.messaging_subjects.is_empty()
+            && self.secret_keys.is_empty()
     }
 
     /// These grants and `other`'s together (a faas function composed as a dependency runs in the
@@ -79,6 +83,7 @@ impl Grants {
             (&mut self.outgoing_hosts, &other.outgoing_hosts),
             (&mut self.config_keys, &other.config_keys),
             (&mut self.messaging_subjects, &other.messaging_subjects),
+            (&mut self.secret_keys, &other.secret_keys),
         ] {
             for item in theirs {
                 if !mine.contains(item) {
@@ -96,7 +101,8 @@ impl Grants {
         let mut config_keys: Vec<String> = document
             .credentials
             .iter()
-            .map(|grant| grant.config_key.clone())
+            .filter(|grant| grant.source == faas_policy_core::ValueSource::Config)
+            .map(|grant| grant.key.clone())
             .chain(
                 document
                     .jwt
@@ -132,6 +138,12 @@ impl Grants {
                 .messaging
                 .iter()
                 .flat_map(|m| m.subjects.clone())
+                .collect(),
+            secret_keys: document
+                .credentials
+                .iter()
+                .filter(|grant| grant.source == faas_policy_core::ValueSource::Secrets)
+                .map(|grant| grant.key.clone())
                 .collect(),
         }
     }

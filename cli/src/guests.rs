@@ -75,6 +75,21 @@ pub const HTTP_ADAPTER_P3: &[u8] =
 pub const HTTP_MIDDLEWARE: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/faas_http_middleware.wasm"));
 
+/// The P3 HTTP adapter of an artifact that reads `wasmcloud:secrets` (world
+/// `faas:guests/http-adapter-p3-secrets`): it has the secrets layer fetch them first.
+pub const HTTP_ADAPTER_P3_SECRETS: &[u8] = include_bytes!(concat!(
+    env!("OUT_DIR"),
+    "/faas_http_adapter_p3_secrets.wasm"
+));
+
+/// The secrets layer (world `faas:guests/secrets-layer`).
+pub const SECRETS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_secrets.wasm"));
+
+/// What the secrets layer serves the credentials provider.
+pub const SECRET_VALUES: &str = "faas:guests/secret-values@0.1.0";
+/// What the secrets layer serves the P3 HTTP adapter.
+pub const SECRET_PREFETCH: &str = "faas:guests/secret-prefetch@0.1.0";
+
 /// The interface the WASI 0.3 layers export (and the middleware imports from the component it
 /// protects).
 pub const HTTP_HANDLER_P3: &str = "wasi:http/handler@0.3.2";
@@ -99,8 +114,10 @@ pub enum Need {
     KeyValue,
     /// `jwks-uri`: the verifier layer fetches the identity provider's keys.
     OutgoingHttp,
-    /// A `[credentials]` grant: the provider reads values at run time.
+    /// A `[credentials]` grant `{ config = … }`: the provider reads values at run time.
     Credentials,
+    /// A `[credentials]` grant `{ secret = … }`: the provider reads the secrets layer.
+    Secrets,
 }
 
 /// One embedded guest component.
@@ -196,7 +213,10 @@ pub static CREDENTIALS_GUEST: Guest = Guest {
     bytes: CREDENTIALS,
     export: "faas:function/credentials@0.1.0",
     keep: &[],
-    optional: &[(CONFIG_STORE, Need::Credentials)],
+    optional: &[
+        (CONFIG_STORE, Need::Credentials),
+        (SECRET_VALUES, Need::Secrets),
+    ],
     crates: include_str!(concat!(env!("OUT_DIR"), "/faas_credentials.wasm.crates")),
     inspection: OnceLock::new(),
 };
@@ -245,6 +265,31 @@ pub static HTTP_P3_GUEST: Guest = Guest {
         env!("OUT_DIR"),
         "/faas_http_adapter_p3.wasm.crates"
     )),
+    inspection: OnceLock::new(),
+};
+
+/// The WASI 0.3 HTTP adapter that has secrets fetched first.
+pub static HTTP_P3_SECRETS_GUEST: Guest = Guest {
+    layer: "http-adapter",
+    bytes: HTTP_ADAPTER_P3_SECRETS,
+    export: HTTP_HANDLER_P3,
+    keep: &["wasi:clocks/wall-clock@"],
+    optional: &[],
+    crates: include_str!(concat!(
+        env!("OUT_DIR"),
+        "/faas_http_adapter_p3_secrets.wasm.crates"
+    )),
+    inspection: OnceLock::new(),
+};
+
+/// The secrets layer.
+pub static SECRETS_GUEST: Guest = Guest {
+    layer: "secrets",
+    bytes: SECRETS,
+    export: SECRET_VALUES,
+    keep: &[],
+    optional: &[],
+    crates: include_str!(concat!(env!("OUT_DIR"), "/faas_secrets.wasm.crates")),
     inspection: OnceLock::new(),
 };
 
@@ -299,7 +344,9 @@ pub fn adapter(trigger: Trigger, http_p3: bool) -> &'static Guest {
 mod tests {
     use super::*;
 
-    const ALL: [&Guest; 11] = [
+    const ALL: [&Guest; 13] = [
+        &HTTP_P3_SECRETS_GUEST,
+        &SECRETS_GUEST,
         &HTTP_P3_GUEST,
         &HTTP_MIDDLEWARE_GUEST,
         &CONFIG_BRIDGE_GUEST,
@@ -372,7 +419,7 @@ mod tests {
         // async runtime) link std.
         for guest in ALL
             .into_iter()
-            .filter(|g| g.layer != "verifier" && g.export != HTTP_HANDLER_P3)
+            .filter(|g| !["verifier", "secrets"].contains(&g.layer) && g.export != HTTP_HANDLER_P3)
         {
             let imports = &guest.inspection().imports;
             for extra in ["environment", "exit", "terminal-", "stdout"] {

@@ -61,6 +61,10 @@ const TARGET_WIT: &[(&str, &str)] = &[
         include_str!("../../wit/targets/deps/secrets.wit"),
     ),
     (
+        "deps/secrets-2.1.wit",
+        include_str!("../../wit/targets/deps/secrets-2.1.wit"),
+    ),
+    (
         "deps/clocks-0.3.wit",
         include_str!("../../wit/targets/deps/clocks-0.3.wit"),
     ),

@@ -262,3 +262,137 @@ fn what_the_middleware_cannot_wrap_is_refused_with_the_reason() {
     // And the WASI 0.3 flavour of wasmCloud takes it.
     success(&wrap(&app, &["--target", "wasmcloud@0.3"]));
 }
+
+/// A wasmcloud:secrets@2.1.0 backend (`fixtures/components/secrets-host`), built once.
+fn secrets_host() -> &'static PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let out = root.join("target/e2e-p3");
+        let status = std::process::Command::new("cargo")
+            .current_dir(root.join("fixtures/components/secrets-host"))
+            .args(["build", "--release", "--target", "wasm32-wasip2"])
+            .arg("--target-dir")
+            .arg(out.join("build"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let copy = out.join("secrets-host.wasm");
+        std::fs::copy(
+            out.join("build/wasm32-wasip2/release/secrets_host.wasm"),
+            &copy,
+        )
+        .unwrap();
+        copy
+    })
+}
+
+/// `socket` with `plug`'s exports satisfying its imports, as `wac plug` composes them: here, the
+/// host's secrets backend standing in front of the artifact's `wasmcloud:secrets` imports.
+fn plug(socket: &[u8], plug: &[u8]) -> Vec<u8> {
+    use wac_graph::types::Package;
+    let mut graph = wac_graph::CompositionGraph::new();
+    let mut register = |name: &str, bytes: &[u8]| {
+        let package = Package::from_bytes(name, None, bytes.to_vec(), graph.types_mut()).unwrap();
+        graph.register_package(package).unwrap()
+    };
+    let socket = register("test:artifact", socket);
+    let plug = register("test:secrets-host", plug);
+    wac_graph::plug(&mut graph, vec![plug], socket).unwrap();
+    graph.encode(wac_graph::EncodeOptions::default()).unwrap()
+}
+
+#[test]
+fn credentials_from_wasmcloud_secrets_are_read_in_the_p3_flavour_only() {
+    let (tmp, dir) = new_function("secret-reader");
+    use_function_fixture(&dir, "reads-credentials.rs");
+    let auth = dir.join("auth.toml");
+    let mut policy = std::fs::read_to_string(&auth).unwrap();
+    policy.push_str("\n[credentials]\ndb-password = { secret = \"db-password\" }\n");
+    std::fs::write(&auth, policy).unwrap();
+    success(&faas(&dir, &["build"]));
+    // A WASI 0.2 artifact cannot wait for the async secrets store: refused, naming the target.
+    let p2 = failure(&faas(&dir, &["wrap", "--target", "wasmcloud"]), 1);
+    assert!(p2.contains("--target wasmcloud@0.3"), "{p2}");
+    assert!(p2.contains("async"), "{p2}");
+    let p2_default = failure(&faas(&dir, &["wrap"]), 1);
+    assert!(
+        p2_default.contains("wasmcloud:secrets@2.1.0"),
+        "{p2_default}"
+    );
+    // A secret is not a verifier secret: refused at its line and column.
+    let webhook = tmp.path().join("webhook.toml");
+    std::fs::write(
+        &webhook,
+        "version = 1\n[auth.hmac]\nprovider = \"github\"\nsecret = { secret = \"hook\" }\n\
+         [[rule]]\npath = \"/**\"\nsigned = true\n",
+    )
+    .unwrap();
+    let refused = failure(
+        &faas(tmp.path(), &["policy", "check", webhook.to_str().unwrap()]),
+        1,
+    );
+    assert!(refused.contains("webhook.toml:4:"), "{refused}");
+
+    let out = success(&faas(
+        &dir,
+        &["wrap", "--target", "wasmcloud@0.3", "--json"],
+    ));
+    let wrapped: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let layers = names_in(&wrapped, "layers", "layer");
+    assert!(layers.contains(&"secrets"), "{layers:?}");
+    let imports: Vec<&str> = wrapped["imports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i.as_str().unwrap())
+        .collect();
+    assert!(
+        imports.contains(&"wasmcloud:secrets/store@2.1.0"),
+        "{imports:?}"
+    );
+    assert!(
+        imports.contains(&"wasmcloud:secrets/reveal@2.1.0"),
+        "{imports:?}"
+    );
+    let inspected = success(&faas(
+        &dir,
+        &["inspect", "target/faas/secret-reader.wasm", "--json"],
+    ));
+    let inspected: serde_json::Value = serde_json::from_str(&inspected).unwrap();
+    assert_eq!(
+        inspected["grants"]["secret_keys"],
+        serde_json::json!(["db-password"])
+    );
+
+    // On a host whose secrets backend holds the key: the granted name reads it, the ungranted one
+    // is denied, and the backend is asked for the granted key only.
+    let artifact = std::fs::read(dir.join("target/faas/secret-reader.wasm")).unwrap();
+    let hosted = tmp.path().join("hosted.wasm");
+    std::fs::write(
+        &hosted,
+        plug(&artifact, &std::fs::read(secrets_host()).unwrap()),
+    )
+    .unwrap();
+    let key = format!("Bearer {}", sample_key(&dir));
+    let check = |addr: &str| {
+        let answer = http(addr, "GET", "/", &[("authorization", &key)], b"");
+        assert_eq!(answer.status, 200, "{answer:?}");
+        let body = answer.json();
+        assert_eq!(body["granted"], "value:s3cret-from-the-host");
+        assert_eq!(body["ungranted"], "denied");
+        // Refused requests never reach the secrets backend.
+        assert_eq!(http(addr, "GET", "/", &[], b"").status, 401);
+    };
+    let wasmtime = WasmtimeServe::start_with(&hosted, &["-Sp3"]);
+    check(&wasmtime.addr);
+    let log = wasmtime.log();
+    let asked: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.split("secrets-host: get ").nth(1))
+        .map(str::trim)
+        .collect();
+    assert_eq!(asked, vec!["db-password"], "{log}");
+    let served = Served::start(&dir, &hosted);
+    check(&served.addr);
+}

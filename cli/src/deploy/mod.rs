@@ -802,6 +802,7 @@ mod tests {
             outgoing_hosts: vec!["api.example.com".into()],
             config_keys: vec!["orders-db-password".into()],
             messaging_subjects: vec!["orders.*".into()],
+            secret_keys: Vec::new(),
         });
         let settings = DeploySection {
             namespace: Some("orders".into()),

@@ -124,10 +124,29 @@ pub(super) struct JwkTable {
     pub(super) d: Option<String>,
 }
 
-/// A reference to a value supplied at run time: `{ config = "KEY" }` (a `wasi:config/store` key).
-/// A literal string is refused: secrets never enter a policy or an artifact.
+/// A reference to a value supplied at run time: `{ config = "KEY" }` (a `wasi:config/store` key)
+/// or `{ secret = "KEY" }` (a `wasmcloud:secrets` key; `[credentials]` only). A literal string is
+/// refused: secrets never enter a policy or an artifact.
 #[derive(Debug, Clone)]
-pub(super) struct RuntimeRef(pub(super) String);
+pub(super) enum RuntimeRef {
+    Config(String),
+    Secret(String),
+}
+
+impl RuntimeRef {
+    /// The `wasi:config/store` key, or why a secret reference is not allowed here.
+    pub(super) fn config_key(&self) -> Result<String, String> {
+        match self {
+            RuntimeRef::Config(key) => Ok(key.clone()),
+            RuntimeRef::Secret(_) => Err(
+                "a { secret = … } reference (wasmcloud:secrets) can grant a function a \
+                 [credentials] value only; the verifier layer reads its secrets from \
+                 { config = \"KEY\" }"
+                    .into(),
+            ),
+        }
+    }
+}
 
 impl<'de> Deserialize<'de> for RuntimeRef {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -154,15 +173,14 @@ impl<'de> Deserialize<'de> for RuntimeRef {
             Raw::Table(Table {
                 config: Some(key),
                 secret: None,
-            }) if !key.is_empty() => Ok(RuntimeRef(key)),
+            }) if !key.is_empty() => Ok(RuntimeRef::Config(key)),
             Raw::Table(Table {
-                secret: Some(_), ..
-            }) => Err(serde::de::Error::custom(
-                "wasmcloud:secrets references are not supported yet; use { config = \"KEY\" } \
-                 (wasi:config/store)",
-            )),
+                config: None,
+                secret: Some(key),
+            }) if !key.is_empty() => Ok(RuntimeRef::Secret(key)),
             Raw::Table(_) => Err(serde::de::Error::custom(
-                "expected { config = \"KEY\" } with a non-empty key",
+                "expected { config = \"KEY\" } or { secret = \"KEY\" }, one of them, with a \
+                 non-empty key",
             )),
         }
     }

@@ -171,7 +171,12 @@ pub(super) fn compile_jwt(
     }
     let hs256 = algorithms.iter().any(|a| a == "HS256");
     let hs256_secret = match (&t.hs256_secret, hs256) {
-        (Some(reference), true) => Some(reference.get_ref().0.clone()),
+        (Some(reference), true) => Some(
+            reference
+                .get_ref()
+                .config_key()
+                .map_err(|why| err(reference.span(), why))?,
+        ),
         (None, true) => {
             return Err(err(
                 t.algorithms.span(),

@@ -390,9 +390,14 @@ fn compile_credentials(source: &SourceFile, file: &PolicyFile) -> Result<Vec<Gra
                 format!("invalid credential name `{name}`"),
             ));
         }
+        let (key, source) = match reference.get_ref() {
+            RuntimeRef::Config(key) => (key.clone(), faas_policy_core::ValueSource::Config),
+            RuntimeRef::Secret(key) => (key.clone(), faas_policy_core::ValueSource::Secrets),
+        };
         credentials.push(Grant {
             name: name.clone(),
-            config_key: reference.get_ref().0.clone(),
+            key,
+            source,
         });
     }
 

@@ -147,7 +147,11 @@ pub(super) fn compile_hmac(
         header,
         format,
         algorithm,
-        secret: t.secret.get_ref().0.clone(),
+        secret: t
+            .secret
+            .get_ref()
+            .config_key()
+            .map_err(|why| err(t.secret.span(), why))?,
         subject: t
             .subject
             .as_ref()

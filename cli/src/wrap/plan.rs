@@ -36,6 +36,8 @@ pub enum LayerKind {
     Credentials,
     /// The configuration bridge, for hosts with `wasi:config/runtime@0.2.0-draft` only.
     ConfigBridge,
+    /// The secrets layer, for the credentials provider and the P3 HTTP adapter.
+    Secrets,
     /// The platform adapter of a trigger.
     Adapter(Trigger),
     /// The policy as a `wasi:http@0.3` middleware, in front of an HTTP component
@@ -64,6 +66,8 @@ pub enum Owner {
     Credentials,
     /// The configuration bridge.
     ConfigBridge,
+    /// The secrets layer.
+    Secrets,
     /// An adapter.
     Adapter(Trigger),
     /// The HTTP middleware.
@@ -81,6 +85,7 @@ impl Owner {
             Owner::Verifier => LayerKind::Verifier,
             Owner::Credentials => LayerKind::Credentials,
             Owner::ConfigBridge => LayerKind::ConfigBridge,
+            Owner::Secrets => LayerKind::Secrets,
             Owner::Adapter(trigger) => LayerKind::Adapter(trigger),
             Owner::Middleware => LayerKind::Middleware,
             Owner::Dependency(name) => LayerKind::Dependency(name),
@@ -98,6 +103,7 @@ impl std::fmt::Display for LayerKind {
             LayerKind::Verifier => f.write_str("verifier"),
             LayerKind::Credentials => f.write_str("credentials"),
             LayerKind::ConfigBridge => f.write_str("config-bridge"),
+            LayerKind::Secrets => f.write_str("secrets"),
             LayerKind::Adapter(trigger) => write!(f, "{}-adapter", trigger.name()),
             LayerKind::Middleware => f.write_str("http-middleware"),
             LayerKind::Dependency(name) => write!(f, "dependency-{name}"),
@@ -135,7 +141,7 @@ impl LayerKind {
             LayerKind::Decorator | LayerKind::Middleware => 3,
             LayerKind::Adapter(_) => 4,
             LayerKind::Verifier => 5,
-            LayerKind::Credentials => 6,
+            LayerKind::Credentials | LayerKind::Secrets => 6,
             LayerKind::ConfigBridge => 7,
             LayerKind::Deny(_) => 8,
         }
@@ -473,7 +479,12 @@ fn plan_shape(
         }
         Need::KeyValue => !policy.policy.limits.is_empty() || remote_jwks,
         Need::OutgoingHttp => remote_jwks,
-        Need::Credentials => !policy.policy.credentials.is_empty(),
+        Need::Credentials => policy
+            .policy
+            .credentials
+            .iter()
+            .any(|g| g.source == faas_policy_core::ValueSource::Config),
+        Need::Secrets => policy.policy.reads_secrets(),
     };
 
     let mut plan = Plan {
@@ -529,6 +540,8 @@ fn plan_shape(
         .iter()
         .find(|i| i.starts_with("faas:function/credentials@"))
         .cloned();
+    check_secrets(policy, shape, host)?;
+    let mut secrets = None;
     if credentials_import.is_some() || config_import.is_some() {
         let provider = plan.add_guest(
             &guests::CREDENTIALS_GUEST,
@@ -542,6 +555,20 @@ fn plan_shape(
         for import in credentials_import.iter().chain(&config_import) {
             plan.wire(function_layer, import, provider, import);
         }
+        if needs(Need::Secrets) {
+            let layer = plan.add_guest(
+                &guests::SECRETS_GUEST,
+                LayerKind::Secrets,
+                Owner::Secrets,
+                Some(provider),
+                seed,
+                &needs,
+            )?;
+            plan.wire(layer, &policy_name, policy_layer, &policy_name);
+            let values = guests::SECRET_VALUES;
+            plan.wire(provider, values, layer, values);
+            secrets = Some(layer);
+        }
     }
 
     match shape {
@@ -551,6 +578,7 @@ fn plan_shape(
             &handler_export,
             triggers,
             host,
+            secrets,
             seed,
             &needs,
         )?,
@@ -591,6 +619,7 @@ impl Plan {
         handler_export: &str,
         triggers: &[Trigger],
         host: Host,
+        secrets: Option<usize>,
         seed: [u8; 16],
         needs: &dyn Fn(Need) -> bool,
     ) -> Result<(), WrapError> {
@@ -618,7 +647,10 @@ impl Plan {
         }
         // One adapter per trigger, each wired to the one decorator instance.
         for trigger in triggers {
-            let guest = guests::adapter(*trigger, host.http_p3);
+            let guest = match secrets {
+                Some(_) => &guests::HTTP_P3_SECRETS_GUEST,
+                None => guests::adapter(*trigger, host.http_p3),
+            };
             let adapter = self.add_guest(
                 guest,
                 LayerKind::Adapter(*trigger),
@@ -628,6 +660,10 @@ impl Plan {
                 needs,
             )?;
             self.wire(adapter, &handler_name, decorator, &handler_name);
+            if let Some(secrets) = secrets {
+                let prefetch = guests::SECRET_PREFETCH;
+                self.wire(adapter, prefetch, secrets, prefetch);
+            }
             if guest.inspection().imports.contains(&policy_name) {
                 self.wire(adapter, &policy_name, policy_layer, &policy_name);
             }
@@ -719,6 +755,38 @@ impl Plan {
         let denials = DenyLayers::for_guest(guest.inspection(), &denied, seed)?.keeping(guest.keep);
         self.satisfy(layer, owner, denials);
         Ok(layer)
+    }
+}
+
+/// `wasmcloud:secrets@2.1.0`'s functions are async: only the P3 HTTP adapter's task can wait for
+/// them (the secrets layer fetches them before the function runs), so a policy granting
+/// `{ secret = … }` credentials needs a WASI 0.3 target, HTTP as its only trigger, and a function
+/// of the contract to read them.
+fn check_secrets(policy: &CompiledPolicy, shape: Shape, host: Host) -> Result<(), WrapError> {
+    if !policy.policy.reads_secrets() {
+        return Ok(());
+    }
+    let path = policy.path.display();
+    let problem = match shape {
+        Shape::HttpComponent => Some(format!(
+            "{path} grants [credentials] from wasmcloud:secrets ({{ secret = … }}), which reach a \
+             function through faas:function/credentials; an HTTP component has no such import"
+        )),
+        _ if !host.http_p3 => Some(format!(
+            "{path} grants [credentials] from wasmcloud:secrets ({{ secret = … }}), whose \
+             functions (wasmcloud:secrets@2.1.0) are async: only a WASI 0.3 artifact can read them; \
+             wrap with --target wasmcloud@0.3, or use {{ config = \"KEY\" }}"
+        )),
+        Shape::Function(triggers) if triggers.iter().any(|t| *t != Trigger::Http) => Some(format!(
+            "{path} grants [credentials] from wasmcloud:secrets ({{ secret = … }}), which are \
+             fetched for HTTP requests only (by the WASI 0.3 HTTP adapter); drop the other \
+             triggers, or use {{ config = \"KEY\" }}"
+        )),
+        Shape::Function(_) => None,
+    };
+    match problem {
+        Some(message) => Err(compose_err("the credentials", message)),
+        None => Ok(()),
     }
 }
 

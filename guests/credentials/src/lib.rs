@@ -2,6 +2,9 @@
 //! grants is read at run time from `wasi:config/store` under the key the policy maps it to; any
 //! other name is `denied`, whatever the host holds. No value is ever stored in the artifact.
 //!
+//! A `{ secret = "KEY" }` grant (WASI 0.3 artifacts) is answered from the secrets layer, which
+//! fetched it from `wasmcloud:secrets` for this request before the function ran.
+//!
 //! When the policy allows the function to import `wasi:config/store` itself, this layer exports
 //! that interface too, with the same rule: `get(name)` answers only a granted name (reading its
 //! key), and `get-all` lists only the granted names. The host's store, which also holds the JWT
@@ -26,7 +29,8 @@ use alloc::vec::Vec;
 use exports::faas::function::credentials::{CredentialError, Guest};
 use exports::wasi::config::store as exported_store;
 use faas::function::policy;
-use faas_policy_core::{Grant, Policy};
+use faas::guests::secret_values::{self, SecretError};
+use faas_policy_core::{Grant, Policy, ValueSource};
 use wasi::config::store as host_store;
 
 struct Credentials;
@@ -43,7 +47,13 @@ impl Guest for Credentials {
         let Some(grant) = grants.iter().find(|g| g.name == name) else {
             return Err(CredentialError::Denied);
         };
-        match host_store::get(&grant.config_key) {
+        if grant.source == ValueSource::Secrets {
+            return secret_values::get(&grant.name).map_err(|e| match e {
+                SecretError::NotFound => CredentialError::NotFound,
+                SecretError::Unavailable(why) => CredentialError::Unavailable(why),
+            });
+        }
+        match host_store::get(&grant.key) {
             Ok(Some(value)) => Ok(value),
             Ok(None) => Err(CredentialError::NotFound),
             Err(_) => Err(CredentialError::Unavailable(
@@ -51,6 +61,18 @@ impl Guest for Credentials {
             )),
         }
     }
+}
+
+/// A granted value as the narrowed `wasi:config/store` answers it: absent when unset.
+fn narrowed(grant: &Grant) -> Result<Option<String>, exported_store::Error> {
+    if grant.source == ValueSource::Secrets {
+        return match secret_values::get(&grant.name) {
+            Ok(value) => Ok(Some(value)),
+            Err(SecretError::NotFound) => Ok(None),
+            Err(SecretError::Unavailable(why)) => Err(exported_store::Error::Upstream(why)),
+        };
+    }
+    host_store::get(&grant.key).map_err(upstream)
 }
 
 /// The function's own `wasi:config/store`, narrowed to the granted names.
@@ -61,13 +83,13 @@ impl exported_store::Guest for Credentials {
         let Some(grant) = grants.iter().find(|g| g.name == name) else {
             return Ok(None);
         };
-        host_store::get(&grant.config_key).map_err(upstream)
+        narrowed(grant)
     }
 
     fn get_all() -> Result<Vec<(String, String)>, exported_store::Error> {
         let mut values = Vec::new();
         for grant in grants().map_err(exported_store::Error::Upstream)? {
-            if let Some(value) = host_store::get(&grant.config_key).map_err(upstream)? {
+            if let Some(value) = narrowed(&grant)? {
                 values.push((grant.name, value));
             }
         }

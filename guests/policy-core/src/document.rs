@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use crate::{
     Access, ApiKey, AuditLevel, Cors, DOCUMENT_VERSION, DigestEncoding, Filters, FunctionCaller,
     Grant, Hmac, HmacAlgorithm, Jwt, Limit, LimitKey, Messaging, Policy, RemoteJwks, Rule,
-    SignatureFormat,
+    SignatureFormat, ValueSource,
 };
 
 const MAGIC: &[u8; 8] = b"faaspol\0";
@@ -119,7 +119,11 @@ impl Policy {
         w.u32(self.credentials.len() as u32);
         for grant in &self.credentials {
             w.str(&grant.name);
-            w.str(&grant.config_key);
+            w.str(&grant.key);
+            w.u8(match grant.source {
+                ValueSource::Config => 0,
+                ValueSource::Secrets => 1,
+            });
         }
         match &self.messaging {
             None => w.u8(0),
@@ -269,7 +273,12 @@ impl Policy {
         for _ in 0..r.count()? {
             credentials.push(Grant {
                 name: r.str()?,
-                config_key: r.str()?,
+                key: r.str()?,
+                source: match r.u8()? {
+                    0 => ValueSource::Config,
+                    1 => ValueSource::Secrets,
+                    _ => return Err(DecodeError::Invalid("credential source")),
+                },
             });
         }
         let messaging = match r.u8()? {
@@ -499,7 +508,8 @@ mod tests {
             }),
             credentials: vec![Grant {
                 name: "db".into(),
-                config_key: "db-password".into(),
+                key: "db-password".into(),
+                source: ValueSource::Config,
             }],
             messaging: Some(Messaging {
                 subjects: vec!["orders.>".into()],

@@ -34,7 +34,7 @@ pub use engine::{
 };
 
 /// The version of the binary document. A decorator refuses documents of any other version.
-pub const DOCUMENT_VERSION: u16 = 6;
+pub const DOCUMENT_VERSION: u16 = 7;
 
 /// A compiled policy.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -221,8 +221,29 @@ pub struct RemoteJwks {
 pub struct Grant {
     /// The name the function asks for.
     pub name: String,
-    /// The `wasi:config/store` key holding the value.
-    pub config_key: String,
+    /// The key holding the value in its store.
+    pub key: String,
+    /// The store.
+    pub source: ValueSource,
+}
+
+/// Where a granted credential's value is read at run time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueSource {
+    /// `wasi:config/store` (`{ config = "KEY" }`).
+    Config,
+    /// `wasmcloud:secrets@2.1.0` (`{ secret = "KEY" }`; WASI 0.3 artifacts only, as its
+    /// functions are async).
+    Secrets,
+}
+
+impl Policy {
+    /// Whether a `[credentials]` grant reads `wasmcloud:secrets`.
+    pub fn reads_secrets(&self) -> bool {
+        self.credentials
+            .iter()
+            .any(|g| g.source == ValueSource::Secrets)
+    }
 }
 
 /// An API key, stored only as its SHA-256 digest.
