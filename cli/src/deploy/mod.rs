@@ -136,8 +136,9 @@ pub enum DeployError {
     Unsupported(String),
     /// The artifact exports nothing a wasmCloud host calls.
     #[error(
-        "the artifact exports neither wasi:http/incoming-handler nor wasmcloud:messaging/handler: \
-         a wasmCloud host would never call it (wrap it with the http or messaging trigger)"
+        "the artifact exports neither wasi:http/incoming-handler (or, WASI 0.3, wasi:http/handler) \
+         nor wasmcloud:messaging/handler: a wasmCloud host would never call it (wrap it with the \
+         http or messaging trigger)"
     )]
     NothingToCall,
 }
@@ -164,11 +165,17 @@ fn host_interfaces(inputs: &Inputs<'_>) -> Result<Vec<Value>, DeployError> {
     if inputs.imports_of("wasi:http/outgoing-handler") {
         http.push("outgoing-handler");
     }
+    // A WASI 0.3 artifact (`--target wasmcloud@0.3`) is called through `wasi:http/handler`.
+    let p3 = inputs.exports_of("wasi:http/handler");
+    if p3 {
+        http.push("handler");
+    }
     if !http.is_empty() {
+        let version = if p3 { "0.3.0" } else { "0.2.0" };
         let mut entry = json!({
-            "namespace": "wasi", "package": "http", "version": "0.2.0", "interfaces": http,
+            "namespace": "wasi", "package": "http", "version": version, "interfaces": http,
         });
-        if http.contains(&"incoming-handler") {
+        if http.contains(&"incoming-handler") || p3 {
             let host = inputs
                 .settings
                 .host
@@ -201,6 +208,19 @@ fn host_interfaces(inputs: &Inputs<'_>) -> Result<Vec<Value>, DeployError> {
         }
         entries.push(entry);
     }
+    // wasmCloud 2.x's async secrets, read by the secrets layer of a WASI 0.3 artifact.
+    let secrets: Vec<&str> = ["store", "reveal"]
+        .into_iter()
+        .filter(|i| inputs.imports_of(&format!("wasmcloud:secrets/{i}")))
+        .collect();
+    if !secrets.is_empty() {
+        // Which keys the workload may read is the secrets backend's configuration (the
+        // environment's `secretFrom`); the artifact asks for its granted keys only.
+        entries.push(json!({
+            "namespace": "wasmcloud", "package": "secrets", "version": "2.1.0",
+            "interfaces": secrets,
+        }));
+    }
     if inputs.imports_of("wasi:logging/logging") {
         entries.push(json!({
             "namespace": "wasi", "package": "logging", "version": "0.1.0-draft",
@@ -228,6 +248,8 @@ fn host_interfaces(inputs: &Inputs<'_>) -> Result<Vec<Value>, DeployError> {
         "wasi:config/store",
         "wasmcloud:messaging/consumer",
         "wasi:logging/logging",
+        "wasmcloud:secrets/store",
+        "wasmcloud:secrets/reveal",
     ];
     // What the platform links to a dependency's component is not a host interface.
     let linked: Vec<&String> = inputs.note.platform_links.values().flatten().collect();
@@ -241,7 +263,7 @@ fn host_interfaces(inputs: &Inputs<'_>) -> Result<Vec<Value>, DeployError> {
     }) {
         return Err(DeployError::Unsupported(unsupported.clone()));
     }
-    if http.first() != Some(&"incoming-handler") && !messaging.contains(&"handler") {
+    if http.first() != Some(&"incoming-handler") && !p3 && !messaging.contains(&"handler") {
         return Err(DeployError::NothingToCall);
     }
     Ok(entries)
@@ -783,6 +805,48 @@ mod tests {
                 settings: &DeploySection::default(),
                 linked: &[],
             },
+        );
+    }
+
+    #[test]
+    fn a_wasi_0_3_artifact_is_called_through_the_handler_and_reads_its_secrets() {
+        let imports = vec![
+            "wasi:http/types@0.3.2".to_string(),
+            "wasmcloud:secrets/store@2.1.0".into(),
+            "wasmcloud:secrets/reveal@2.1.0".into(),
+        ];
+        let exports = vec!["wasi:http/handler@0.3.2".to_string()];
+        let note = note(Grants {
+            secret_keys: vec!["db-password".into()],
+            ..Grants::default()
+        });
+        let settings = DeploySection::default();
+        let inputs = Inputs {
+            name: "hello",
+            version: "0.1.0",
+            repository: "registry.example.com/team/hello",
+            digest: &format!("sha256:{}", "a".repeat(64)),
+            imports: &imports,
+            exports: &exports,
+            note: &note,
+            public_key: KEY,
+            settings: &settings,
+            linked: &[],
+        };
+        let entries = host_interfaces(&inputs).unwrap();
+        assert_eq!(
+            entries[0],
+            json!({
+                "namespace": "wasi", "package": "http", "version": "0.3.0",
+                "interfaces": ["handler"], "config": { "host": "hello.local" },
+            })
+        );
+        assert_eq!(
+            entries[1],
+            json!({
+                "namespace": "wasmcloud", "package": "secrets", "version": "2.1.0",
+                "interfaces": ["store", "reveal"],
+            })
         );
     }
 
