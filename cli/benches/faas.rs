@@ -76,6 +76,13 @@ fn main() {
     if args.iter().any(|a| a == "--list") {
         return;
     }
+    // Only the WASI 0.3 comparison (`cargo bench --bench faas -- --wasi-0.3`).
+    if args.iter().any(|a| a == "--wasi-0.3") {
+        let work = tempfile::tempdir().unwrap();
+        println!("machine: {}", machine());
+        wasi_03_benchmark(&build_function(work.path(), "sample", None));
+        return;
+    }
 
     let work = tempfile::tempdir().unwrap();
     println!("# faas benchmarks\n");
@@ -85,6 +92,7 @@ fn main() {
     for function in [&sample, &large] {
         report(function);
     }
+    wasi_03_benchmark(&sample);
     publish_benchmark(&sample);
     println!("\n## first builds of the interpreted languages\n");
     println!("| language | tool install (into the project) | first build | second build |");
@@ -760,6 +768,75 @@ fn host_benchmark(sample: &Built, python: &Built) {
         warm,
         cold,
     );
+}
+
+/// The sample wrapped for a WASI 0.3 host (`--target wasi-http@0.3`: the P3 HTTP adapter, async
+/// per request) against the same function wrapped for WASI 0.2, on faas serve and on
+/// `wasmtime serve -Sp3`: what moving to P3 costs or saves.
+fn wasi_03_benchmark(sample: &Built) {
+    let function = std::fs::read(&sample.function).unwrap();
+    let policy = faas::policy::load(&sample.policy).unwrap();
+    let wrap = |target| {
+        faas::wrap::assemble(
+            &function,
+            &policy,
+            &[Trigger::Http],
+            Language::Rust,
+            target,
+            &[],
+        )
+        .unwrap()
+        .bytes
+    };
+    let (p3, p2) = (wrap(Some("wasi-http@0.3")), wrap(None));
+    println!("\n## WASI 0.3: the sample wrapped for wasi-http@0.3 vs for wasi-http (P2)\n");
+    println!("| measure | P3 | P2 | ratio |");
+    println!("|---|---|---|---|");
+    println!(
+        "| artifact size (bytes) | {} | {} | {:.2}× |",
+        p3.len(),
+        p2.len(),
+        p3.len() as f64 / p2.len() as f64
+    );
+    let p3_server = faas::serve::Server::from_bytes(&p3, vec![]).unwrap();
+    let p2_server = faas::serve::Server::from_bytes(&p2, vec![]).unwrap();
+    row_ms(
+        "instantiation (pre-instantiated, fresh store), median",
+        median(&p3_server.time_instantiations(200).unwrap()),
+        median(&p2_server.time_instantiations(200).unwrap()),
+    );
+    let auth = format!("Bearer {}", sample.key);
+    let modes = [Connection::New, Connection::KeepAlive];
+    println!("| **faas serve** | | | |");
+    let loads = serving(p3_server, |a| {
+        serving(p2_server, |b| {
+            compare(a, b, "/hello", &auth, &modes, ROUNDS)
+        })
+    });
+    for (mode, p3_load, p2_load) in &loads {
+        load_rows(*mode, p3_load, p2_load);
+    }
+    let Some(wasmtime) = wasmtime_cli() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("p3.wasm"), dir.path().join("p2.wasm"));
+    std::fs::write(&a, &p3).unwrap();
+    std::fs::write(&b, &p2).unwrap();
+    let serve = || {
+        let mut command = std::process::Command::new(&wasmtime);
+        command.args(["serve", "-Scli", "-Sp3", "--addr"]);
+        command
+    };
+    println!("| **wasmtime serve -Sp3** (defaults) | | | |");
+    let loads = with_process(&mut serve(), &a, |a| {
+        with_process(&mut serve(), &b, |b| {
+            compare(a, b, "/hello", &auth, &modes, ROUNDS)
+        })
+    });
+    for (mode, p3_load, p2_load) in &loads {
+        load_rows(*mode, p3_load, p2_load);
+    }
 }
 
 /// Starts `command ADDR ARTIFACT` on a free loopback port, runs `f` against it once it accepts

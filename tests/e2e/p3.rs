@@ -10,24 +10,32 @@ use std::sync::OnceLock;
 const READER: &str = "Bearer test-reader-key";
 const ADMIN: &str = "Bearer test-admin-key";
 
+/// A component of `fixtures/components/NAME`, built for wasm32-wasip2 into target/e2e-p3 (its
+/// library `LIB.wasm`), copied to `NAME.wasm`.
+fn build_fixture(name: &str, lib: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = root.join("target/e2e-p3");
+    let status = std::process::Command::new("cargo")
+        .current_dir(root.join("fixtures/components").join(name))
+        .args(["build", "--release", "--target", "wasm32-wasip2"])
+        .arg("--target-dir")
+        .arg(out.join("build"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let copy = out.join(format!("{name}.wasm"));
+    std::fs::copy(
+        out.join(format!("build/wasm32-wasip2/release/{lib}.wasm")),
+        &copy,
+    )
+    .unwrap();
+    copy
+}
+
 /// The plain WASI 0.3 component, built once.
 fn p3_app() -> &'static PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let out = root.join("target/e2e-p3");
-        let status = std::process::Command::new("cargo")
-            .current_dir(root.join("fixtures/components/p3-app"))
-            .args(["build", "--release", "--target", "wasm32-wasip2"])
-            .arg("--target-dir")
-            .arg(out.join("build"))
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let copy = out.join("p3-app.wasm");
-        std::fs::copy(out.join("build/wasm32-wasip2/release/p3_app.wasm"), &copy).unwrap();
-        copy
-    })
+    BUILT.get_or_init(|| build_fixture("p3-app", "p3_app"))
 }
 
 /// The component wrapped with one command, in a fresh folder: (tempdir, artifact).
@@ -266,25 +274,7 @@ fn what_the_middleware_cannot_wrap_is_refused_with_the_reason() {
 /// A wasmcloud:secrets@2.1.0 backend (`fixtures/components/secrets-host`), built once.
 fn secrets_host() -> &'static PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let out = root.join("target/e2e-p3");
-        let status = std::process::Command::new("cargo")
-            .current_dir(root.join("fixtures/components/secrets-host"))
-            .args(["build", "--release", "--target", "wasm32-wasip2"])
-            .arg("--target-dir")
-            .arg(out.join("build"))
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let copy = out.join("secrets-host.wasm");
-        std::fs::copy(
-            out.join("build/wasm32-wasip2/release/secrets_host.wasm"),
-            &copy,
-        )
-        .unwrap();
-        copy
-    })
+    BUILT.get_or_init(|| build_fixture("secrets-host", "secrets_host"))
 }
 
 /// `socket` with `plug`'s exports satisfying its imports, as `wac plug` composes them: here, the

@@ -135,38 +135,24 @@ fn handle(mut req: outer::Request) -> outer::Response {
         source: messaging.then_some(req.trigger.source.as_str()),
         trace: Some((&trace.trace_id, &trace.span_id)),
     };
+    event.record(&decision);
     let mut response = match &decision {
-        Decision::Respond(answer) => {
-            event.outcome = Outcome::Answered;
-            outer::Response {
-                status: answer.status,
-                headers: answer.headers.clone(),
-                body: answer.body.clone(),
-            }
-        }
-        Decision::Refuse(refusal) => {
-            // Never the credential, and the path without its query (where clients sometimes put
-            // keys): the event says why, under which rule, for whom.
-            event.reason = Some(&refusal.reason);
-            event.rule = refusal.rule.as_ref();
-            event.subject = refusal.subject.as_deref();
-            event.scheme = refusal.scheme;
-            outer::Response {
-                status: refusal.answer.status,
-                headers: refusal.answer.headers.clone(),
-                body: refusal.answer.body.clone(),
-            }
-        }
+        Decision::Respond(answer) => outer::Response {
+            status: answer.status,
+            headers: answer.headers.clone(),
+            body: answer.body.clone(),
+        },
+        Decision::Refuse(refusal) => outer::Response {
+            status: refusal.answer.status,
+            headers: refusal.answer.headers.clone(),
+            body: refusal.answer.body.clone(),
+        },
         Decision::Forward {
             caller,
             strip_headers,
-            rule,
             response_headers,
+            ..
         } => {
-            event.outcome = Outcome::Allowed;
-            event.rule = rule.as_ref();
-            event.subject = caller.as_ref().map(|c| c.subject.as_str());
-            event.scheme = caller.as_ref().map(|c| c.scheme);
             let request = inner::Request {
                 method: req.method.clone(),
                 path: req.path.clone(),

@@ -57,20 +57,14 @@ impl Refused {
     /// The refusal's audit event, in the decorator's format (without a trace: nothing was called).
     fn audit(&self) {
         let now = wasip2::clocks::wall_clock::now();
-        let event = faas_policy_core::audit::Event {
-            time: (now.seconds, now.nanoseconds),
-            outcome: faas_policy_core::audit::Outcome::Refused,
-            status: self.status,
-            reason: Some(self.reason),
-            rule: None,
-            subject: None,
-            scheme: None,
-            trigger: "http",
-            method: self.method.as_deref(),
-            path: self.path.as_deref(),
-            source: None,
-            trace: None,
-        };
+        let event = faas_policy_core::audit::Event::adapter_refusal(
+            (now.seconds, now.nanoseconds),
+            self.status,
+            self.reason,
+            "http",
+            self.method.as_deref(),
+            self.path.as_deref(),
+        );
         faas_guest_runtime::write_line(&event.to_json());
     }
 }

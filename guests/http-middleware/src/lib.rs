@@ -122,9 +122,9 @@ async fn apply(
         source: None,
         trace: Some((&trace.trace_id, &trace.span_id)),
     };
+    event.record(&decision);
     let (status, response) = match &decision {
         Decision::Respond(answer) => {
-            event.outcome = Outcome::Answered;
             let mut headers = answer.headers.clone();
             apply_cors(&mut headers, cors);
             (
@@ -133,10 +133,6 @@ async fn apply(
             )
         }
         Decision::Refuse(refusal) => {
-            event.reason = Some(&refusal.reason);
-            event.rule = refusal.rule.as_ref();
-            event.subject = refusal.subject.as_deref();
-            event.scheme = refusal.scheme;
             let answer = &refusal.answer;
             let mut headers = answer.headers.clone();
             apply_cors(&mut headers, cors);
@@ -148,13 +144,9 @@ async fn apply(
         Decision::Forward {
             caller,
             strip_headers,
-            rule,
             response_headers,
+            ..
         } => {
-            event.outcome = Outcome::Allowed;
-            event.rule = rule.as_ref();
-            event.subject = caller.as_ref().map(|c| c.subject.as_str());
-            event.scheme = caller.as_ref().map(|c| c.scheme);
             let mut headers = head.headers.clone();
             headers.retain(|(name, _)| {
                 !strip_headers.contains(name)

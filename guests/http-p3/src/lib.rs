@@ -31,20 +31,14 @@ pub struct Refused {
 impl Refused {
     /// Writes the refusal's audit event, in the decorator's format (no trace: nothing was called).
     pub fn audit(&self) {
-        let event = faas_policy_core::audit::Event {
-            time: now(),
-            outcome: faas_policy_core::audit::Outcome::Refused,
-            status: self.status,
-            reason: Some(self.reason),
-            rule: None,
-            subject: None,
-            scheme: None,
-            trigger: "http",
-            method: self.method.as_deref(),
-            path: self.path.as_deref(),
-            source: None,
-            trace: None,
-        };
+        let event = faas_policy_core::audit::Event::adapter_refusal(
+            now(),
+            self.status,
+            self.reason,
+            "http",
+            self.method.as_deref(),
+            self.path.as_deref(),
+        );
         write_line(&event.to_json());
     }
 

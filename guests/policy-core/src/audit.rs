@@ -60,6 +60,56 @@ pub struct Event<'a> {
     pub trace: Option<(&'a str, &'a str)>,
 }
 
+impl<'a> Event<'a> {
+    /// The event of an adapter's refusal, made before the policy saw the request (no trace:
+    /// nothing was called).
+    pub fn adapter_refusal(
+        time: (u64, u32),
+        status: u16,
+        reason: &'a str,
+        trigger: &'a str,
+        method: Option<&'a str>,
+        path: Option<&'a str>,
+    ) -> Self {
+        Event {
+            time,
+            outcome: Outcome::Refused,
+            status,
+            reason: Some(reason),
+            rule: None,
+            subject: None,
+            scheme: None,
+            trigger,
+            method,
+            path,
+            source: None,
+            trace: None,
+        }
+    }
+
+    /// Records what `decision` says about the request: the outcome and, as far as the decision
+    /// got, the reason, the rule and the caller. Never the credential, and (in the JSON) the path
+    /// without its query, where clients sometimes put keys.
+    pub fn record(&mut self, decision: &'a crate::Decision) {
+        match decision {
+            crate::Decision::Respond(_) => self.outcome = Outcome::Answered,
+            crate::Decision::Refuse(refusal) => {
+                self.outcome = Outcome::Refused;
+                self.reason = Some(&refusal.reason);
+                self.rule = refusal.rule.as_ref();
+                self.subject = refusal.subject.as_deref();
+                self.scheme = refusal.scheme;
+            }
+            crate::Decision::Forward { caller, rule, .. } => {
+                self.outcome = Outcome::Allowed;
+                self.rule = rule.as_ref();
+                self.subject = caller.as_ref().map(|c| c.subject.as_str());
+                self.scheme = caller.as_ref().map(|c| c.scheme);
+            }
+        }
+    }
+}
+
 impl Event<'_> {
     /// The event as one line of JSON, without the line break.
     pub fn to_json(&self) -> String {
