@@ -552,6 +552,10 @@ impl Live {
                 accepted = listener.accept() => match accepted {
                     Ok((stream, _)) => {
                         backoff = Duration::from_millis(5);
+                        // Answers are written as they are produced (a streamed body's last chunk
+                        // on its own): without this, Nagle's algorithm holds that chunk until the
+                        // client's delayed ACK, 40 ms later, on every keep-alive request.
+                        let _ = stream.set_nodelay(true);
                         stream
                     }
                     Err(e) => {
