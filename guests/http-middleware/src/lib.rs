@@ -206,15 +206,11 @@ async fn forward(
     body: Vec<u8>,
     extra: &[(String, String)],
 ) -> (u16, Response) {
-    let Ok(fields) = Fields::from_list(
-        &request
-            .headers
-            .iter()
-            .map(|(n, v)| (n.clone(), v.as_bytes().to_vec()))
-            .collect::<Vec<_>>(),
-    ) else {
-        return (400, plain(400));
-    };
+    // A field the host will not let a guest set (a hop-by-hop one) is dropped, not fatal.
+    let fields = Fields::new();
+    for (name, value) in request.headers {
+        let _ = fields.append(name, value.as_bytes());
+    }
     let (mut body_tx, body_rx) = wasip3::wit_stream::new();
     let (trailers_tx, trailers_rx) = wit_future::new(|| Ok(None));
     drop(trailers_tx);
@@ -258,7 +254,10 @@ async fn forward(
             .iter()
             .map(|(n, v)| (n.clone(), v.as_bytes().to_vec())),
     );
-    let fields = Fields::from_list(&headers).unwrap_or_else(|_| Fields::new());
+    let fields = Fields::new();
+    for (name, value) in &headers {
+        let _ = fields.append(name, value);
+    }
     // The body and trailers stream from the component behind to the host: the result the host
     // reports for our response is the one the component behind waits for.
     let (result_tx, result_rx) = wit_future::new(|| Ok(()));
