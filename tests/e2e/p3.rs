@@ -385,4 +385,22 @@ fn credentials_from_wasmcloud_secrets_are_read_in_the_p3_flavour_only() {
     assert_eq!(asked, vec!["db-password"], "{log}");
     let served = Served::start(&dir, &hosted);
     check(&served.addr);
+    drop(served);
+    // faas serve is a wasmcloud:secrets host itself: the artifact as wrapped, `--secret` values.
+    let artifact = dir.join("target/faas/secret-reader.wasm");
+    let own = Served::start_with(
+        &dir,
+        &artifact,
+        &["--secret", "db-password=from-faas-serve"],
+    );
+    let answer = http(&own.addr, "GET", "/", &[("authorization", &key)], b"");
+    assert_eq!(
+        answer.json()["granted"],
+        "value:from-faas-serve",
+        "{answer:?}"
+    );
+    drop(own);
+    let unset = Served::start(&dir, &artifact);
+    let answer = http(&unset.addr, "GET", "/", &[("authorization", &key)], b"");
+    assert_eq!(answer.json()["granted"], "not-found", "{answer:?}");
 }

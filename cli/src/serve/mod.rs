@@ -8,6 +8,7 @@
 mod keyvalue;
 mod limits;
 mod messaging;
+mod secrets;
 
 pub use limits::{Interrupted, Limits, MemoryCapExceeded, parse_size};
 pub use messaging::{Delivery, Message};
@@ -80,6 +81,8 @@ pub fn default_cache_dir() -> Option<PathBuf> {
 pub struct Server {
     pre: Pre,
     config: Arc<WasiConfigVariables>,
+    /// The `wasmcloud:secrets@2.1.0` values (WASI 0.3 artifacts' `{ secret = … }` credentials).
+    secrets: secrets::Values,
     /// The hosts the policy lets outgoing HTTP reach (from the artifact's layers note).
     outgoing: Arc<Vec<String>>,
     limits: Limits,
@@ -133,11 +136,18 @@ impl Server {
         Ok(Self {
             pre,
             config: Arc::new(values.into_iter().collect()),
+            secrets: Default::default(),
             outgoing: granted_hosts(bytes),
             in_flight: Arc::new(Semaphore::new(options.limits.max_in_flight)),
             limits: options.limits.clone(),
             interrupt: Arc::new(AtomicBool::new(false)),
         })
+    }
+
+    /// The server with `values` as its `wasmcloud:secrets` store (`--secret KEY=VALUE`).
+    pub fn with_secrets(mut self, values: Vec<(String, String)>) -> Self {
+        self.secrets = Arc::new(values.into_iter().collect());
+        self
     }
 
     /// A store for one request: a fresh sandbox, the memory cap, and the deadline.
@@ -146,16 +156,13 @@ impl Server {
             Pre::P2(pre) => pre.engine(),
             Pre::P3(pre) => pre.engine(),
         };
-        new_store(
-            engine,
-            RequestState::new(
-                self.config.clone(),
-                self.limits.max_memory,
-                self.outgoing.clone(),
-            ),
-            &self.limits,
-            self.interrupt.clone(),
-        )
+        let mut state = RequestState::new(
+            self.config.clone(),
+            self.limits.max_memory,
+            self.outgoing.clone(),
+        );
+        state.secrets = self.secrets.clone();
+        new_store(engine, state, &self.limits, self.interrupt.clone())
     }
 
     /// Times `iterations` instantiations of the pre-instantiated artifact, each in a fresh store as
@@ -802,6 +809,8 @@ fn engine_and_linker(options: &EngineOptions) -> anyhow::Result<(Engine, Linker<
     messaging::add_to_linker(&mut linker)?;
     // The rate limits' counters (and any granted key-value use), shared by every request.
     keyvalue::add_to_linker(&mut linker)?;
+    // wasmCloud 2.x secrets, for WASI 0.3 artifacts that read them.
+    secrets::add_to_linker(&mut linker)?;
     Ok((engine, linker))
 }
 
@@ -869,6 +878,8 @@ struct RequestState {
     published: Vec<Message>,
     /// The process's key-value store.
     keyvalue: Arc<keyvalue::Store>,
+    /// The `wasmcloud:secrets` values given to `faas serve`.
+    secrets: secrets::Values,
 }
 
 impl RequestState {
@@ -900,6 +911,7 @@ impl RequestState {
             cap: MemoryCap::new(max_memory),
             published: Vec::new(),
             keyvalue: keyvalue::Store::process(),
+            secrets: Default::default(),
         }
     }
 }
