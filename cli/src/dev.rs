@@ -39,6 +39,8 @@ pub struct DevOptions {
     pub engine: EngineOptions,
     /// Run-time configuration values.
     pub config: Vec<(String, String)>,
+    /// `wasmcloud:secrets` values (WASI 0.3 artifacts).
+    pub secrets: Vec<(String, String)>,
 }
 
 /// What happened, for status lines and `--json`.
@@ -158,7 +160,7 @@ fn reload(options: &DevOptions, live: &Live, changed: Vec<String>, rebuild: bool
     let wrap_ms = elapsed_ms(started);
     let started = Instant::now();
     match Server::load(&wrapped.path, options.config.clone(), &options.engine) {
-        Ok(server) => live.replace(server),
+        Ok(server) => live.replace(server.with_secrets(options.secrets.clone())),
         Err(e) => return failed("load", format!("{e:#}"), changed),
     }
     Event::Reloaded {

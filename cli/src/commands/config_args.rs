@@ -7,7 +7,8 @@ use std::path::PathBuf;
 #[derive(Args)]
 pub struct ConfigArgs {
     /// A run-time configuration value (wasi:config/store), KEY=VALUE; repeatable. This is where
-    /// secrets the policy refers to (HS256 secret, credentials) come from.
+    /// the secrets the policy refers to with `{ config = … }` (HS256 and webhook secrets,
+    /// credentials) come from.
     #[arg(long = "config", value_name = "KEY=VALUE", value_parser = parse_pair)]
     config: Vec<(String, String)>,
 
@@ -16,7 +17,16 @@ pub struct ConfigArgs {
     config_file: Option<PathBuf>,
 }
 
-pub fn parse_pair(s: &str) -> Result<(String, String), String> {
+/// Values a WASI 0.3 artifact reads through `wasmcloud:secrets` (`faas serve`, `faas dev`).
+#[derive(Args)]
+pub struct SecretArgs {
+    /// A wasmcloud:secrets value, KEY=VALUE; repeatable: what a WASI 0.3 artifact's
+    /// `{ secret = "KEY" }` credentials read, as on a wasmCloud 2.x host.
+    #[arg(long = "secret", value_name = "KEY=VALUE", value_parser = parse_pair)]
+    pub secrets: Vec<(String, String)>,
+}
+
+fn parse_pair(s: &str) -> Result<(String, String), String> {
     s.split_once('=')
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .ok_or_else(|| format!("expected KEY=VALUE, got `{s}`"))

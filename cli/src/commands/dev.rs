@@ -30,6 +30,9 @@ pub struct DevArgs {
     config: super::config_args::ConfigArgs,
 
     #[command(flatten)]
+    secrets: super::config_args::SecretArgs,
+
+    #[command(flatten)]
     project: super::project_args::ProjectDir,
 
     #[command(flatten)]
@@ -49,6 +52,7 @@ impl DevArgs {
             },
             engine,
             config: self.config.values()?,
+            secrets: self.secrets.secrets,
             project,
         };
         let name = options.project.name().to_string();

@@ -26,10 +26,8 @@ pub struct ServeArgs {
     #[command(flatten)]
     config: super::config_args::ConfigArgs,
 
-    /// A wasmcloud:secrets value, KEY=VALUE; repeatable: what a WASI 0.3 artifact's
-    /// `{ secret = "KEY" }` credentials read, as on a wasmCloud 2.x host.
-    #[arg(long = "secret", value_name = "KEY=VALUE", value_parser = super::config_args::parse_pair)]
-    secrets: Vec<(String, String)>,
+    #[command(flatten)]
+    secrets: super::config_args::SecretArgs,
 
     #[command(flatten)]
     project: super::project_args::ProjectDir,
@@ -57,7 +55,7 @@ impl ServeArgs {
         };
         let options = self.limits.options(project.as_ref());
         let config = self.config.values()?;
-        let server = Server::load(&file, config, &options)?.with_secrets(self.secrets);
+        let server = Server::load(&file, config, &options)?.with_secrets(self.secrets.secrets);
         faas::serve::run(server, self.addr, |bound| {
             status(
                 "Serving",
