@@ -45,8 +45,7 @@ fn main() {
         let language: Language = args[i + 4].parse().unwrap();
         match mode.as_str() {
             "wrap" => {
-                faas::wrap::assemble(&function, &policy, &[Trigger::Http], language, None, &[])
-                    .unwrap();
+                wrap_http(&function, &policy, language, None);
             }
             _ => {
                 plain_composition(&function, &policy.document, true);
@@ -60,15 +59,8 @@ fn main() {
         let dir = Path::new(&args[i + 1]);
         let function = std::fs::read(&args[i + 2]).unwrap();
         let policy = faas::policy::load(Path::new(&args[i + 3])).unwrap();
-        let wrapped = faas::wrap::assemble(
-            &function,
-            &policy,
-            &[Trigger::Http],
-            Language::Rust,
-            None,
-            &[],
-        );
-        std::fs::write(dir.join("wrapped.wasm"), wrapped.unwrap().bytes).unwrap();
+        let wrapped = wrap_http(&function, &policy, Language::Rust, None);
+        std::fs::write(dir.join("wrapped.wasm"), wrapped).unwrap();
         let bare = plain_composition(&function, &policy.document, false);
         std::fs::write(dir.join("bare.wasm"), bare).unwrap();
         return;
@@ -104,6 +96,19 @@ fn main() {
     }
     host_benchmark(&sample, &python);
     print_goals();
+}
+
+/// `function` wrapped with `policy` for the HTTP trigger (for `target`, when given): the
+/// artifact's bytes.
+fn wrap_http(
+    function: &[u8],
+    policy: &faas::policy::CompiledPolicy,
+    language: Language,
+    target: Option<&str>,
+) -> Vec<u8> {
+    faas::wrap::assemble(function, policy, &[Trigger::Http], language, target, &[])
+        .unwrap()
+        .bytes
 }
 
 struct Built {
@@ -230,15 +235,7 @@ fn report(built: &Built) {
     // 1. wrap vs wac-graph alone
     let iterations = 20;
     let wrap_times = time(iterations, || {
-        faas::wrap::assemble(
-            &function,
-            &policy,
-            &[Trigger::Http],
-            built.language,
-            None,
-            &[],
-        )
-        .unwrap();
+        wrap_http(&function, &policy, built.language, None);
     });
     let plain_times = time(iterations, || {
         plain_composition(&function, &policy.document, true);
@@ -271,16 +268,7 @@ fn report(built: &Built) {
     }
 
     // 2, 3, 4. serve both and load them.
-    let wrapped = faas::wrap::assemble(
-        &function,
-        &policy,
-        &[Trigger::Http],
-        built.language,
-        None,
-        &[],
-    )
-    .unwrap()
-    .bytes;
+    let wrapped = wrap_http(&function, &policy, built.language, None);
     let bare = plain_composition(&function, &policy.document, false);
     let wrapped_server = faas::serve::Server::from_bytes(&wrapped, vec![]).unwrap();
     let bare_server = faas::serve::Server::from_bytes(&bare, vec![]).unwrap();
@@ -667,16 +655,7 @@ fn host_benchmark(sample: &Built, python: &Built) {
     println!("\n## faas serve as a host (sample function wrapped, API key; python start-up)\n");
     let function = std::fs::read(&sample.function).unwrap();
     let policy = faas::policy::load(&sample.policy).unwrap();
-    let wrapped = faas::wrap::assemble(
-        &function,
-        &policy,
-        &[Trigger::Http],
-        Language::Rust,
-        None,
-        &[],
-    )
-    .unwrap()
-    .bytes;
+    let wrapped = wrap_http(&function, &policy, Language::Rust, None);
     let artifact = sample.dir.join("host-bench.wasm");
     std::fs::write(&artifact, &wrapped).unwrap();
     let auth = format!("Bearer {}", sample.key);
@@ -733,16 +712,7 @@ fn host_benchmark(sample: &Built, python: &Built) {
 
     let python_function = std::fs::read(&python.function).unwrap();
     let python_policy = faas::policy::load(&python.policy).unwrap();
-    let python_wrapped = faas::wrap::assemble(
-        &python_function,
-        &python_policy,
-        &[Trigger::Http],
-        Language::Python,
-        None,
-        &[],
-    )
-    .unwrap()
-    .bytes;
+    let python_wrapped = wrap_http(&python_function, &python_policy, Language::Python, None);
     let cache = tempfile::tempdir().unwrap();
     let start = || {
         let started = Instant::now();
@@ -776,18 +746,7 @@ fn host_benchmark(sample: &Built, python: &Built) {
 fn wasi_03_benchmark(sample: &Built) {
     let function = std::fs::read(&sample.function).unwrap();
     let policy = faas::policy::load(&sample.policy).unwrap();
-    let wrap = |target| {
-        faas::wrap::assemble(
-            &function,
-            &policy,
-            &[Trigger::Http],
-            Language::Rust,
-            target,
-            &[],
-        )
-        .unwrap()
-        .bytes
-    };
+    let wrap = |target| wrap_http(&function, &policy, Language::Rust, target);
     let (p3, p2) = (wrap(Some("wasi-http@0.3")), wrap(None));
     println!("\n## WASI 0.3: the sample wrapped for wasi-http@0.3 vs for wasi-http (P2)\n");
     println!("| measure | P3 | P2 | ratio |");
@@ -1043,16 +1002,13 @@ fn publish_benchmark(built: &Built) {
         return;
     };
     let artifact = built.dir.join("target/faas/sample.wasm");
-    let wrapped = faas::wrap::assemble(
+    let wrapped = wrap_http(
         &std::fs::read(&built.function).unwrap(),
         &faas::policy::load(&built.policy).unwrap(),
-        &[Trigger::Http],
         Language::Rust,
         None,
-        &[],
-    )
-    .unwrap();
-    std::fs::write(&artifact, &wrapped.bytes).unwrap();
+    );
+    std::fs::write(&artifact, &wrapped).unwrap();
     let options = faas::publish::PublishOptions {
         artifact,
         target: faas::oci::Reference::parse(&format!("{addr}/bench/sample")).unwrap(),

@@ -218,17 +218,8 @@ fn compile_capabilities(source: &SourceFile, file: &PolicyFile) -> Result<Capabi
         let (line, column) = source.line_column(table.span().start);
         capabilities.location = Some(format!("{}:{line}:{column}", source.path.display()));
         for entry in &table.get_ref().allow {
-            if !crate::capabilities::is_valid_pattern(entry.get_ref()) {
-                return Err(source.error_at(
-                    Some(entry.span()),
-                    format!(
-                        "invalid capability `{}`: expected an interface such as \
-                         wasi:http/outgoing-handler, or a package such as wasi:keyvalue/*",
-                        entry.get_ref()
-                    ),
-                ));
-            }
-            capabilities.allow.push(entry.get_ref().clone());
+            let example = "wasi:http/outgoing-handler, or a package such as wasi:keyvalue/*";
+            capabilities.allow.push(capability(source, entry, example)?);
         }
         for entry in &table.get_ref().outgoing_hosts {
             if let Err(why) = crate::capabilities::check_host_pattern(entry.get_ref()) {
@@ -258,21 +249,30 @@ fn compile_capabilities(source: &SourceFile, file: &PolicyFile) -> Result<Capabi
             location: format!("{}:{line}:{column}", source.path.display()),
         };
         for entry in &table.get_ref().allow {
-            if !crate::capabilities::is_valid_pattern(entry.get_ref()) {
-                return Err(source.error_at(
-                    Some(entry.span()),
-                    format!(
-                        "invalid capability `{}`: expected an interface such as \
-                         wasi:sockets/tcp, or a package such as wasi:sockets/*",
-                        entry.get_ref()
-                    ),
-                ));
-            }
-            grant.allow.push(entry.get_ref().clone());
+            let example = "wasi:sockets/tcp, or a package such as wasi:sockets/*";
+            grant.allow.push(capability(source, entry, example)?);
         }
         capabilities.dependencies.insert(name.clone(), grant);
     }
     Ok(capabilities)
+}
+
+/// One `allow` entry, checked: an interface or a package pattern (`example` shows one).
+fn capability(
+    source: &SourceFile,
+    entry: &toml::Spanned<String>,
+    example: &str,
+) -> Result<String, TextError> {
+    if !crate::capabilities::is_valid_pattern(entry.get_ref()) {
+        return Err(source.error_at(
+            Some(entry.span()),
+            format!(
+                "invalid capability `{}`: expected an interface such as {example}",
+                entry.get_ref()
+            ),
+        ));
+    }
+    Ok(entry.get_ref().clone())
 }
 
 /// `[[auth.function]]`: the faas functions that may call this one, by name.

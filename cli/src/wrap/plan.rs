@@ -363,15 +363,11 @@ pub fn plan_decorated(
     policy: &CompiledPolicy,
     language: Language,
 ) -> Result<(Plan, Inspection), WrapError> {
-    if policy.policy.rules.is_empty() {
-        return Err(compose_err(
-            "the artifact",
-            format!(
-                "{} has no [[rule]], so every call from another function would be refused",
-                policy.path.display()
-            ),
-        ));
-    }
+    require_rules(
+        policy,
+        "",
+        "so every call from another function would be refused",
+    )?;
     plan_layers(function, policy, &[], language, Host::default(), &[])
 }
 
@@ -384,15 +380,7 @@ pub fn plan_http_component(
     policy: &CompiledPolicy,
     host: Host,
 ) -> Result<(Plan, Inspection), WrapError> {
-    if policy.policy.rules.is_empty() {
-        return Err(compose_err(
-            "the artifact",
-            format!(
-                "{} has no [[rule]], so every request would be refused; add rules",
-                policy.path.display()
-            ),
-        ));
-    }
+    require_rules(policy, "", "so every request would be refused; add rules")?;
     plan_shape(
         component,
         policy,
@@ -812,19 +800,24 @@ fn check_triggers(policy: &CompiledPolicy, triggers: &[Trigger]) -> Result<(), W
     if let Some(trigger) = triggers
         .iter()
         .find(|t| matches!(t, Trigger::Http | Trigger::Cli))
-        && policy.policy.rules.is_empty()
     {
-        return Err(compose_err(
-            "the artifact",
-            format!(
-                "the {} trigger is on, but {} has no [[rule]], so every request would be \
-                 refused; add rules or drop the trigger",
-                trigger.name(),
-                policy.path.display()
-            ),
-        ));
+        let before = format!("the {} trigger is on, but ", trigger.name());
+        let why = "so every request would be refused; add rules or drop the trigger";
+        require_rules(policy, &before, why)?;
     }
     Ok(())
+}
+
+/// A policy without `[[rule]]` refuses every request and call: refused at wrap time, saying so
+/// (`before` the policy's name, `why` after "has no [[rule]],").
+fn require_rules(policy: &CompiledPolicy, before: &str, why: &str) -> Result<(), WrapError> {
+    if !policy.policy.rules.is_empty() {
+        return Ok(());
+    }
+    Err(compose_err(
+        "the artifact",
+        format!("{before}{} has no [[rule]], {why}", policy.path.display()),
+    ))
 }
 
 /// The imports of one layer that are satisfied inside the artifact: for a layer of ours by its deny
