@@ -116,8 +116,7 @@ impl Server {
         values: Vec<(String, String)>,
         options: &EngineOptions,
     ) -> anyhow::Result<Self> {
-        let (engine, linker) = engine_and_linker(options)?;
-        let component = Component::from_binary(&engine, bytes).map_err(anyhow::Error::from)?;
+        let (linker, component) = compile(bytes, options)?;
         let instance_pre = linker
             .instantiate_pre(&component)
             .map_err(anyhow::Error::from)
@@ -751,15 +750,43 @@ async fn shutdown_signal() {
     }
 }
 
+/// The artifact compiled for the engine it needs, and the linker of that engine's host
+/// interfaces. A WASI 0.2 artifact gets an engine without the component model's async support:
+/// with it on, every call between layers and to the host also creates and retires a task (about
+/// a tenth of a wrapped request's cost, docs/benchmarks.md). An artifact that uses async
+/// functions, streams or futures does not validate there, and is compiled again with it on.
+fn compile(
+    bytes: &[u8],
+    options: &EngineOptions,
+) -> anyhow::Result<(Linker<RequestState>, Component)> {
+    // The first engine (and its pool's address space) is gone before the second is made.
+    let sync_error = {
+        let (engine, linker) = engine_and_linker(options, false)?;
+        match Component::from_binary(&engine, bytes) {
+            Ok(component) => return Ok((linker, component)),
+            Err(e) => e,
+        }
+    };
+    let (engine, linker) = engine_and_linker(options, true)?;
+    match Component::from_binary(&engine, bytes) {
+        Ok(component) => Ok((linker, component)),
+        // Not an async matter: the first error says what is wrong.
+        Err(_) => Err(anyhow::Error::from(sync_error)),
+    }
+}
+
 /// The engine, and the host interfaces every artifact run here gets: WASI (the sandbox of
-/// [`RequestState`]), `wasi:http`, and `wasi:config/store` answering from the values given. Epoch
-/// interruption bounds every call; the pooling allocator and the code cache make instances and
-/// start-ups cheap.
-fn engine_and_linker(options: &EngineOptions) -> anyhow::Result<(Engine, Linker<RequestState>)> {
+/// [`RequestState`]), `wasi:http`, and `wasi:config/store` answering from the values given; with
+/// `asynchronous`, the WASI 0.3 ones too. Epoch interruption bounds every call; the pooling
+/// allocator and the code cache make instances and start-ups cheap.
+fn engine_and_linker(
+    options: &EngineOptions,
+    asynchronous: bool,
+) -> anyhow::Result<(Engine, Linker<RequestState>)> {
     let mut config = Config::new();
     config.wasm_component_model(true);
     // WASI 0.3 artifacts: async functions, streams and futures.
-    config.wasm_component_model_async(true);
+    config.wasm_component_model_async(asynchronous);
     config.epoch_interruption(true);
     if options.perfmap {
         config.profiler(wasmtime::ProfilingStrategy::PerfMap);
@@ -798,8 +825,10 @@ fn engine_and_linker(options: &EngineOptions) -> anyhow::Result<(Engine, Linker<
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
         .map_err(anyhow::Error::from)?;
-    wasmtime_wasi::p3::add_to_linker(&mut linker).map_err(anyhow::Error::from)?;
-    wasmtime_wasi_http::p3::add_to_linker(&mut linker).map_err(anyhow::Error::from)?;
+    if asynchronous {
+        wasmtime_wasi::p3::add_to_linker(&mut linker).map_err(anyhow::Error::from)?;
+        wasmtime_wasi_http::p3::add_to_linker(&mut linker).map_err(anyhow::Error::from)?;
+    }
     wasmtime_wasi_config::add_to_linker(&mut linker, |state: &mut RequestState| {
         WasiConfig::from(&*state.config)
     })
@@ -809,8 +838,10 @@ fn engine_and_linker(options: &EngineOptions) -> anyhow::Result<(Engine, Linker<
     messaging::add_to_linker(&mut linker)?;
     // The rate limits' counters (and any granted key-value use), shared by every request.
     keyvalue::add_to_linker(&mut linker)?;
-    // wasmCloud 2.x secrets, for WASI 0.3 artifacts that read them.
-    secrets::add_to_linker(&mut linker)?;
+    // wasmCloud 2.x secrets (async functions), for WASI 0.3 artifacts that read them.
+    if asynchronous {
+        secrets::add_to_linker(&mut linker)?;
+    }
     Ok((engine, linker))
 }
 
@@ -1050,13 +1081,11 @@ impl OneShot {
     ) -> anyhow::Result<Self> {
         let bytes =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let (engine, linker) = engine_and_linker(options)?;
-        let component = Component::from_binary(&engine, &bytes)
-            .map_err(anyhow::Error::from)
+        let (linker, component) = compile(&bytes, options)
             .with_context(|| format!("{} is not a component", path.display()))?;
         Ok(Self {
             path: path.to_path_buf(),
-            engine,
+            engine: linker.engine().clone(),
             linker,
             component,
             config: Arc::new(values.into_iter().collect()),
