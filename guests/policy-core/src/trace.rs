@@ -3,7 +3,8 @@
 //! from the client through the layers to the function's own calls.
 
 use alloc::string::String;
-use core::fmt::Write;
+
+use crate::audit::HEX;
 
 /// A trace position: the trace id (32 hex digits), the span id (16) and the flags (2).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +51,9 @@ impl TraceContext {
     /// The `traceparent` value to pass on.
     pub fn header(&self) -> String {
         let mut out = String::with_capacity(55);
-        let _ = write!(out, "00-{}-{}-{}", self.trace_id, self.span_id, self.flags);
+        for part in ["00-", &self.trace_id, "-", &self.span_id, "-", &self.flags] {
+            out.push_str(part);
+        }
         out
     }
 }
@@ -77,11 +80,11 @@ fn parse(value: &str) -> Option<(&str, &str)> {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
+    let digits: alloc::vec::Vec<u8> = bytes
+        .iter()
+        .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]])
+        .collect();
+    String::from_utf8(digits).unwrap_or_default()
 }
 
 #[cfg(test)]
