@@ -65,6 +65,35 @@ fn main() {
         std::fs::write(dir.join("bare.wasm"), bare).unwrap();
         return;
     }
+    // Profiling aid: what one request costs in process (no network): `--time-answers KEY N
+    // FILE.wasm…` answers N requests to each artifact in alternating rounds of 500 and prints the
+    // lowest round median of each in µs.
+    if let Some(i) = args.iter().position(|a| a == "--time-answers") {
+        let key = &args[i + 1];
+        let n: usize = args[i + 2].parse().unwrap();
+        let servers: Vec<_> = args[i + 3..]
+            .iter()
+            .map(|f| {
+                let options = faas::serve::EngineOptions {
+                    perfmap: true,
+                    ..Default::default()
+                };
+                faas::serve::Server::from_bytes_with(&std::fs::read(f).unwrap(), vec![], &options)
+                    .unwrap()
+            })
+            .collect();
+        let servers: Vec<_> = servers.iter().collect();
+        let best = answer_cost(
+            &servers,
+            "/hello",
+            &format!("Bearer {key}"),
+            n.div_ceil(500),
+        );
+        for (file, best) in args[i + 3..].iter().zip(best) {
+            println!("{file}: {best:.1} µs");
+        }
+        return;
+    }
     if args.iter().any(|a| a == "--list") {
         return;
     }
@@ -287,6 +316,14 @@ fn report(built: &Built) {
     };
     // Interpreted functions take seconds per request batch: one round of new connections.
     let interpreted = built.language != Language::Rust;
+    if !interpreted {
+        let cost = answer_cost(&[&wrapped_server, &bare_server], path, &auth, 10);
+        row_ms(
+            "one request in process (no network: instantiation, the layers, teardown), lowest round median",
+            Duration::from_secs_f64(cost[0] / 1e6),
+            Duration::from_secs_f64(cost[1] / 1e6),
+        );
+    }
     let modes: &[Connection] = if interpreted {
         &[Connection::New]
     } else {
@@ -1101,6 +1138,51 @@ fn peak_rss_kib() -> u64 {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
+}
+
+/// What one request costs each of `servers` in process: `rounds` alternating rounds of 500
+/// requests answered one after another; the lowest round median of each, in µs (the least
+/// disturbed by the machine's other work).
+fn answer_cost(
+    servers: &[&faas::serve::Server],
+    path: &str,
+    auth: &str,
+    rounds: usize,
+) -> Vec<f64> {
+    let mut best = vec![f64::MAX; servers.len()];
+    for _ in 0..rounds {
+        for (server, best) in servers.iter().zip(best.iter_mut()) {
+            let times = time_answers(server, path, auth, 500);
+            *best = best.min(median(&times).as_secs_f64() * 1e6);
+        }
+    }
+    best
+}
+
+/// `n` requests answered one after another in process (`Server::answer`: no network), each timed.
+fn time_answers(server: &faas::serve::Server, path: &str, auth: &str, n: usize) -> Vec<Duration> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut times = Vec::with_capacity(n);
+        for round in 0..n + n / 10 {
+            let request = hyper::Request::get(format!("http://localhost{path}"))
+                .header("authorization", auth)
+                .body(Vec::new())
+                .unwrap();
+            let started = Instant::now();
+            let answered = server.answer(request).await.unwrap();
+            let elapsed = started.elapsed();
+            assert_eq!(answered.status, 200);
+            // The first tenth warms up.
+            if round >= n / 10 {
+                times.push(elapsed);
+            }
+        }
+        times
+    })
 }
 
 fn time(iterations: usize, mut f: impl FnMut()) -> Vec<Duration> {
