@@ -171,34 +171,30 @@ fn field(out: &mut String, name: &str, value: Option<&str>) {
             out.push('"');
             return;
         }
+        // `None`: a control character, written as `\u` and four hex digits.
         let escaped = match c {
-            '"' => "\\\"",
-            '\\' => "\\\\",
-            '\n' => "\\n",
-            '\r' => "\\r",
-            '\t' => "\\t",
-            c if (c as u32) < 0x20 || c == '\u{7f}' || c == '\u{2028}' || c == '\u{2029}' => "",
+            '"' => Some("\\\""),
+            '\\' => Some("\\\\"),
+            '\n' => Some("\\n"),
+            '\r' => Some("\\r"),
+            '\t' => Some("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' || c == '\u{2028}' || c == '\u{2029}' => None,
             _ => continue,
         };
         out.push_str(value.get(run..at).unwrap_or_default());
         run = at + c.len_utf8();
-        if escaped.is_empty() {
-            let code = c as u32;
-            let mut unicode = *b"\\u0000";
-            for (digit, shift) in unicode[2..].iter_mut().zip([12, 8, 4, 0]) {
-                *digit = HEX[(code >> shift) as usize & 0xf];
+        match escaped {
+            Some(escaped) => out.push_str(escaped),
+            None => {
+                out.push_str("\\u");
+                let code = c as u32;
+                out.push_str(&crate::hex(&[(code >> 8) as u8, code as u8]));
             }
-            out.push_str(core::str::from_utf8(&unicode).unwrap_or_default());
-        } else {
-            out.push_str(escaped);
         }
     }
     out.push_str(value.get(run..).unwrap_or_default());
     out.push('"');
 }
-
-/// Lower-case hexadecimal digits.
-pub(crate) const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// `value` in decimal, at least `width` digits (zero-padded).
 #[inline(never)]

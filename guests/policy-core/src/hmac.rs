@@ -5,6 +5,7 @@
 
 extern crate std;
 
+use crate::hex;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -114,15 +115,6 @@ fn digest(algorithm: HmacAlgorithm, secret: &[u8], parts: &[&[u8]]) -> Vec<u8> {
         HmacAlgorithm::Sha256 => of::<HmacOf<sha2::Sha256>>(secret, parts),
         HmacAlgorithm::Sha512 => of::<HmacOf<sha2::Sha512>>(secret, parts),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use core::fmt::Write;
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
 }
 
 fn check(

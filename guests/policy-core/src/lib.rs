@@ -33,6 +33,19 @@ pub use engine::{
     subject_matches,
 };
 
+/// Lower-case hexadecimal digits.
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// `bytes` as lower-case hexadecimal (trace and span ids, webhook signatures, store keys), without
+/// `core::fmt`, which the lean layers do not otherwise link.
+pub fn hex(bytes: &[u8]) -> String {
+    let digits: Vec<u8> = bytes
+        .iter()
+        .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]])
+        .collect();
+    String::from_utf8(digits).unwrap_or_default()
+}
+
 /// The version of the binary document. A decorator refuses documents of any other version.
 pub const DOCUMENT_VERSION: u16 = 7;
 

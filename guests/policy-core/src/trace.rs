@@ -4,7 +4,7 @@
 
 use alloc::string::String;
 
-use crate::audit::HEX;
+use crate::hex;
 
 /// A trace position: the trace id (32 hex digits), the span id (16) and the flags (2).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,14 +77,6 @@ fn parse(value: &str) -> Option<(&str, &str)> {
         && trace_id.bytes().any(|b| b != b'0')
         && parent_id.bytes().any(|b| b != b'0');
     valid.then_some((trace_id, flags))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    let digits: alloc::vec::Vec<u8> = bytes
-        .iter()
-        .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]])
-        .collect();
-    String::from_utf8(digits).unwrap_or_default()
 }
 
 #[cfg(test)]

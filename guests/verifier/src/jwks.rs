@@ -67,7 +67,7 @@ struct Cache<'a> {
 impl<'a> Cache<'a> {
     fn new(remote: &'a RemoteJwks, algorithms: &'a [String]) -> Result<Self, String> {
         use sha2::Digest;
-        let id = crate::hex(&sha2::Sha256::digest(remote.uri.as_bytes())[..8]);
+        let id = faas_policy_core::hex(&sha2::Sha256::digest(remote.uri.as_bytes())[..8]);
         Ok(Cache {
             remote,
             bucket: open_store().map_err(|e| format!("no key cache: {e}"))?,

@@ -17,7 +17,7 @@ wit_bindgen::generate!({
 
 use exports::faas::guests::verifier::{Guest, VerifiedToken};
 use faas::function::policy;
-use faas_policy_core::Policy;
+use faas_policy_core::{Policy, hex};
 use wasi::keyvalue::atomics;
 pub(crate) use wasi::keyvalue::store;
 
@@ -101,10 +101,6 @@ pub(crate) fn shown(error: &store::Error) -> String {
         store::Error::AccessDenied => "access denied".into(),
         store::Error::Other(message) => message.clone(),
     }
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 export!(Verifier);
