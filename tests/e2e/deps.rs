@@ -440,6 +440,54 @@ fn a_function_calls_another_through_its_policy_as_a_function_principal() {
     assert_eq!(quote(&served.addr, &checkout, "/quote/7")["status"], 401);
 }
 
+/// The second review: a caller that claimed the messaging trigger with a subject the callee
+/// accepts was decided as a broker message (its scopes, no rule, no `[[auth.function]]`), so
+/// `DELETE /admin/users` was answered 200.
+#[test]
+fn a_calling_function_that_claims_a_broker_message_is_decided_as_a_function_call() {
+    let tmp = tempfile::tempdir().unwrap();
+    for name in ["pricing", "checkout"] {
+        success(&faas(tmp.path(), &["new", name]));
+    }
+    let pricing = tmp.path().join("pricing");
+    let checkout = tmp.path().join("checkout");
+    use_function_fixture(&pricing, "prices.rs");
+    use_function_fixture(&checkout, "calls-pricing.rs");
+    // Messages on orders.* would hold `admin` there.
+    let policy = format!(
+        "{PRICING_POLICY}\n[messaging]\nsubjects = [\"orders.*\"]\nscopes = [\"admin\"]\n"
+    );
+    std::fs::write(pricing.join("auth.toml"), policy).unwrap();
+    success(&faas(&pricing, &["build"]));
+    success(&faas(&checkout, &["deps", "add", "../pricing"]));
+    success(&faas(&checkout, &["build"]));
+    success(&faas(&checkout, &["wrap"]));
+    let artifact = checkout.join("target/faas/checkout.wasm");
+    let check = |addr: &str, host: &str| {
+        let refused = quote(addr, &checkout, "/as-message/admin/users");
+        assert_eq!(refused["status"], 403, "{host}: {refused}");
+        let answered = quote(addr, &checkout, "/as-message/prices/7");
+        assert_eq!(answered["status"], 200, "{host}: {answered}");
+        let seen = &answered["answer"];
+        assert_eq!(seen["scheme"], "function", "{host}");
+        assert_eq!(seen["scopes"], serde_json::json!(["prices:read"]), "{host}");
+        assert_eq!(seen["trigger"], "Http", "{host}");
+        assert_eq!(seen["method"], "DELETE", "{host}");
+    };
+    let served = Served::start(&checkout, &artifact);
+    check(&served.addr, "faas serve");
+    let (_, log) = served.stop();
+    let events = audit_events(&log);
+    assert!(
+        events
+            .iter()
+            .any(|e| e["trigger"] == "function" && e["status"] == 403 && e["path"] == "/admin/users"),
+        "{log}"
+    );
+    let wasmtime = WasmtimeServe::start(&artifact);
+    check(&wasmtime.addr, "wasmtime serve");
+}
+
 #[test]
 fn a_published_dependency_the_platform_links_is_deployed_as_a_second_component() {
     let (plain, _) = libraries();

@@ -54,6 +54,12 @@ fn handle(mut req: outer::Request) -> outer::Response {
             return json_response(500);
         }
     };
+    // Adapters never set a caller; only the function gate of a calling function's artifact
+    // does, with its own name: that is a call from that function, whatever trigger it claims.
+    if req.caller.as_ref().is_some_and(|c| c.scheme == "function") {
+        req.trigger.kind = outer::TriggerKind::Http;
+        req.trigger.source = String::new();
+    }
     let view = RequestView {
         trigger: match req.trigger.kind {
             outer::TriggerKind::Messaging => Trigger::Messaging(&req.trigger.source),
@@ -63,8 +69,6 @@ fn handle(mut req: outer::Request) -> outer::Response {
         path: &req.path,
         headers: &req.headers,
         body_len: req.body.len() as u64,
-        // Adapters never set a caller; only the function gate of a calling function's artifact
-        // does, with its own name: that is a call from that function.
         function: req
             .caller
             .as_ref()

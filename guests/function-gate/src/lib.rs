@@ -1,9 +1,9 @@
 //! The function gate: exports `faas:function/handler` to a function that calls another faas
 //! function (`faas deps add ../pricing`), and calls the callee's decorated handler with the
-//! caller set to the calling function's name (scheme `function`), whatever the calling code put
-//! there. The name is the document of the `faas:function/policy` it imports (a component
-//! `faas wrap` generates from faas.toml), so the callee's decorator can trust it: adapters never
-//! set a caller, and this gate is the only way into the callee.
+//! caller set to the calling function's name (scheme `function`) and the trigger set to HTTP,
+//! whatever the calling code put there. The name is the document of the `faas:function/policy`
+//! it imports (a component `faas wrap` generates from faas.toml), so the callee's decorator can
+//! trust it: adapters never set a caller, and this gate is the only way into the callee.
 //!
 //! It links no standard library (guests/runtime says why).
 
@@ -40,13 +40,11 @@ impl outer::Guest for Gate {
             path: req.path,
             headers: req.headers,
             body: req.body,
+            // A call is a function call, whatever trigger the calling code claims: the callee
+            // decides it by its rules and `[[auth.function]]`, never as a message or a CLI run.
             trigger: inner::TriggerInfo {
-                kind: match req.trigger.kind {
-                    outer::TriggerKind::Http => inner::TriggerKind::Http,
-                    outer::TriggerKind::Messaging => inner::TriggerKind::Messaging,
-                    outer::TriggerKind::Cli => inner::TriggerKind::Cli,
-                },
-                source: req.trigger.source,
+                kind: inner::TriggerKind::Http,
+                source: String::new(),
             },
             caller: Some(inner::Principal {
                 subject: caller,

@@ -25,14 +25,16 @@ use faas_policy_core::audit::{Event, Outcome};
 use faas_policy_core::trace::TraceContext;
 use faas_policy_core::{
     AuditLevel, Caller, Decision, Environment, Policy, RequestView, Trigger, apply_cors,
-    cors_headers, decide,
+    carried_in_headers, cors_headers, decide,
 };
 use wasi::http::handler as inner;
 use wasip3::http::types::{ErrorCode, Fields, Request, Response};
 use wasip3::{wit_bindgen, wit_future};
 
 /// The caller's subject (an API key's id, a token's `sub`), how it authenticated (`api-key`,
-/// `jwt`) and its scopes, space-separated: set by this layer only, absent on public routes.
+/// `jwt`) and its scopes, space-separated: set by this layer only, absent on public routes. A
+/// caller they cannot carry exactly (a control character in the subject, a space in a scope) is
+/// refused ([`carried_in_headers`]).
 const CALLER_HEADERS: [&str; 3] = [
     "faas-caller-subject",
     "faas-caller-scheme",
@@ -89,7 +91,8 @@ async fn apply(
         })
     };
     let verify_signature = || verifier::verify_signature(&head.headers, &body);
-    let decision = decide(
+    // The caller travels in header fields: one they cannot carry exactly is refused.
+    let decision = carried_in_headers(decide(
         policy,
         &view,
         &Environment {
@@ -98,7 +101,7 @@ async fn apply(
             count: &verifier::count,
             now_seconds: time.0,
         },
-    );
+    ));
     let trace = {
         let mut random = [0u8; 24];
         random.copy_from_slice(&wasip2::random::random::get_random_bytes(24));
@@ -209,7 +212,12 @@ async fn forward(
     // A field the host will not let a guest set (a hop-by-hop one) is dropped, not fatal.
     let fields = Fields::new();
     for (name, value) in request.headers {
-        let _ = fields.append(name, value.as_bytes());
+        // The caller's fields were checked to be carriable; if the host refuses one anyway, the
+        // request is not passed on without it.
+        if fields.append(name, value.as_bytes()).is_err() && CALLER_HEADERS.contains(&name.as_str())
+        {
+            return (401, plain(401));
+        }
     }
     let (mut body_tx, body_rx) = wasip3::wit_stream::new();
     let (trailers_tx, trailers_rx) = wit_future::new(|| Ok(None));

@@ -171,14 +171,25 @@ fn field(out: &mut String, name: &str, value: Option<&str>) {
             out.push('"');
             return;
         }
-        // `None`: a control character, written as `\u` and four hex digits.
+        // `None`: a control character (C0, DEL, C1), a line or paragraph separator, or a
+        // bidirectional formatting character (which could make a log viewer show the line's
+        // fields in another order), written as `\u` and four hex digits.
         let escaped = match c {
             '"' => Some("\\\""),
             '\\' => Some("\\\\"),
             '\n' => Some("\\n"),
             '\r' => Some("\\r"),
             '\t' => Some("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' || c == '\u{2028}' || c == '\u{2029}' => None,
+            c if c.is_control()
+                || matches!(
+                    c,
+                    '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{061c}'
+                )
+                || ('\u{202a}'..='\u{202e}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c) =>
+            {
+                None
+            }
             _ => continue,
         };
         out.push_str(value.get(run..at).unwrap_or_default());
@@ -298,6 +309,14 @@ mod tests {
         let mut out = String::new();
         field(&mut out, "subject", Some("é\u{1b}x\u{2028}ß\t\u{7f}"));
         assert_eq!(out, ",\"subject\":\"é\\u001bx\\u2028ß\\t\\u007f\"");
+        // C1 controls (U+009B is a terminal's CSI) and bidi overrides are escaped too.
+        let mut out = String::new();
+        field(
+            &mut out,
+            "subject",
+            Some("a\u{9b}b\u{202e}c\u{2067}d\u{200f}"),
+        );
+        assert_eq!(out, ",\"subject\":\"a\\u009bb\\u202ec\\u2067d\\u200f\"");
         let mut out = String::new();
         field(&mut out, "source", Some(&"é".repeat(300)));
         assert_eq!(out, alloc::format!(",\"source\":\"{}…\"", "é".repeat(256)));

@@ -150,7 +150,9 @@ impl Refusal {
 
 /// Decides what to do with `req` under `policy`.
 pub fn decide(policy: &Policy, req: &RequestView<'_>, env: &Environment<'_>) -> Decision {
-    if let Trigger::Messaging(subject) = req.trigger {
+    // A call from another faas function is a function call whatever trigger its code claims:
+    // decided by the rules and `[[auth.function]]`, never as a broker message.
+    if let (Trigger::Messaging(subject), None) = (req.trigger, req.function) {
         return decide_message(policy, subject, req.body_len);
     }
     if !method_is_canonical(req.method) {
@@ -425,7 +427,18 @@ fn count(
         }
         let key = match &limit.key {
             LimitKey::Subject => caller.map_or("", |c| c.subject.as_str()),
-            LimitKey::Header(name) => header(req, name).unwrap_or(""),
+            LimitKey::Header(name) => {
+                // Behind a proxy that appends its own line, the first line is the client's
+                // choice: a repeated key header would let it pick its own counter.
+                if req.headers.iter().filter(|(k, _)| k == name).count() > 1 {
+                    return Err(alloc::boxed::Box::new(refusal(
+                        400,
+                        vec![],
+                        format!("limit {}: repeated {name} header", index + 1),
+                    )));
+                }
+                header(req, name).unwrap_or("")
+            }
             LimitKey::Global => "",
         };
         let window_seconds = u64::from(limit.window_seconds);
@@ -895,11 +908,17 @@ pub fn path_problem(path_and_query: &str) -> Option<&'static str> {
 }
 
 /// Whether `path` (with or without query) matches the rule `pattern`: literal segments, `*` for one
-/// non-empty segment, and a final `**` for any rest, including none.
+/// non-empty segment, and a final `**` for any rest, including none. A trailing `/` is not a
+/// segment: `/admin/` is matched as `/admin`, so it meets the rules and limits written for
+/// `/admin` rather than slipping past them to a broader one.
 pub fn path_matches(pattern: &str, path_and_query: &str) -> bool {
     let path = path_and_query.split('?').next().unwrap_or("");
-    let mut want = pattern.trim_start_matches('/').split('/');
-    let mut have = path.trim_start_matches('/').split('/');
+    let mut want = without_trailing_slash(pattern)
+        .trim_start_matches('/')
+        .split('/');
+    let mut have = without_trailing_slash(path)
+        .trim_start_matches('/')
+        .split('/');
     loop {
         match (want.next(), have.next()) {
             (Some("**"), _) => return true,
@@ -908,6 +927,14 @@ pub fn path_matches(pattern: &str, path_and_query: &str) -> bool {
             (Some(w), Some(h)) if w == h => continue,
             _ => return false,
         }
+    }
+}
+
+/// `path` without one trailing `/`, unless it is the root.
+fn without_trailing_slash(path: &str) -> &str {
+    match path.strip_suffix('/') {
+        Some(rest) if !rest.is_empty() => rest,
+        _ => path,
     }
 }
 
@@ -946,6 +973,54 @@ fn answer(status: u16, headers: Vec<(&str, String)>) -> Answer {
         headers,
         body: format!("{{\"error\":\"{kind}\"}}").into_bytes(),
     }
+}
+
+/// For a layer that passes the caller on in header fields (the WASI 0.3 middleware's
+/// `faas-caller-*`): a forwarded caller a field cannot carry exactly is refused (401), never
+/// passed on in part or in a second reading. The subject must be a field value as sent (no
+/// control character, C0 or C1, no space at either end, not empty); each scope an RFC 6749
+/// scope token (printable ASCII but space, `"` and `\`), since the scopes travel space-separated.
+pub fn carried_in_headers(decision: Decision) -> Decision {
+    let Decision::Forward {
+        caller: Some(caller),
+        rule,
+        ..
+    } = &decision
+    else {
+        return decision;
+    };
+    let subject = &caller.subject;
+    let problem = if subject.is_empty() {
+        Some("an empty subject")
+    } else if subject.chars().any(char::is_control) {
+        Some("a control character in the subject")
+    } else if subject.starts_with([' ', '\t']) || subject.ends_with([' ', '\t']) {
+        Some("a space at an end of the subject")
+    } else if !caller.scopes.iter().all(|scope| is_scope_token(scope)) {
+        Some("a scope that is not a scope token (RFC 6749: printable, no space)")
+    } else {
+        None
+    };
+    let Some(problem) = problem else {
+        return decision;
+    };
+    let mut refused = refusal(
+        401,
+        vec![],
+        format!("the caller cannot be passed on: {problem}"),
+    );
+    refused.rule = rule.clone();
+    refused.subject = Some(caller.subject.clone());
+    refused.scheme = Some(caller.scheme);
+    Decision::Refuse(refused)
+}
+
+/// RFC 6749's `scope-token`: `%x21 / %x23-5B / %x5D-7E`, at least one.
+fn is_scope_token(scope: &str) -> bool {
+    !scope.is_empty()
+        && scope
+            .bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
 }
 
 fn refusal(status: u16, headers: Vec<(&str, String)>, reason: String) -> Refusal {
@@ -1284,6 +1359,41 @@ mod tests {
     }
 
     #[test]
+    fn a_function_claiming_the_messaging_trigger_is_decided_as_a_function_call() {
+        // A calling function's code chooses the trigger it sends; only its gate-set name counts.
+        let env = env();
+        let call = |function, method, path| {
+            decide(
+                &policy(),
+                &RequestView {
+                    trigger: Trigger::Messaging("orders.created"),
+                    method,
+                    path,
+                    headers: &[],
+                    body_len: 0,
+                    function,
+                },
+                &env,
+            )
+        };
+        // No rule for the path: refused, where the message alone would have been forwarded.
+        assert_eq!(status(&call(Some("checkout"), "GET", "/admin/users")), 403);
+        assert_eq!(status(&call(Some("intruder"), "GET", "/items/1")), 401);
+        let Decision::Forward { caller, .. } = call(Some("checkout"), "GET", "/items/1") else {
+            panic!("denied")
+        };
+        let caller = caller.unwrap();
+        assert_eq!(
+            (caller.scheme, caller.scopes),
+            ("function", vec!["read".to_string()])
+        );
+        assert!(matches!(
+            call(None, "GET", "/admin/users"),
+            Decision::Forward { .. }
+        ));
+    }
+
+    #[test]
     fn path_patterns() {
         assert!(path_matches("/health", "/health?x=1"));
         assert!(!path_matches("/health", "/health/x"));
@@ -1295,6 +1405,44 @@ mod tests {
         assert!(path_matches("/**", "/"));
         assert!(path_matches("/", "/"));
         assert!(!path_matches("/", "/a"));
+    }
+
+    #[test]
+    fn a_trailing_slash_is_matched_as_the_path_without_it() {
+        // The second review: rule `/admin` did not match `/admin/`, so a catch-all let it in.
+        assert!(path_matches("/admin", "/admin/"));
+        assert!(path_matches("/admin", "/admin/?x=1"));
+        assert!(path_matches("/admin/", "/admin"));
+        assert!(path_matches("/admin/**", "/admin/"));
+        assert!(!path_matches("/admin/*", "/admin/"));
+        assert!(!path_matches("/admin", "/admin/x/"));
+        assert!(path_matches("/**", "/"));
+        let mut policy = policy();
+        policy.rules.insert(
+            0,
+            Rule {
+                methods: vec![],
+                path: "/items".into(),
+                access: Access::Scopes(vec!["admin".into()]),
+                signed: false,
+            },
+        );
+        let headers = [("authorization".to_string(), "Bearer k-123".to_string())];
+        for path in ["/items", "/items/", "/items/?a=1"] {
+            let d = decide(
+                &policy,
+                &RequestView {
+                    trigger: Trigger::Http,
+                    method: "GET",
+                    path,
+                    headers: &headers,
+                    body_len: 0,
+                    function: None,
+                },
+                &env(),
+            );
+            assert_eq!(status(&d), 403, "{path}");
+        }
     }
 
     #[test]
@@ -1555,6 +1703,66 @@ mod tests {
         seen.borrow_mut().clear();
         run_extended("/items/1", &[], Ok(()), &counts);
         assert!(seen.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_caller_a_header_cannot_carry_exactly_is_refused() {
+        let forward_as = |subject: &str, scopes: &[&str]| {
+            carried_in_headers(Decision::Forward {
+                caller: Some(Caller {
+                    subject: subject.into(),
+                    scopes: scopes.iter().map(|s| s.to_string()).collect(),
+                    claims: vec![],
+                    scheme: "jwt",
+                }),
+                strip_headers: vec![],
+                rule: None,
+                response_headers: vec![],
+            })
+        };
+        for subject in ["a\nb", "a\0b", "a\u{7f}", "a\u{9b}b", "", " a", "a\t"] {
+            assert_eq!(status(&forward_as(subject, &[])), 401, "{subject:?}");
+        }
+        for scope in ["billing admin", "", "a\"b", "caf\u{e9}", "a\\b"] {
+            let d = forward_as("alice", &["read", scope]);
+            assert_eq!(status(&d), 401, "{scope:?}");
+            let Decision::Refuse(r) = d else { panic!() };
+            assert_eq!(r.subject.as_deref(), Some("alice"));
+        }
+        for (subject, scopes) in [
+            ("alice", &["read", "orders:write"][..]),
+            ("José Q", &[][..]),
+        ] {
+            assert!(
+                matches!(forward_as(subject, scopes), Decision::Forward { .. }),
+                "{subject}"
+            );
+        }
+        // A public route's answer, and refusals, pass through untouched.
+        assert!(matches!(
+            carried_in_headers(forward(None, vec![])),
+            Decision::Forward { caller: None, .. }
+        ));
+    }
+
+    #[test]
+    fn a_repeated_limit_key_header_is_refused_uncounted() {
+        // Behind a proxy that appends its own line, the first line is the client's choice.
+        let seen = core::cell::RefCell::new(Vec::new());
+        let counts = |index: u32, key: &str, _: u64| {
+            seen.borrow_mut().push((index, key.to_string()));
+            Ok(1)
+        };
+        let headers = [
+            ("authorization", "Bearer k-123"),
+            ("x-tenant", "chosen"),
+            ("x-tenant", "proxy"),
+        ];
+        let d = run_extended("/items/1", &headers, Ok(()), &counts);
+        assert_eq!(status(&d), 400);
+        let Decision::Refuse(r) = &d else { panic!() };
+        assert!(r.reason.contains("repeated x-tenant"), "{}", r.reason);
+        assert!(!seen.borrow().iter().any(|(index, _)| *index == 1));
     }
 
     #[test]

@@ -29,8 +29,8 @@ pub mod trace;
 pub use document::DecodeError;
 pub use engine::{
     Answer, Caller, Decision, Environment, Refusal, RequestView, RuleRef, Trigger, apply_cors,
-    cors_headers, decide, error_answer, is_token, method_is_canonical, path_matches, path_problem,
-    subject_matches,
+    carried_in_headers, cors_headers, decide, error_answer, is_token, method_is_canonical,
+    path_matches, path_problem, subject_matches,
 };
 
 /// Lower-case hexadecimal digits.
