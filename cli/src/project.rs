@@ -195,8 +195,21 @@ pub struct FunctionSection {
     /// The policy file, relative to `faas.toml`.
     #[serde(default = "default_policy")]
     pub policy: PathBuf,
-    /// The platform artifacts must fit (`wasi-http`, `wasmcloud`), checked by `faas wrap`.
+    /// The platform artifacts must fit (`wasi-http`, `wasmcloud`), checked by `faas wrap`; a
+    /// name faas does not know is refused when the file is read, by every command.
+    #[serde(default, deserialize_with = "known_target")]
     pub target: Option<String>,
+}
+
+fn known_target<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let name = String::deserialize(d)?;
+    if !crate::platform::NAMES.contains(&name.as_str()) {
+        return Err(serde::de::Error::custom(format!(
+            "unknown target `{name}`; known targets: {}",
+            crate::platform::NAMES.join(", ")
+        )));
+    }
+    Ok(Some(name))
 }
 
 fn default_language() -> Language {

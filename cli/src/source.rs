@@ -23,6 +23,9 @@ pub struct TextError {
     pub message: String,
     /// The text of the offending line, when the error has a position in the file.
     pub source_line: Option<String>,
+    /// Where the excerpt's caret goes, when the line shown is not the line as written (its
+    /// secrets masked, [`TextError::masking_strings`]); otherwise `column`.
+    pub caret_column: Option<usize>,
 }
 
 impl TextError {
@@ -40,10 +43,70 @@ impl TextError {
         // The caret goes under the column's character; tabs keep their width.
         let pad: String = line
             .chars()
-            .take(self.column.saturating_sub(1))
+            .take(self.caret_column.unwrap_or(self.column).saturating_sub(1))
             .map(|c| if c == '\t' { '\t' } else { ' ' })
             .collect();
         Some(format!("{gutter} |\n{number} | {line}\n{gutter} | {pad}^"))
+    }
+}
+
+impl TextError {
+    /// The same error with the string values of its excerpt line masked (`"***"`), unless the
+    /// line's key is one of `shown`: for files that may hold secrets, where an error about a
+    /// secret (a plaintext API key, a literal HS256 secret) must never print it, into a CI log
+    /// least of all. The message loses any masked value it quoted; the caret keeps its place.
+    pub fn masking_strings(mut self, shown: &[&str]) -> Self {
+        let Some(line) = self.source_line.take() else {
+            return self;
+        };
+        let key = line.split('=').next().unwrap_or("").trim();
+        let key = key.trim_matches(['"', '\'']);
+        if line.contains('=') && shown.contains(&key) {
+            self.source_line = Some(line);
+            return self;
+        }
+        let caret = self.caret_column.unwrap_or(self.column).saturating_sub(1);
+        let mut masked = String::with_capacity(line.len());
+        let mut masked_caret = caret;
+        let mut hidden = Vec::new();
+        let mut chars = line.chars().enumerate();
+        while let Some((at, c)) = chars.next() {
+            masked.push(c);
+            if c != '"' && c != '\'' {
+                continue;
+            }
+            // A string: its content up to the closing quote (escaped in basic strings only).
+            let quote = c;
+            let mut content = String::new();
+            let mut closing = None;
+            let mut escaped = false;
+            for (_, c) in chars.by_ref() {
+                if c == quote && !escaped {
+                    closing = Some(c);
+                    break;
+                }
+                escaped = quote == '"' && c == '\\' && !escaped;
+                content.push(c);
+            }
+            masked.push_str("***");
+            masked.extend(closing);
+            // A caret past the string moves with the text; one inside it goes to its start.
+            let length = content.chars().count();
+            if caret > at + length {
+                masked_caret = masked_caret + 3 - length;
+            } else if caret > at {
+                masked_caret = at + 1;
+            }
+            if !content.is_empty() {
+                hidden.push(content);
+            }
+        }
+        for value in hidden {
+            self.message = self.message.replace(&value, "***");
+        }
+        self.caret_column = Some(masked_caret + 1);
+        self.source_line = Some(masked);
+        self
     }
 }
 
@@ -101,6 +164,7 @@ impl SourceFile {
             message: message.into(),
             // Without a span the position is the file's start, not the culprit: no excerpt.
             source_line: span.and_then(|_| self.text.lines().nth(line - 1).map(str::to_string)),
+            caret_column: None,
         }
     }
 

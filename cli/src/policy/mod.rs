@@ -130,9 +130,23 @@ pub fn load(path: &Path) -> Result<CompiledPolicy, PolicyError> {
     })
 }
 
+/// The keys whose values an error's excerpt may show: none of them ever holds a secret. Every
+/// other line's strings are masked (`key`, `digest`, `secret`, `hs256-secret`, credentials…).
+const SHOWN_KEYS: &[&str] = &[
+    "version", "id", "path", "methods", "scopes", "public", "signed", "issuers", "audiences",
+    "algorithms", "jwks-uri", "required-claims", "scopes-claim", "subject-claim", "header",
+    "format", "prefix", "encoding", "algorithm", "subjects", "allow", "origins", "headers",
+    "content-types", "required-headers", "audit", "kid", "alg", "use", "kty", "crv",
+];
+
 /// Checks and compiles the text of a policy file. Each table has its own function below; the
-/// checks that a rule could ever apply are in [`lints`].
+/// checks that a rule could ever apply are in [`lints`]. An error never shows a secret: its
+/// excerpt masks the strings of every line but those of [`SHOWN_KEYS`].
 pub fn compile(source: &SourceFile) -> Result<(Policy, Capabilities), TextError> {
+    compile_unmasked(source).map_err(|e| e.masking_strings(SHOWN_KEYS))
+}
+
+fn compile_unmasked(source: &SourceFile) -> Result<(Policy, Capabilities), TextError> {
     let file: PolicyFile = source.parse_toml()?;
     let capabilities = compile_capabilities(source, &file)?;
     let err = |span: Range<usize>, message: String| source.error_at(Some(span), message);

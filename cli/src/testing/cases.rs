@@ -155,6 +155,7 @@ pub fn read_cases(files: &[PathBuf]) -> Result<Vec<LocatedCase>, TextError> {
                     column,
                     message: format!("case `{}`: {problem}", case.name),
                     source_line: None,
+                    caret_column: None,
                 });
             }
             cases.push(LocatedCase {
@@ -216,6 +217,7 @@ fn read_source(path: &Path) -> Result<SourceFile, TextError> {
         column: 1,
         message: format!("cannot read it: {e}"),
         source_line: None,
+        caret_column: None,
     })
 }
 

@@ -26,6 +26,13 @@ pub fn verify(
     if secret.is_empty() {
         return Err("no secret: the run-time configuration has no value for it".into());
     }
+    // As for HS256: a short or blank secret is guessable, so it verifies nothing.
+    if secret.len() < crate::jwt::MIN_HMAC_SECRET_BYTES || secret.trim_ascii().is_empty() {
+        return Err(alloc::format!(
+            "the secret is shorter than {} bytes or blank",
+            crate::jwt::MIN_HMAC_SECRET_BYTES
+        ));
+    }
     let mut values = headers.iter().filter(|(k, _)| *k == hmac.header);
     let Some((_, value)) = values.next() else {
         return Err(format!("no {} header", hmac.header));
@@ -197,14 +204,25 @@ mod tests {
     const GITHUB_EXAMPLE: &str =
         "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
 
+    /// A secret of the least length accepted.
+    const SECRET: &[u8; 32] = b"a-webhook-secret-of-32-bytes-!!!";
+
     #[test]
-    fn githubs_documented_example_verifies_and_a_changed_body_does_not() {
-        let secret = b"It's a Secret to Everybody";
-        let h = headers("x-hub-signature-256", GITHUB_EXAMPLE);
+    fn a_signature_verifies_and_a_changed_body_does_not() {
+        let secret = SECRET;
+        let (_, value) = sign(&github(), b"Hello, World!", secret, 0);
+        let h = headers("x-hub-signature-256", &value);
         assert_eq!(verify(&github(), &h, b"Hello, World!", secret, 0), Ok(()));
         let err = verify(&github(), &h, b"Hello, World?", secret, 0).unwrap_err();
         assert!(err.contains("does not match"), "{err}");
-        let err = verify(&github(), &h, b"Hello, World!", b"another", 0).unwrap_err();
+        let err = verify(
+            &github(),
+            &h,
+            b"Hello, World!",
+            b"another-secret-of-32-bytes-!!!!!",
+            0,
+        )
+        .unwrap_err();
         assert!(err.contains("does not match"), "{err}");
         let err = verify(&github(), &[], b"Hello, World!", secret, 0).unwrap_err();
         assert!(err.contains("no x-hub-signature-256"), "{err}");
@@ -234,13 +252,14 @@ mod tests {
     #[test]
     fn stripe_style_signatures_check_the_timestamp_and_any_v1() {
         let now = 1_800_000_000;
-        let good = stripe_signature(b"whsec", now - 10, b"{}");
+        let whsec = SECRET;
+        let good = stripe_signature(whsec, now - 10, b"{}");
         let value = format!("t={},v1=00ff,v1={good},v0=abc", now - 10);
         let h = headers("stripe-signature", &value);
-        assert_eq!(verify(&stripe(), &h, b"{}", b"whsec", now), Ok(()));
-        assert!(verify(&stripe(), &h, b"{ }", b"whsec", now).is_err());
+        assert_eq!(verify(&stripe(), &h, b"{}", whsec, now), Ok(()));
+        assert!(verify(&stripe(), &h, b"{ }", whsec, now).is_err());
         // Replayed later than the tolerance.
-        let err = verify(&stripe(), &h, b"{}", b"whsec", now + 400).unwrap_err();
+        let err = verify(&stripe(), &h, b"{}", whsec, now + 400).unwrap_err();
         assert!(err.contains("tolerated"), "{err}");
         // The timestamp is signed: changing it breaks the signature.
         let moved = format!("t={},v1={good}", now - 5);
@@ -248,7 +267,7 @@ mod tests {
             &stripe(),
             &headers("stripe-signature", &moved),
             b"{}",
-            b"whsec",
+            whsec,
             now,
         )
         .unwrap_err();
@@ -264,10 +283,10 @@ mod tests {
         };
         base64_512.algorithm = HmacAlgorithm::Sha512;
         for hmac in [github(), stripe(), base64_512] {
-            let (name, value) = sign(&hmac, b"body", b"secret", 1_800_000_000);
+            let (name, value) = sign(&hmac, b"body", SECRET, 1_800_000_000);
             let h = headers(&name, &value);
-            assert_eq!(verify(&hmac, &h, b"body", b"secret", 1_800_000_000), Ok(()));
-            assert!(verify(&hmac, &h, b"other", b"secret", 1_800_000_000).is_err());
+            assert_eq!(verify(&hmac, &h, b"body", SECRET, 1_800_000_000), Ok(()));
+            assert!(verify(&hmac, &h, b"other", SECRET, 1_800_000_000).is_err());
         }
         let (_, value) = sign(
             &github(),
@@ -275,12 +294,24 @@ mod tests {
             b"It's a Secret to Everybody",
             0,
         );
+        // GitHub's documented example (its secret is shorter than verify accepts).
         assert_eq!(value, GITHUB_EXAMPLE);
     }
 
     #[test]
-    fn an_empty_secret_never_verifies() {
+    fn an_empty_short_or_blank_secret_never_verifies() {
         let h = headers("x-hub-signature-256", GITHUB_EXAMPLE);
         assert!(verify(&github(), &h, b"Hello, World!", b"", 0).is_err());
+        // The second review: GitHub's own example secret is 26 bytes; whitespace is no secret.
+        for secret in [
+            &b"It's a Secret to Everybody"[..],
+            &[b' '; 40],
+            b"\t\n \t\n \t\n \t\n \t\n \t\n \t\n \t\n \t\n \t\n \t\n",
+        ] {
+            let (_, value) = sign(&github(), b"Hello, World!", secret, 0);
+            let h = headers("x-hub-signature-256", &value);
+            let err = verify(&github(), &h, b"Hello, World!", secret, 0).unwrap_err();
+            assert!(err.contains("shorter than 32 bytes or blank"), "{err}");
+        }
     }
 }
