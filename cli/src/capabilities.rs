@@ -141,6 +141,15 @@ pub fn split_jwks_uri(uri: &str) -> Result<(bool, &str, &str), &'static str> {
         (None, Some(rest)) => (false, rest),
         _ => return Err("expected an https:// URL"),
     };
+    // The path goes on a request line as it is: a line break, NUL, space or other character a
+    // URL cannot hold would be a second request, or a request the provider reads otherwise.
+    if !uri.bytes().all(|b| b.is_ascii_graphic())
+        || uri.contains(['"', '<', '>', '\\', '^', '`', '{', '|', '}'])
+    {
+        return Err(
+            "a character a URL cannot hold (a space, a control character, or one of \" < > \\ ^ ` { | })",
+        );
+    }
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     if path.is_empty() || uri.contains('#') {
         return Err(
@@ -343,5 +352,21 @@ mod tests {
         assert!(is_valid_pattern("wasi:keyvalue/*"));
         assert!(!is_valid_pattern("wasi:*"));
         assert!(!is_valid_pattern("sockets"));
+    }
+
+    #[test]
+    fn a_jwks_uri_with_a_character_no_url_holds_is_refused() {
+        assert!(split_jwks_uri("https://id.example/keys.json").is_ok());
+        for uri in [
+            "https://id.example/keys.json\r\nX-Injected: 1",
+            "https://id.example/keys\0.json",
+            "https://id.example/my keys.json",
+            "https://id.example/keys.json\u{7f}",
+            "https://id.example/k\u{e9}ys.json",
+            "https://id.example/{keys}",
+        ] {
+            let err = split_jwks_uri(uri).unwrap_err();
+            assert!(err.contains("cannot hold"), "{uri:?}: {err}");
+        }
     }
 }

@@ -224,4 +224,33 @@ mod tests {
         );
         assert_eq!(f.error_at(None, "no position").excerpt(), None);
     }
+
+    #[test]
+    fn masking_hides_every_string_of_a_line_but_shown_keys_and_keeps_the_caret() {
+        let f = file(
+            "key = \"faas_sk_secret\"\npath = \"/a\"\ndb = { config = \"x\", y = \"faas_sk_2\" }\n",
+        );
+        let masked = f
+            .error_at(Some(6..22), "a plaintext key \"faas_sk_secret\" here")
+            .masking_strings(&["path"]);
+        assert_eq!(
+            masked.to_string(),
+            "x.toml:1:7: a plaintext key \"***\" here"
+        );
+        assert_eq!(
+            masked.excerpt().unwrap(),
+            "  |\n1 | key = \"***\"\n  |       ^"
+        );
+        let shown = f.error_at(Some(30..34), "bad").masking_strings(&["path"]);
+        assert_eq!(
+            shown.excerpt().unwrap(),
+            "  |\n2 | path = \"/a\"\n  |        ^"
+        );
+        // A caret after a masked string moves with the text before it.
+        let after = f.error_at(Some(55..56), "bad").masking_strings(&["path"]);
+        assert_eq!(
+            after.excerpt().unwrap(),
+            "  |\n3 | db = { config = \"***\", y = \"***\" }\n  |                       ^"
+        );
+    }
 }

@@ -454,9 +454,8 @@ fn a_calling_function_that_claims_a_broker_message_is_decided_as_a_function_call
     use_function_fixture(&pricing, "prices.rs");
     use_function_fixture(&checkout, "calls-pricing.rs");
     // Messages on orders.* would hold `admin` there.
-    let policy = format!(
-        "{PRICING_POLICY}\n[messaging]\nsubjects = [\"orders.*\"]\nscopes = [\"admin\"]\n"
-    );
+    let policy =
+        format!("{PRICING_POLICY}\n[messaging]\nsubjects = [\"orders.*\"]\nscopes = [\"admin\"]\n");
     std::fs::write(pricing.join("auth.toml"), policy).unwrap();
     success(&faas(&pricing, &["build"]));
     success(&faas(&checkout, &["deps", "add", "../pricing"]));
@@ -479,9 +478,9 @@ fn a_calling_function_that_claims_a_broker_message_is_decided_as_a_function_call
     let (_, log) = served.stop();
     let events = audit_events(&log);
     assert!(
-        events
-            .iter()
-            .any(|e| e["trigger"] == "function" && e["status"] == 403 && e["path"] == "/admin/users"),
+        events.iter().any(|e| e["trigger"] == "function"
+            && e["status"] == 403
+            && e["path"] == "/admin/users"),
         "{log}"
     );
     let wasmtime = WasmtimeServe::start(&artifact);

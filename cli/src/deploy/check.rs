@@ -26,6 +26,15 @@ pub fn check_text(text: &str) -> Result<String, Vec<String>> {
     {
         problems.push("metadata.name: missing".into());
     }
+    // The API server refuses a namespace that is not an RFC 1123 label: say so before it does.
+    if let Some(namespace) = document["metadata"]["namespace"].as_str()
+        && !super::is_dns_label(namespace)
+    {
+        problems.push(format!(
+            "metadata.namespace: `{namespace}` is not an RFC 1123 label (lower-case letters, \
+             digits and `-`, at most 63)"
+        ));
+    }
     match problems.is_empty() {
         true => Ok(kind),
         false => Err(problems),
@@ -217,7 +226,7 @@ mod tests {
         let text = r#"
 apiVersion: runtime.wasmcloud.dev/v1alpha1
 kind: WorkloadDeployment
-metadata: { name: hello }
+metadata: { name: hello, namespace: Orders_Team }
 spec:
   template:
     spec:
@@ -239,6 +248,7 @@ spec:
             "components[1].localResources.allowedHosts: missing",
             "hostInterfaces[0].package: missing",
             "hostInterfaces[0].interfaces: missing or empty",
+            "metadata.namespace: `Orders_Team` is not an RFC 1123 label",
         ] {
             assert!(joined.contains(expected), "{expected}:\n{joined}");
         }
@@ -246,5 +256,25 @@ spec:
             check_text("kind: Pod\nmetadata: {name: x}\n").unwrap_err()[0]
                 .contains("not one faas deploy writes")
         );
+    }
+
+    #[test]
+    fn namespaces_and_hosts_the_api_server_would_refuse_are_refused_in_faas_toml() {
+        let parse = |text: &str| toml::from_str::<super::super::DeploySection>(text);
+        for bad in [
+            "namespace = \"Orders\"",
+            "namespace = \"orders_team\"",
+            "namespace = \"-orders\"",
+            "namespace = \"\"",
+            "host = \"Hello.Example\"",
+            "host = \"hello example\"",
+            "host = \"hello.example:0\"",
+            "host = \"hello..example\"",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        for good in ["namespace = \"orders-2\"", "host = \"hello.local:8080\""] {
+            assert!(parse(good).is_ok(), "{good}");
+        }
     }
 }

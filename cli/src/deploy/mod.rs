@@ -26,11 +26,14 @@ pub const WORKLOAD_API: &str = "runtime.wasmcloud.dev/v1alpha1";
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct DeploySection {
-    /// The Kubernetes namespace (default `default`).
+    /// The Kubernetes namespace (default `default`): an RFC 1123 label, as the API server wants.
+    #[serde(default, deserialize_with = "dns_label")]
     pub namespace: Option<String>,
     /// Instances to run (default 1).
     pub replicas: Option<u32>,
-    /// The `Host` header HTTP requests are routed by (default `NAME.local`).
+    /// The `Host` header HTTP requests are routed by (default `NAME.local`): a DNS name, with
+    /// a port or not.
+    #[serde(default, deserialize_with = "http_host")]
     pub host: Option<String>,
     /// Warm instances per host (unset: a fresh instance per call).
     pub pool_size: Option<u32>,
@@ -54,6 +57,44 @@ pub struct DeploySection {
     pub http_provider: Option<String>,
     /// wadm: the NATS messaging provider's image.
     pub messaging_provider: Option<String>,
+}
+
+/// Whether `name` is an RFC 1123 label: what Kubernetes takes as a namespace.
+pub(crate) fn is_dns_label(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    (1..=63).contains(&bytes.len())
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes[0] != b'-'
+        && bytes[bytes.len() - 1] != b'-'
+}
+
+fn dns_label<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let name = String::deserialize(d)?;
+    if !is_dns_label(&name) {
+        return Err(serde::de::Error::custom(format!(
+            "`{name}` is not a Kubernetes namespace: lower-case letters, digits and `-`, at most \
+             63, starting and ending with a letter or digit"
+        )));
+    }
+    Ok(Some(name))
+}
+
+fn http_host<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let host = String::deserialize(d)?;
+    let (name, port) = match host.rsplit_once(':') {
+        Some((name, port)) => (name, Some(port)),
+        None => (host.as_str(), None),
+    };
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
+    if name.len() > 253 || !name.split('.').all(is_dns_label) || !port_ok {
+        return Err(serde::de::Error::custom(format!(
+            "`{host}` is not a host name: lower-case DNS labels separated by `.`, and an optional \
+             `:port`"
+        )));
+    }
+    Ok(Some(host))
 }
 
 /// The wasmCloud HTTP server capability provider wadm links (1.x).
