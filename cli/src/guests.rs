@@ -50,6 +50,11 @@ pub const VERIFIER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_verif
 /// The credentials provider (world `faas:guests/credentials-provider`).
 pub const CREDENTIALS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_credentials.wasm"));
 
+/// The key-value guard (world `faas:guests/keyvalue-guard`), between a layer granted
+/// `wasi:keyvalue` and the host's store.
+pub const KEYVALUE_GUARD: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/faas_keyvalue_guard.wasm"));
+
 /// The function gate (world `faas:guests/function-gate`), between a function and a faas function
 /// it depends on.
 pub const FUNCTION_GATE: &[u8] =
@@ -232,6 +237,17 @@ pub static FUNCTION_GATE_GUEST: Guest = Guest {
     inspection: OnceLock::new(),
 };
 
+/// The key-value guard: the function's `wasi:keyvalue` without the keys of faas's own layers.
+pub static KEYVALUE_GUARD_GUEST: Guest = Guest {
+    layer: "keyvalue-guard",
+    bytes: KEYVALUE_GUARD,
+    export: KEYVALUE_STORE,
+    keep: &[],
+    optional: &[],
+    crates: include_str!(concat!(env!("OUT_DIR"), "/faas_keyvalue_guard.wasm.crates")),
+    inspection: OnceLock::new(),
+};
+
 /// The configuration bridge: `wasi:config/store` served from `wasi:config/runtime`.
 pub static CONFIG_BRIDGE_GUEST: Guest = Guest {
     layer: "config-bridge",
@@ -344,7 +360,8 @@ pub fn adapter(trigger: Trigger, http_p3: bool) -> &'static Guest {
 mod tests {
     use super::*;
 
-    const ALL: [&Guest; 13] = [
+    const ALL: [&Guest; 14] = [
+        &KEYVALUE_GUARD_GUEST,
         &HTTP_P3_SECRETS_GUEST,
         &SECRETS_GUEST,
         &HTTP_P3_GUEST,

@@ -36,6 +36,8 @@ pub enum LayerKind {
     Credentials,
     /// The configuration bridge, for hosts with `wasi:config/runtime@0.2.0-draft` only.
     ConfigBridge,
+    /// The key-value guard, between the layers granted `wasi:keyvalue` and the host's store.
+    KeyValueGuard,
     /// The secrets layer, for the credentials provider and the P3 HTTP adapter.
     Secrets,
     /// The platform adapter of a trigger.
@@ -66,6 +68,8 @@ pub enum Owner {
     Credentials,
     /// The configuration bridge.
     ConfigBridge,
+    /// The key-value guard.
+    KeyValueGuard,
     /// The secrets layer.
     Secrets,
     /// An adapter.
@@ -85,6 +89,7 @@ impl Owner {
             Owner::Verifier => LayerKind::Verifier,
             Owner::Credentials => LayerKind::Credentials,
             Owner::ConfigBridge => LayerKind::ConfigBridge,
+            Owner::KeyValueGuard => LayerKind::KeyValueGuard,
             Owner::Secrets => LayerKind::Secrets,
             Owner::Adapter(trigger) => LayerKind::Adapter(trigger),
             Owner::Middleware => LayerKind::Middleware,
@@ -103,6 +108,7 @@ impl std::fmt::Display for LayerKind {
             LayerKind::Verifier => f.write_str("verifier"),
             LayerKind::Credentials => f.write_str("credentials"),
             LayerKind::ConfigBridge => f.write_str("config-bridge"),
+            LayerKind::KeyValueGuard => f.write_str("keyvalue-guard"),
             LayerKind::Secrets => f.write_str("secrets"),
             LayerKind::Adapter(trigger) => write!(f, "{}-adapter", trigger.name()),
             LayerKind::Middleware => f.write_str("http-middleware"),
@@ -142,7 +148,7 @@ impl LayerKind {
             LayerKind::Adapter(_) => 4,
             LayerKind::Verifier => 5,
             LayerKind::Credentials | LayerKind::Secrets => 6,
-            LayerKind::ConfigBridge => 7,
+            LayerKind::ConfigBridge | LayerKind::KeyValueGuard => 7,
             LayerKind::Deny(_) => 8,
         }
     }
@@ -589,6 +595,7 @@ fn plan_shape(
             plan.exports.push((middleware, import.to_string()));
         }
     }
+    plan.guard_keyvalue(seed)?;
     if host.config == HostConfig::RuntimeDraft {
         plan.bridge_config(seed)?;
     }
@@ -715,6 +722,62 @@ impl Plan {
             self.wire(reader, guests::CONFIG_STORE, bridge, guests::CONFIG_STORE);
             if let Some(imports) = &mut self.layers[reader].host_imports {
                 imports.retain(|i| i != guests::CONFIG_STORE);
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts the key-value guard between the host's store and every layer granted `wasi:keyvalue`
+    /// that faas did not write (the function, its dependencies): the verifier keeps its fetched
+    /// keys and rate-limit counters in the same store, out of their reach. The guard serves the
+    /// interfaces wasmCloud and faas serve supply (store and atomics, 0.2.0-draft); another
+    /// key-value import would reach the store unguarded, so it is refused.
+    fn guard_keyvalue(&mut self, seed: [u8; 16]) -> Result<(), WrapError> {
+        let guarded = [guests::KEYVALUE_STORE, guests::KEYVALUE_ATOMICS];
+        let mut users = Vec::new();
+        for (index, layer) in self.layers.iter().enumerate() {
+            if !matches!(layer.kind, LayerKind::Function | LayerKind::Dependency(_)) {
+                continue;
+            }
+            let imports = layer.host_imports.iter().flatten();
+            let keyvalue: Vec<&String> = imports
+                .filter(|i| i.starts_with("wasi:keyvalue/"))
+                .collect();
+            if let Some(other) = keyvalue.iter().find(|i| !guarded.contains(&i.as_str())) {
+                return Err(WrapError::Unsatisfied {
+                    layer: if layer.kind == LayerKind::Function {
+                        "function"
+                    } else {
+                        "dependency"
+                    },
+                    import: other.to_string(),
+                    hint: ": faas gives a layer the host's key-value store through \
+                           wasi:keyvalue/store and atomics@0.2.0-draft only, behind a guard that \
+                           keeps faas's own keys out of its reach; use those interfaces",
+                });
+            }
+            if !keyvalue.is_empty() {
+                users.push(index);
+            }
+        }
+        if users.is_empty() {
+            return Ok(());
+        }
+        let guard = self.add_guest(
+            &guests::KEYVALUE_GUARD_GUEST,
+            LayerKind::KeyValueGuard,
+            Owner::KeyValueGuard,
+            None,
+            seed,
+            &|_| false,
+        )?;
+        for user in users {
+            for interface in guarded {
+                let imports = self.layers[user].host_imports.get_or_insert_default();
+                if let Some(position) = imports.iter().position(|i| i == interface) {
+                    imports.remove(position);
+                    self.wire(user, interface, guard, interface);
+                }
             }
         }
         Ok(())

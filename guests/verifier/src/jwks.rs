@@ -8,9 +8,10 @@
 //! other than 200, or sends something that is not a JWKS leaves only the policy's inline keys, and
 //! a token signed by another key is refused with the reason.
 
-use crate::{open_store, shown};
+use crate::{atomics, open_store, shown};
 use faas_policy_core::jwt::{JwtError, VerifiedToken};
 use faas_policy_core::{Jwt, RemoteJwks};
+use wasip2::clocks::monotonic_clock;
 use wasip2::http::outgoing_handler;
 use wasip2::http::types::{Fields, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme};
 
@@ -18,6 +19,8 @@ use wasip2::http::types::{Fields, Method, OutgoingBody, OutgoingRequest, Request
 const MAX_DOCUMENT_BYTES: u64 = 256 * 1024;
 /// Each of connecting, the first byte and the gaps between bytes may take this long.
 const TIMEOUT_NANOS: u64 = 3_000_000_000;
+/// The whole fetch, body included, may take this long.
+const TOTAL_NANOS: u64 = 5_000_000_000;
 
 /// Verifies `token` with the inline keys and the provider's.
 pub fn verify(
@@ -77,35 +80,65 @@ impl<'a> Cache<'a> {
         })
     }
 
-    /// The cached keys, when they are younger than `cache-seconds`.
+    /// The cached keys, when they are younger than `cache-seconds`. What the store holds is
+    /// checked as a fetched document is, not trusted: a time in the future (which would never
+    /// expire), a key this policy could not have taken from the provider, or anything malformed
+    /// is no cache at all.
     fn fresh(&self, now: u64) -> Option<Vec<String>> {
+        self.cached(now).map(|(_, keys)| keys)
+    }
+
+    /// The cached keys and when they were fetched, checked as [`Cache::fresh`] says.
+    fn cached(&self, now: u64) -> Option<(u64, Vec<String>)> {
         let stored = self.bucket.get(&self.keys_name).ok().flatten()?;
         let text = String::from_utf8(stored).ok()?;
         let (fetched, keys) = text.split_once('\n')?;
         let fetched: u64 = fetched.parse().ok()?;
-        (now < fetched.saturating_add(u64::from(self.remote.cache_seconds)))
-            .then(|| keys.lines().map(str::to_string).collect())
+        if fetched > now || now >= fetched.saturating_add(u64::from(self.remote.cache_seconds)) {
+            return None;
+        }
+        let keys: Vec<String> = keys.lines().map(str::to_string).collect();
+        let document = format!("{{\"keys\":[{}]}}", keys.join(","));
+        let usable =
+            faas_policy_core::jwt::usable_keys(document.as_bytes(), self.algorithms).ok()?;
+        (usable.len() == keys.len()).then_some((fetched, keys))
     }
 
-    /// Fetches the keys, unless the last attempt was less than `min-refresh-seconds` ago.
+    /// Fetches the keys, unless the last attempt was less than `min-refresh-seconds` ago. Of
+    /// instances that ask at once, one fetches (it claims the attempt with an atomic increment);
+    /// the others wait for its keys, up to the fetch's deadline.
     fn refresh(&self, now: u64) -> Result<Vec<String>, String> {
+        let interval = u64::from(self.remote.min_refresh_seconds);
         let last = self
             .bucket
             .get(&self.attempt_name)
             .ok()
             .flatten()
             .and_then(|v| String::from_utf8(v).ok()?.parse::<u64>().ok());
+        let too_soon = |last: u64| {
+            format!(
+                "the keys were last fetched {} s ago without success; next fetch in {} s",
+                now.saturating_sub(last),
+                (last + interval).saturating_sub(now)
+            )
+        };
         if let Some(last) = last
-            && now < last.saturating_add(u64::from(self.remote.min_refresh_seconds))
+            && now < last.saturating_add(interval)
         {
             // Keys fetched in that attempt, if it succeeded, are in the cache.
-            return self.fresh(now).ok_or_else(|| {
-                format!(
-                    "the keys were last fetched {} s ago without success; next fetch in {} s",
-                    now - last,
-                    last + u64::from(self.remote.min_refresh_seconds) - now
-                )
-            });
+            return self.fresh(now).ok_or_else(|| too_soon(last));
+        }
+        let claim = |slot: u64| format!("{}/{slot}", self.attempt_name);
+        let slot = now / interval.max(1);
+        let claimed = atomics::increment(&self.bucket, &claim(slot), 1)
+            .map_err(|e| format!("no key cache: {}", shown(&e)))?;
+        if claimed > 1 {
+            return self.wait_for_keys(now).ok_or_else(|| too_soon(now));
+        }
+        if let Some(last) = last
+            && last / interval.max(1) != slot
+        {
+            let _ = self.bucket.delete(&claim(last / interval.max(1)));
         }
         self.bucket
             .set(&self.attempt_name, now.to_string().as_bytes())
@@ -131,8 +164,43 @@ impl<'a> Cache<'a> {
     }
 }
 
-/// GETs `uri` and returns the body of a 200 answer.
+impl Cache<'_> {
+    /// Keys another instance fetched at `since` or later, waited for up to the fetch deadline.
+    fn wait_for_keys(&self, since: u64) -> Option<Vec<String>> {
+        let deadline = monotonic_clock::now() + TOTAL_NANOS;
+        loop {
+            let now = wasip2::clocks::wall_clock::now().seconds;
+            if let Some((fetched, keys)) = self.cached(now)
+                && fetched >= since
+            {
+                return Some(keys);
+            }
+            if monotonic_clock::now() >= deadline {
+                return None;
+            }
+            monotonic_clock::subscribe_duration(50_000_000).block();
+        }
+    }
+}
+
+/// Waits for `pollable` until the fetch's `deadline` (monotonic nanoseconds); false when the
+/// deadline came first.
+fn ready_by(pollable: &wasip2::io::poll::Pollable, deadline: u64) -> bool {
+    let timeout = monotonic_clock::subscribe_instant(deadline);
+    let ready = wasip2::io::poll::poll(&[pollable, &timeout]);
+    ready.contains(&0)
+}
+
+/// GETs `uri` and returns the body of a 200 answer, within [`TOTAL_NANOS`] in all (a provider
+/// that sends a byte at a time must not hold the request).
 fn fetch(uri: &str) -> Result<Vec<u8>, String> {
+    let deadline = monotonic_clock::now() + TOTAL_NANOS;
+    let late = || {
+        format!(
+            "the provider took longer than {} s",
+            TOTAL_NANOS / 1_000_000_000
+        )
+    };
     let (https, rest) = match (uri.strip_prefix("https://"), uri.strip_prefix("http://")) {
         (Some(rest), _) => (true, rest),
         (None, Some(rest)) => (false, rest),
@@ -159,7 +227,9 @@ fn fetch(uri: &str) -> Result<Vec<u8>, String> {
     let body = request.body().map_err(|_| "no request body")?;
     let future = outgoing_handler::handle(request, Some(options)).map_err(|e| format!("{e:?}"))?;
     let _ = OutgoingBody::finish(body, None);
-    future.subscribe().block();
+    if !ready_by(&future.subscribe(), deadline) {
+        return Err(late());
+    }
     let response = match future.get() {
         Some(Ok(Ok(response))) => response,
         Some(Ok(Err(code))) => return Err(format!("{code:?}")),
@@ -172,7 +242,10 @@ fn fetch(uri: &str) -> Result<Vec<u8>, String> {
     let stream = body.stream().map_err(|_| "no response body")?;
     let mut document = Vec::new();
     loop {
-        match stream.blocking_read(16 * 1024) {
+        if !ready_by(&stream.subscribe(), deadline) {
+            return Err(late());
+        }
+        match stream.read(16 * 1024) {
             Ok(chunk) => {
                 document.extend_from_slice(&chunk);
                 if document.len() as u64 > MAX_DOCUMENT_BYTES {

@@ -6,6 +6,10 @@
 //! error counts as an absent secret, and a store error as a failed count: both deny. With
 //! `jwks-uri`, the identity provider's keys are fetched through outgoing HTTP and cached in the
 //! same store ([`jwks`]).
+//!
+//! The verifier's state is its own: its keys (`faas-jwks/…`, `faas-limit/…`) are out of reach of
+//! the function and its dependencies, whose `wasi:keyvalue` goes through the key-value guard, and
+//! what it reads back is checked as if it had just been fetched.
 
 mod jwks;
 
@@ -65,8 +69,8 @@ impl Guest for Verifier {
                 hex(&sha2::Sha256::digest(key.as_bytes())[..16]),
             )
         };
-        let name =
-            |window: u64| format!("faas-limit/{policy_digest}/{limit}/{window}/{key_digest}");
+        let prefix = format!("faas-limit/{policy_digest}/{limit}/");
+        let name = |window: u64| format!("{prefix}{window}/{key_digest}");
         let bucket =
             store::open("").map_err(|e| format!("cannot open the store: {}", shown(&e)))?;
         let counted = atomics::increment(&bucket, &name(window), 1)
@@ -76,7 +80,41 @@ impl Guest for Verifier {
         if counted == 1 && window > 0 {
             let _ = bucket.delete(&name(window - 1));
         }
+        // Counters expire with their window: the first request of a window, across instances,
+        // removes this limit's counters of earlier windows, whatever their key (a client that
+        // invents header values would otherwise leave one counter per value behind).
+        if matches!(
+            atomics::increment(&bucket, &format!("{prefix}{window}/sweep"), 1),
+            Ok(1)
+        ) {
+            sweep(&bucket, &prefix, window);
+        }
         Ok(counted)
+    }
+}
+
+/// Deletes the keys `PREFIX<window>/…` of windows before `window` (best effort).
+fn sweep(bucket: &store::Bucket, prefix: &str, window: u64) {
+    let mut stale = Vec::new();
+    let mut cursor = None;
+    // Listed first, deleted after: a store whose cursor is an offset would skip keys otherwise.
+    loop {
+        let Ok(page) = bucket.list_keys(cursor) else {
+            break;
+        };
+        stale.extend(page.keys.into_iter().filter(|key| {
+            key.strip_prefix(prefix)
+                .and_then(|rest| rest.split_once('/'))
+                .and_then(|(w, _)| w.parse::<u64>().ok())
+                .is_some_and(|w| w < window)
+        }));
+        match page.cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    for key in stale {
+        let _ = bucket.delete(&key);
     }
 }
 
