@@ -12,16 +12,16 @@ use std::io::{Read, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-const ISSUER: &str = "https://id.example.test";
-const AUDIENCE: &str = "orders-api";
+pub(crate) const ISSUER: &str = "https://id.example.test";
+pub(crate) const AUDIENCE: &str = "orders-api";
 
 /// An Ed25519 signing key and its public JWK under `kid`.
-struct Key {
-    signing: EncodingKey,
-    jwk: serde_json::Value,
+pub(crate) struct Key {
+    pub(crate) signing: EncodingKey,
+    pub(crate) jwk: serde_json::Value,
 }
 
-fn key(kid: &str) -> Key {
+pub(crate) fn key(kid: &str) -> Key {
     use ed25519_dalek::pkcs8::EncodePrivateKey;
     let key = ed25519_dalek::SigningKey::generate(&mut rand::thread_rng());
     let pem = key
@@ -51,14 +51,14 @@ fn token(key: &Key, kid: &str) -> String {
 
 /// The identity provider: serves `document` at /jwks.json (503 when it is `None`) and counts
 /// the requests.
-struct Provider {
-    addr: String,
+pub(crate) struct Provider {
+    pub(crate) addr: String,
     document: Arc<Mutex<Option<String>>>,
     fetches: Arc<AtomicUsize>,
 }
 
 impl Provider {
-    fn start(document: String) -> Provider {
+    pub(crate) fn start(document: String) -> Provider {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let document = Arc::new(Mutex::new(Some(document)));
@@ -91,12 +91,12 @@ impl Provider {
         *self.document.lock().unwrap() = document;
     }
 
-    fn fetches(&self) -> usize {
+    pub(crate) fn fetches(&self) -> usize {
         self.fetches.load(Ordering::SeqCst)
     }
 }
 
-fn jwks(keys: &[&serde_json::Value]) -> String {
+pub(crate) fn jwks(keys: &[&serde_json::Value]) -> String {
     json!({ "keys": keys }).to_string()
 }
 

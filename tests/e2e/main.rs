@@ -20,6 +20,7 @@ mod p3;
 mod pipeline;
 mod publish;
 mod review;
+mod review2;
 mod serve;
 mod targets;
 mod testing;

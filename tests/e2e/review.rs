@@ -186,6 +186,23 @@ fn paths_with_two_spellings_no_longer_reach_the_function_under_a_broader_rule() 
     assert!(stderr.contains("canonical"), "{stderr}");
 }
 
+/// The second review: rule `/reports` (admin) did not match `/reports/`, so the public catch-all
+/// let anyone in.
+#[test]
+fn a_trailing_slash_no_longer_slips_past_a_rule_to_the_catch_all() {
+    under_both_hosts(|addr, host| {
+        for path in ["/reports", "/reports/", "/reports/?q=1"] {
+            let r = http(addr, "GET", path, &[], b"");
+            assert_eq!(r.status, 401, "{host} {path}");
+            let r = http(addr, "GET", path, &[("authorization", READER)], b"");
+            assert_eq!(r.status, 403, "{host} {path}");
+            assert!(!reached_the_function(&r), "{host} {path}");
+            let r = http(addr, "GET", path, &[("authorization", ADMIN)], b"");
+            assert!(reached_the_function(&r), "{host} {path}");
+        }
+    });
+}
+
 #[test]
 fn credential_headers_no_longer_reach_public_routes() {
     under_both_hosts(|addr, host| {

@@ -44,6 +44,13 @@ impl Store {
         STORE.get_or_init(Arc::default).clone()
     }
 
+    /// Every key in the store, sorted.
+    pub fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.values().keys().cloned().collect();
+        keys.sort();
+        keys
+    }
+
     fn values(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<u8>>> {
         // A panic while holding the lock leaves the map as it was: still usable.
         self.values.lock().unwrap_or_else(|e| e.into_inner())

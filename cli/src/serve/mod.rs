@@ -6,6 +6,12 @@
 //! denied. One log line per request goes to stderr.
 
 mod keyvalue;
+
+/// The keys in this process's key-value store, which every artifact served in the process shares
+/// (what the verifier layer keeps there: fetched keys, rate-limit counters).
+pub fn store_keys() -> Vec<String> {
+    keyvalue::Store::process().keys()
+}
 mod limits;
 mod messaging;
 mod secrets;
