@@ -101,8 +101,12 @@ impl TextError {
                 hidden.push(content);
             }
         }
+        // Messages quote values in backticks (ours) or double quotes (serde's).
         for value in hidden {
-            self.message = self.message.replace(&value, "***");
+            for quote in ['`', '"'] {
+                let quoted = format!("{quote}{value}{quote}");
+                self.message = self.message.replace(&quoted, &format!("{quote}***{quote}"));
+            }
         }
         self.caret_column = Some(masked_caret + 1);
         self.source_line = Some(masked);

@@ -164,13 +164,30 @@ const SHOWN_KEYS: &[&str] = &[
     "use",
     "kty",
     "crv",
+    "provider",
+    "subject",
+    "decisions",
 ];
 
 /// Checks and compiles the text of a policy file. Each table has its own function below; the
 /// checks that a rule could ever apply are in [`lints`]. An error never shows a secret: its
 /// excerpt masks the strings of every line but those of [`SHOWN_KEYS`].
 pub fn compile(source: &SourceFile) -> Result<(Policy, Capabilities), TextError> {
-    compile_unmasked(source).map_err(|e| e.masking_strings(SHOWN_KEYS))
+    compile_unmasked(source).map_err(|e| {
+        // `key` is a rate limit's key in [[limit]] (shown) and a plaintext key elsewhere.
+        let table = source
+            .text
+            .lines()
+            .take(e.line)
+            .filter(|l| l.trim_start().starts_with('['))
+            .last()
+            .map(str::trim);
+        let mut shown = SHOWN_KEYS.to_vec();
+        if table == Some("[[limit]]") {
+            shown.push("key");
+        }
+        e.masking_strings(&shown)
+    })
 }
 
 fn compile_unmasked(source: &SourceFile) -> Result<(Policy, Capabilities), TextError> {
