@@ -470,7 +470,7 @@ fn a_calling_function_that_claims_a_broker_message_is_decided_as_a_function_call
         let seen = &answered["answer"];
         assert_eq!(seen["scheme"], "function", "{host}");
         assert_eq!(seen["scopes"], serde_json::json!(["prices:read"]), "{host}");
-        assert_eq!(seen["trigger"], "Http", "{host}");
+        assert_eq!(seen["trigger"], "TriggerKind::Http", "{host}");
         assert_eq!(seen["method"], "DELETE", "{host}");
     };
     let served = Served::start(&checkout, &artifact);

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 const READER: &str = "Bearer test-reader-key";
-const GITHUB_SECRET: &str = "It's a Secret to Everybody, 32 bytes+";
+const GITHUB_SECRET: &str = "It's a Secret to Everybody (32+ bytes)";
 const STRIPE_SECRET: &str = "whsec_test_only_4e1f0123456789abcdef01";
 
 /// The echo function wrapped with `fixtures/policies/gateway.toml` (for wasmCloud: the limits

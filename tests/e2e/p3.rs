@@ -230,6 +230,45 @@ fn a_plain_wasi_0_3_component_gets_the_policy_with_one_command() {
     assert_eq!(handled(&wasmtime.log()), reached, "{}", wasmtime.log());
 }
 
+/// The second review: under faas serve, instances streaming a large body to clients that never
+/// read it ran past `--timeout`, and enough of them made every other request a 500 ("fibers
+/// reached") for as long as the clients stayed.
+#[test]
+fn a_streamed_body_no_longer_outlives_the_timeout_or_turns_other_requests_into_500() {
+    use std::io::Write;
+    let (_tmp, artifact) = protected_app();
+    let served = Served::start_with(
+        artifact.parent().unwrap(),
+        &artifact,
+        &["--timeout", "2s", "--max-in-flight", "4"],
+    );
+    let addr = served.addr.clone();
+    // Twelve clients ask for 64 MiB each and never read a byte of it.
+    let stuck: Vec<std::net::TcpStream> = (0..12)
+        .map(|_| {
+            let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+            let request = format!(
+                "GET /large?bytes=67108864 HTTP/1.1\r\nhost: {addr}\r\nauthorization: {READER}\r\n\r\n"
+            );
+            stream.write_all(request.as_bytes()).unwrap();
+            stream
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // Every request in flight counts: the server is full, and says so with 503, never 500.
+    let statuses: Vec<u16> = (0..4)
+        .map(|_| http(&addr, "GET", "/health", &[], b"").status)
+        .collect();
+    assert!(statuses.iter().all(|s| *s == 503), "{statuses:?}");
+    // The deadline covers the body: past it, the instances are gone though the clients stay.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert_eq!(http(&addr, "GET", "/health", &[], b"").status, 200);
+    drop(stuck);
+    let (_, log) = served.stop();
+    assert!(!log.contains("fibers"), "{log}");
+    assert!(!log.lines().any(|l| l.contains("/health 500")), "{log}");
+}
+
 #[test]
 fn what_the_middleware_cannot_wrap_is_refused_with_the_reason() {
     let (tmp, dir, p2_artifact) = wrapped_function("p2-served");

@@ -323,14 +323,18 @@ impl Server {
             .new_response_outparam(sender)
             .map_err(anyhow::Error::from)?;
         // The guest keeps running after it has sent the response head, to stream the body; it
-        // holds its in-flight permit until then.
+        // holds its in-flight permit until then, and the deadline covers the body too.
+        let timeout = self.limits.timeout;
         let task = tokio::spawn(async move {
             let _permit = permit;
-            let proxy = pre.instantiate_async(&mut store).await?;
-            proxy
-                .wasi_http_incoming_handler()
-                .call_handle(&mut store, req, out)
-                .await
+            within(timeout, async move {
+                let proxy = pre.instantiate_async(&mut store).await?;
+                proxy
+                    .wasi_http_incoming_handler()
+                    .call_handle(&mut store, req, out)
+                    .await
+            })
+            .await
         });
         match receiver.await {
             Ok(Ok(response)) => Ok(response),
@@ -359,7 +363,8 @@ impl Server {
         // guest sees are the ones the client used (wasmtime serve does the same).
         let req = with_scheme_and_authority(req);
         let (head_tx, head_rx) = tokio::sync::oneshot::channel();
-        let task = tokio::spawn(async move {
+        let timeout = self.limits.timeout;
+        let task = tokio::spawn(within(timeout, async move {
             let _permit = permit;
             let service = pre.instantiate_async(&mut store).await?;
             let (req, _body_consumed) = Request::from_http(store.data_mut().http().hooks, req);
@@ -388,7 +393,7 @@ impl Server {
                     wasmtime::error::Ok(())
                 })
                 .await?
-        });
+        }));
         match head_rx.await {
             Ok(Ok(response)) => Ok(response),
             Ok(Err(code)) => Err(anyhow::anyhow!(
@@ -396,6 +401,20 @@ impl Server {
             )),
             Err(_) => Err(did_not_answer(task).await),
         }
+    }
+}
+
+/// Runs a call, its response body included, for at most `timeout`: the epoch deadline stops
+/// code that runs, and this stops an instance that waits (on a client that never reads its body,
+/// say), so that it gives back its permit, its fibers and its memory. Dropping the call drops
+/// its store; a body already under way ends there.
+async fn within(
+    timeout: Duration,
+    call: impl std::future::Future<Output = wasmtime::Result<()>>,
+) -> wasmtime::Result<()> {
+    match tokio::time::timeout(timeout, call).await {
+        Ok(result) => result,
+        Err(_) => Err(Interrupted::Deadline(timeout).into()),
     }
 }
 
@@ -655,6 +674,11 @@ fn failure(error: &anyhow::Error) -> (hyper::StatusCode, String) {
         if let Some(cap) = cause.downcast_ref::<MemoryCapExceeded>() {
             return (hyper::StatusCode::INTERNAL_SERVER_ERROR, cap.to_string());
         }
+        // The pool is sized for the requests in flight; a call that needs more (a WASI 0.3
+        // instance runs a fiber per task) is the server being full, not the artifact failing.
+        if let Some(full) = cause.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {
+            return (hyper::StatusCode::SERVICE_UNAVAILABLE, full.to_string());
+        }
     }
     (
         hyper::StatusCode::INTERNAL_SERVER_ERROR,
@@ -862,13 +886,16 @@ fn pooling(limits: &Limits) -> wasmtime::PoolingAllocationConfig {
     // Layers per artifact, generously: a wrapped artifact has about 10 components and 25 modules.
     const CORE_INSTANCES: u32 = 64;
     const MEMORIES: u32 = 48;
+    const STACKS_PER_REQUEST: u32 = 8;
     let requests = limits.max_in_flight.max(1) as u32;
     let mut pool = wasmtime::PoolingAllocationConfig::default();
     pool.total_component_instances(requests)
         .total_core_instances(requests * CORE_INSTANCES)
         .total_memories(requests * MEMORIES)
         .total_tables(requests * CORE_INSTANCES)
-        .total_stacks(requests)
+        // A WASI 0.3 instance runs each of its tasks on a fiber of its own (a body streamed
+        // while the handler returns is a second one): room for several per request.
+        .total_stacks(requests * STACKS_PER_REQUEST)
         .max_memories_per_module(2)
         .max_tables_per_module(2)
         .max_memory_size(limits.max_memory)
