@@ -735,8 +735,21 @@ impl Plan {
     fn guard_keyvalue(&mut self, seed: [u8; 16]) -> Result<(), WrapError> {
         let guarded = [guests::KEYVALUE_STORE, guests::KEYVALUE_ATOMICS];
         let mut users = Vec::new();
+        // A faas function called through a gate is an artifact of its own: its function's
+        // key-value imports are guarded inside it, and what it leaves for the host is its
+        // verifier's, which must reach the store as it is.
+        let decorated = |name: &str| {
+            self.layers
+                .iter()
+                .any(|l| matches!(l.kind, LayerKind::Gate(gated) if gated == name))
+        };
         for (index, layer) in self.layers.iter().enumerate() {
-            if !matches!(layer.kind, LayerKind::Function | LayerKind::Dependency(_)) {
+            let guarded_kind = match layer.kind {
+                LayerKind::Function => true,
+                LayerKind::Dependency(name) => !decorated(name),
+                _ => false,
+            };
+            if !guarded_kind {
                 continue;
             }
             let imports = layer.host_imports.iter().flatten();
