@@ -31,6 +31,7 @@ const BUILDS: &[Build] = &[
             "faas-http-adapter",
             "faas-keyvalue-guard",
             "faas-messaging-adapter",
+            "faas-outgoing-guard",
         ],
         features: &[],
         outputs: &[
@@ -42,6 +43,7 @@ const BUILDS: &[Build] = &[
             ("faas_http_adapter.wasm", "faas_http_adapter.wasm"),
             ("faas_keyvalue_guard.wasm", "faas_keyvalue_guard.wasm"),
             ("faas_messaging_adapter.wasm", "faas_messaging_adapter.wasm"),
+            ("faas_outgoing_guard.wasm", "faas_outgoing_guard.wasm"),
         ],
     },
     Build {

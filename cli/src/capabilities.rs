@@ -169,32 +169,9 @@ pub fn split_jwks_uri(uri: &str) -> Result<(bool, &str, &str), &'static str> {
     Ok((https, authority, path))
 }
 
-/// Whether the authority `host[:port]` of an outgoing request is granted by `patterns`: a pattern
-/// without a port grants every port of the host; `*.example.com` grants its subdomains (not
-/// `example.com` itself).
-pub fn host_granted(patterns: &[String], authority: &str, default_port: u16) -> bool {
-    let authority = authority.to_ascii_lowercase();
-    let (host, port) = match authority
-        .rsplit_once(':')
-        .and_then(|(host, port)| Some((host, port.parse::<u16>().ok()?)))
-    {
-        Some((host, port)) => (host.to_string(), port),
-        None => (authority.clone(), default_port),
-    };
-    patterns.iter().any(|pattern| {
-        let (name, wanted_port) = match pattern.rsplit_once(':') {
-            Some((name, port)) => (name, port.parse::<u16>().ok()),
-            None => (pattern.as_str(), None),
-        };
-        let host_ok = match name.strip_prefix("*.") {
-            Some(domain) => host
-                .strip_suffix(domain)
-                .is_some_and(|rest| rest.ends_with('.') && rest.len() > 1),
-            None => host == name,
-        };
-        host_ok && wanted_port.is_none_or(|p| p == port)
-    })
-}
+/// Whether the authority of an outgoing request is granted by `outgoing-hosts` patterns: the one
+/// check faas serve and the outgoing guard inside an artifact both make.
+pub use faas_policy_core::host_granted;
 
 /// Whether `pattern` is a well-formed allow-list entry: `ns:package/interface` or `ns:package/*`.
 pub fn is_valid_pattern(pattern: &str) -> bool {

@@ -55,6 +55,15 @@ pub const CREDENTIALS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_cr
 pub const KEYVALUE_GUARD: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/faas_keyvalue_guard.wasm"));
 
+/// The outgoing guard (world `faas:outgoing-guard/guard`), between a layer granted outgoing HTTP
+/// and the host's `wasi:http/outgoing-handler`.
+pub const OUTGOING_GUARD: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/faas_outgoing_guard.wasm"));
+
+/// Outgoing HTTP, at the WASI release of the guests (the name a function's import has once
+/// `faas wrap` has named it at that release).
+pub const OUTGOING_HANDLER: &str = "wasi:http/outgoing-handler@0.2.12";
+
 /// The function gate (world `faas:guests/function-gate`), between a function and a faas function
 /// it depends on.
 pub const FUNCTION_GATE: &[u8] =
@@ -248,6 +257,17 @@ pub static KEYVALUE_GUARD_GUEST: Guest = Guest {
     inspection: OnceLock::new(),
 };
 
+/// The outgoing guard: a layer's outgoing HTTP, to the hosts of its own grant only.
+pub static OUTGOING_GUARD_GUEST: Guest = Guest {
+    layer: "outgoing-guard",
+    bytes: OUTGOING_GUARD,
+    export: OUTGOING_HANDLER,
+    keep: &[],
+    optional: &[],
+    crates: include_str!(concat!(env!("OUT_DIR"), "/faas_outgoing_guard.wasm.crates")),
+    inspection: OnceLock::new(),
+};
+
 /// The configuration bridge: `wasi:config/store` served from `wasi:config/runtime`.
 pub static CONFIG_BRIDGE_GUEST: Guest = Guest {
     layer: "config-bridge",
@@ -360,7 +380,8 @@ pub fn adapter(trigger: Trigger, http_p3: bool) -> &'static Guest {
 mod tests {
     use super::*;
 
-    const ALL: [&Guest; 14] = [
+    const ALL: [&Guest; 15] = [
+        &OUTGOING_GUARD_GUEST,
         &KEYVALUE_GUARD_GUEST,
         &HTTP_P3_SECRETS_GUEST,
         &SECRETS_GUEST,

@@ -21,9 +21,9 @@ fn upstream() -> u16 {
     port
 }
 
-#[test]
-fn granted_hosts_are_reached_and_every_other_is_refused() {
-    let (tmp, dir) = new_function("calls-out");
+/// The calls-out function (`fixtures/functions/calls-out.rs`), built in a fresh project.
+fn calls_out(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let (tmp, dir) = new_function(name);
     use_function_fixture(&dir, "calls-out.rs");
     let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
     std::fs::write(
@@ -32,6 +32,12 @@ fn granted_hosts_are_reached_and_every_other_is_refused() {
     )
     .unwrap();
     success(&faas(&dir, &["build"]));
+    (tmp, dir)
+}
+
+#[test]
+fn granted_hosts_are_reached_and_every_other_is_refused() {
+    let (tmp, dir) = calls_out("calls-out");
     let granted = upstream();
     let other = upstream();
     let policy = tmp.path().join("outgoing.toml");
@@ -75,9 +81,11 @@ fn granted_hosts_are_reached_and_every_other_is_refused() {
         "{refused}"
     );
     let (_, stderr) = served.stop();
+    // Refused inside the artifact, by the function's outgoing guard, before the host's check.
     assert!(
         stderr.contains(&format!(
-            "outgoing request to 127.0.0.1:{other} refused: not among the policy's outgoing-hosts"
+            "faas outgoing guard: request to 127.0.0.1:{other} refused: not among the function's \
+             outgoing-hosts"
         )),
         "{stderr}"
     );
@@ -97,4 +105,51 @@ fn granted_hosts_are_reached_and_every_other_is_refused() {
         "{err}"
     );
     assert!(err.contains("not a URL"), "{err}");
+}
+
+/// The second review: a `jwks-uri` host became a grant of the whole artifact, so a function
+/// granted only its own hosts reached the identity provider (any path, any method). Grants are
+/// per layer: the verifier reaches its provider, the function its `outgoing-hosts` only.
+#[test]
+fn the_jwks_host_is_the_verifiers_and_no_longer_the_functions() {
+    let (tmp, dir) = calls_out("calls-out-jwks");
+    let granted = upstream();
+    let provider = upstream();
+    let policy = tmp.path().join("jwks.toml");
+    std::fs::write(
+        &policy,
+        format!(
+            "version = 1\n[auth.jwt]\nissuers = [\"https://id.example\"]\naudiences = [\"api\"]\n\
+             algorithms = [\"EdDSA\"]\njwks-uri = \"http://127.0.0.1:{provider}/jwks.json\"\n\n\
+             [capabilities]\noutgoing-hosts = [\"127.0.0.1:{granted}\"]\n\n\
+             [[rule]]\npath = \"/**\"\npublic = true\n"
+        ),
+    )
+    .unwrap();
+    let report = wrap_with(
+        &dir,
+        &policy,
+        "app.wasm",
+        &["--target", "wasmcloud", "--json"],
+    );
+    assert!(report.contains("\"outgoing-guard\""), "{report}");
+    let artifact = dir.join("app.wasm");
+    let check = |addr: &str, host: &str| {
+        let call =
+            |port: u16| http(addr, "GET", &format!("/?to=127.0.0.1:{port}"), &[], b"").json();
+        assert_eq!(call(granted)["upstream"], 200, "{host}");
+        let refused = call(provider);
+        assert!(
+            refused["error"]
+                .as_str()
+                .unwrap_or("")
+                .contains("HttpRequestDenied"),
+            "{host}: {refused}"
+        );
+    };
+    let served = Served::start(&dir, &artifact);
+    check(&served.addr, "faas serve");
+    drop(served);
+    let wasmtime = WasmtimeServe::start_with(&artifact, &["-Skeyvalue", "-Sconfig"]);
+    check(&wasmtime.addr, "wasmtime serve");
 }

@@ -38,6 +38,10 @@ pub enum LayerKind {
     ConfigBridge,
     /// The key-value guard, between the layers granted `wasi:keyvalue` and the host's store.
     KeyValueGuard,
+    /// The outgoing guard, between the layers granted outgoing HTTP and the host.
+    OutgoingGuard,
+    /// The hosts the outgoing guard lets requests reach (generated from `outgoing-hosts`).
+    OutgoingHosts,
     /// The secrets layer, for the credentials provider and the P3 HTTP adapter.
     Secrets,
     /// The platform adapter of a trigger.
@@ -70,6 +74,8 @@ pub enum Owner {
     ConfigBridge,
     /// The key-value guard.
     KeyValueGuard,
+    /// The outgoing guard.
+    OutgoingGuard,
     /// The secrets layer.
     Secrets,
     /// An adapter.
@@ -90,6 +96,7 @@ impl Owner {
             Owner::Credentials => LayerKind::Credentials,
             Owner::ConfigBridge => LayerKind::ConfigBridge,
             Owner::KeyValueGuard => LayerKind::KeyValueGuard,
+            Owner::OutgoingGuard => LayerKind::OutgoingGuard,
             Owner::Secrets => LayerKind::Secrets,
             Owner::Adapter(trigger) => LayerKind::Adapter(trigger),
             Owner::Middleware => LayerKind::Middleware,
@@ -109,6 +116,8 @@ impl std::fmt::Display for LayerKind {
             LayerKind::Credentials => f.write_str("credentials"),
             LayerKind::ConfigBridge => f.write_str("config-bridge"),
             LayerKind::KeyValueGuard => f.write_str("keyvalue-guard"),
+            LayerKind::OutgoingGuard => f.write_str("outgoing-guard"),
+            LayerKind::OutgoingHosts => f.write_str("outgoing-hosts"),
             LayerKind::Secrets => f.write_str("secrets"),
             LayerKind::Adapter(trigger) => write!(f, "{}-adapter", trigger.name()),
             LayerKind::Middleware => f.write_str("http-middleware"),
@@ -125,7 +134,10 @@ impl LayerKind {
     pub fn is_generated(self) -> bool {
         matches!(
             self,
-            LayerKind::Policy | LayerKind::Deny(_) | LayerKind::CallerName(_)
+            LayerKind::Policy
+                | LayerKind::Deny(_)
+                | LayerKind::CallerName(_)
+                | LayerKind::OutgoingHosts
         )
     }
 
@@ -148,7 +160,10 @@ impl LayerKind {
             LayerKind::Adapter(_) => 4,
             LayerKind::Verifier => 5,
             LayerKind::Credentials | LayerKind::Secrets => 6,
-            LayerKind::ConfigBridge | LayerKind::KeyValueGuard => 7,
+            LayerKind::ConfigBridge
+            | LayerKind::KeyValueGuard
+            | LayerKind::OutgoingGuard
+            | LayerKind::OutgoingHosts => 7,
             LayerKind::Deny(_) => 8,
         }
     }
@@ -596,6 +611,7 @@ fn plan_shape(
         }
     }
     plan.guard_keyvalue(seed)?;
+    plan.guard_outgoing(&policy.capabilities.outgoing_hosts, seed)?;
     if host.config == HostConfig::RuntimeDraft {
         plan.bridge_config(seed)?;
     }
@@ -735,21 +751,8 @@ impl Plan {
     fn guard_keyvalue(&mut self, seed: [u8; 16]) -> Result<(), WrapError> {
         let guarded = [guests::KEYVALUE_STORE, guests::KEYVALUE_ATOMICS];
         let mut users = Vec::new();
-        // A faas function called through a gate is an artifact of its own: its function's
-        // key-value imports are guarded inside it, and what it leaves for the host is its
-        // verifier's, which must reach the store as it is.
-        let decorated = |name: &str| {
-            self.layers
-                .iter()
-                .any(|l| matches!(l.kind, LayerKind::Gate(gated) if gated == name))
-        };
         for (index, layer) in self.layers.iter().enumerate() {
-            let guarded_kind = match layer.kind {
-                LayerKind::Function => true,
-                LayerKind::Dependency(name) => !decorated(name),
-                _ => false,
-            };
-            if !guarded_kind {
+            if !self.guarded_kind(index) {
                 continue;
             }
             let imports = layer.host_imports.iter().flatten();
@@ -794,6 +797,65 @@ impl Plan {
             }
         }
         Ok(())
+    }
+
+    /// Puts the outgoing guard between the host's `wasi:http/outgoing-handler` and every layer
+    /// faas did not write that imports it (the function, its dependencies), with the policy's
+    /// `outgoing-hosts` as the hosts it lets through. The host allows the artifact's grants as
+    /// a whole (a `jwks-uri` host is the verifier's); the function's share is enforced here.
+    fn guard_outgoing(&mut self, hosts: &[String], seed: [u8; 16]) -> Result<(), WrapError> {
+        let users: Vec<usize> = (0..self.layers.len())
+            .filter(|&i| {
+                self.guarded_kind(i)
+                    && self.layers[i]
+                        .host_imports
+                        .iter()
+                        .flatten()
+                        .any(|import| import == guests::OUTGOING_HANDLER)
+            })
+            .collect();
+        if users.is_empty() {
+            return Ok(());
+        }
+        let guard = self.add_guest(
+            &guests::OUTGOING_GUARD_GUEST,
+            LayerKind::OutgoingGuard,
+            Owner::OutgoingGuard,
+            None,
+            seed,
+            &|_| false,
+        )?;
+        let list = generate::policy_component(
+            hosts.join("\n").as_bytes(),
+            guests::OUTGOING_GUARD_GUEST.inspection(),
+            &[],
+        )
+        .map_err(WrapError::PolicyComponent)?;
+        let list = self.push(LayerKind::OutgoingHosts, Cow::Owned(list), Some(guard));
+        let policy = contract::interface_name("policy");
+        self.wire(guard, &policy, list, &policy);
+        for user in users {
+            let handler = guests::OUTGOING_HANDLER;
+            if let Some(imports) = &mut self.layers[user].host_imports {
+                imports.retain(|i| i != handler);
+            }
+            self.wire(user, handler, guard, handler);
+        }
+        Ok(())
+    }
+
+    /// Whether layer `index` is one faas did not write and that is not an artifact of its own:
+    /// the function, or a dependency that is not a faas function called through a gate (whose
+    /// own layers are guarded inside it, and whose other imports are its verifier's).
+    fn guarded_kind(&self, index: usize) -> bool {
+        match self.layers[index].kind {
+            LayerKind::Function => true,
+            LayerKind::Dependency(name) => !self
+                .layers
+                .iter()
+                .any(|l| matches!(l.kind, LayerKind::Gate(gated) if gated == name)),
+            _ => false,
+        }
     }
 
     /// Adds an embedded guest with its deny layer: the ambient imports of its standard

@@ -33,6 +33,34 @@ pub use engine::{
     path_matches, path_problem, subject_matches,
 };
 
+/// Whether the authority `host[:port]` of an outgoing request is granted by `patterns`
+/// (`[capabilities] outgoing-hosts`): a pattern without a port grants every port of the host;
+/// `*.example.com` grants its subdomains (not `example.com` itself). Host names are compared
+/// without regard to ASCII case; an authority without a port has `default_port` (the scheme's).
+pub fn host_granted(patterns: &[String], authority: &str, default_port: u16) -> bool {
+    let authority = authority.to_ascii_lowercase();
+    let (host, port) = match authority
+        .rsplit_once(':')
+        .and_then(|(host, port)| Some((host, port.parse::<u16>().ok()?)))
+    {
+        Some((host, port)) => (host, port),
+        None => (authority.as_str(), default_port),
+    };
+    patterns.iter().any(|pattern| {
+        let (name, wanted_port) = match pattern.rsplit_once(':') {
+            Some((name, port)) => (name, port.parse::<u16>().ok()),
+            None => (pattern.as_str(), None),
+        };
+        let host_ok = match name.strip_prefix("*.") {
+            Some(domain) => host
+                .strip_suffix(domain)
+                .is_some_and(|rest| rest.ends_with('.') && rest.len() > 1),
+            None => host == name,
+        };
+        host_ok && wanted_port.is_none_or(|p| p == port)
+    })
+}
+
 /// Lower-case hexadecimal digits.
 const HEX: &[u8; 16] = b"0123456789abcdef";
 

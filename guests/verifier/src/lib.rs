@@ -98,10 +98,7 @@ fn sweep(bucket: &store::Bucket, prefix: &str, window: u64) {
     let mut stale = Vec::new();
     let mut cursor = None;
     // Listed first, deleted after: a store whose cursor is an offset would skip keys otherwise.
-    loop {
-        let Ok(page) = bucket.list_keys(cursor) else {
-            break;
-        };
+    while let Ok(page) = bucket.list_keys(cursor) {
         stale.extend(page.keys.into_iter().filter(|key| {
             key.strip_prefix(prefix)
                 .and_then(|rest| rest.split_once('/'))
