@@ -276,3 +276,66 @@ fn a_jwks_uri_must_be_https_except_to_a_loopback_address() {
         assert!(stderr.contains(message), "{stderr}");
     }
 }
+
+/// The second review: 24 tokens with unknown kids at once made the verifier fetch twice where
+/// once is promised (two instances read the last attempt before either wrote it).
+#[test]
+fn tokens_with_unknown_kids_at_once_cause_one_fetch() {
+    let signer = key("k1");
+    let provider = Provider::start(jwks(&[&signer.jwk]));
+    let (_tmp, artifact) = wrapped("jwks-flood", &format!("http://{}/jwks.json", provider.addr));
+    let served = Served::start(artifact.parent().unwrap(), &artifact);
+    let addr = served.addr.clone();
+    assert_eq!(get(&addr, &token(&signer, "k1")).status, 200);
+    assert_eq!(provider.fetches(), 1);
+    // Past the interval, a refetch is allowed: one, however many ask together.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let strangers: Vec<Key> = (0..24).map(|i| key(&format!("unknown-{i}"))).collect();
+    std::thread::scope(|scope| {
+        for (i, stranger) in strangers.iter().enumerate() {
+            let addr = &addr;
+            scope.spawn(move || {
+                let kid = format!("unknown-{i}");
+                assert_eq!(get(addr, &token(stranger, &kid)).status, 401);
+            });
+        }
+    });
+    assert_eq!(provider.fetches(), 2, "{} fetches", provider.fetches());
+}
+
+/// The second review: a provider sending one byte every 2 s (each gap within the 3-second
+/// timeouts) held a request until the server's deadline. A fetch has 5 seconds in all.
+#[test]
+fn a_provider_that_drips_its_answer_cannot_hold_a_request() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut head = [0u8; 4096];
+                let _ = stream.read(&mut head);
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 64\r\nconnection: close\r\n\r\n",
+                );
+                for _ in 0..64 {
+                    if stream.write_all(b" ").is_err() {
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_secs(2));
+                }
+            });
+        }
+    });
+    let signer = key("k1");
+    let (_tmp, artifact) = wrapped("jwks-drip", &format!("http://{addr}/jwks.json"));
+    let served = Served::start(artifact.parent().unwrap(), &artifact);
+    // Refused by the verifier (401) with the fetch's own deadline, not by the server's (504).
+    assert_eq!(get(&served.addr, &token(&signer, "k1")).status, 401);
+    let (_, log) = served.stop();
+    assert!(
+        refusal_reasons(&log)[0].contains("the provider took longer than 5 s"),
+        "{log}"
+    );
+}

@@ -230,6 +230,76 @@ fn a_plain_wasi_0_3_component_gets_the_policy_with_one_command() {
     assert_eq!(handled(&wasmtime.log()), reached, "{}", wasmtime.log());
 }
 
+/// The second review: the middleware dropped `faas-caller-subject` for a `sub` with a line break,
+/// NUL or DEL while still sending scheme and scopes, and a scope holding a space reached the
+/// component as two scopes, one of them `admin`.
+#[test]
+fn a_caller_the_headers_cannot_carry_exactly_is_refused_not_passed_on_in_part() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(p3_app(), tmp.path().join("app.wasm")).unwrap();
+    const SECRET: &str = "a-test-hs256-secret-of-at-least-32-bytes";
+    std::fs::write(
+        tmp.path().join("jwt.toml"),
+        "version = 1\n[auth.jwt]\nissuers = [\"https://id.example\"]\naudiences = [\"api\"]\n\
+         algorithms = [\"HS256\"]\nhs256-secret = { config = \"jwt-secret\" }\n\n\
+         [[rule]]\npath = \"/**\"\nscopes = []\n",
+    )
+    .unwrap();
+    success(&faas(
+        tmp.path(),
+        &[
+            "wrap",
+            "--http-component",
+            "app.wasm",
+            "--policy",
+            "jwt.toml",
+            "--target",
+            "wasmcloud@0.3",
+        ],
+    ));
+    let artifact = tmp.path().join("app.protected.wasm");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let token = |sub: &str, scope: serde_json::Value| {
+        let claims = serde_json::json!({
+            "iss": "https://id.example", "aud": "api", "sub": sub, "scope": scope,
+            "exp": now + 300, "iat": now,
+        });
+        let key = jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes());
+        let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+        format!(
+            "Bearer {}",
+            jsonwebtoken::encode(&header, &claims, &key).unwrap()
+        )
+    };
+    let check = |addr: &str, host: &str| {
+        for sub in ["alice\nadmin", "alice\u{0}", "alice\u{7f}", "alice\u{9b}"] {
+            let bearer = token(sub, "read".into());
+            let r = http(addr, "GET", "/x", &[("authorization", &bearer)], b"");
+            assert_eq!(r.status, 401, "{host} {sub:?}");
+        }
+        let bearer = token("alice", serde_json::json!(["read", "billing admin"]));
+        let r = http(addr, "GET", "/x", &[("authorization", &bearer)], b"");
+        assert_eq!(r.status, 401, "{host}: a scope with a space");
+        let bearer = token("alice", "read write".into());
+        let r = http(addr, "GET", "/x", &[("authorization", &bearer)], b"");
+        assert_eq!(r.status, 200, "{host}");
+        let seen = seen(&r);
+        assert_eq!(seen["faas-caller-subject"], "alice", "{host}");
+        assert_eq!(seen["faas-caller-scopes"], "read write", "{host}");
+    };
+    let config = format!("jwt-secret={SECRET}");
+    let served = Served::start_with(tmp.path(), &artifact, &["--config", &config]);
+    check(&served.addr, "faas serve");
+    let (_, log) = served.stop();
+    assert!(log.contains("the caller cannot be passed on"), "{log}");
+    let var = format!("config-var={config}");
+    let wasmtime = WasmtimeServe::start_with(&artifact, &["-Sp3", "-Sconfig", &format!("-S{var}")]);
+    check(&wasmtime.addr, "wasmtime serve");
+}
+
 /// The second review: under faas serve, instances streaming a large body to clients that never
 /// read it ran past `--timeout`, and enough of them made every other request a 500 ("fibers
 /// reached") for as long as the clients stayed.
