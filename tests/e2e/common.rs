@@ -40,6 +40,29 @@ pub fn wrap_with(dir: &Path, policy: &Path, output: &str, extra: &[&str]) -> Str
 }
 
 /// Replaces the scaffolded function's `src/lib.rs` with `fixtures/functions/NAME`.
+/// Adds to the project in `dir` the world `probe`: the function's world plus `imports` (one
+/// `import …;` line each), with the WIT package of `guests/wit/deps/PACKAGE` they come from.
+pub fn add_probe_world(dir: &Path, package: &str, imports: &[&str]) {
+    let deps = dir.join("wit/deps").join(package);
+    std::fs::create_dir_all(&deps).unwrap();
+    let wit = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../guests/wit/deps")
+        .join(package);
+    for entry in std::fs::read_dir(wit).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), deps.join(entry.file_name())).unwrap();
+    }
+    let imports: String = imports
+        .iter()
+        .map(|i| format!("    import {i};\n"))
+        .collect();
+    std::fs::write(
+        dir.join("wit/probe.wit"),
+        format!("world probe {{\n    include function;\n{imports}}}\n"),
+    )
+    .unwrap();
+}
+
 pub fn use_function_fixture(dir: &Path, name: &str) {
     std::fs::copy(
         fixtures().join("functions").join(name),

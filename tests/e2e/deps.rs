@@ -360,18 +360,25 @@ fn quote(addr: &str, dir: &Path, path: &str) -> serde_json::Value {
     r.json()
 }
 
+/// Two projects in `tmp`: pricing (`prices.rs`, under `policy`, built) and checkout
+/// (`calls-pricing.rs`, not built yet).
+fn pricing_and_checkout(tmp: &Path, policy: &str) -> (PathBuf, PathBuf) {
+    for name in ["pricing", "checkout"] {
+        success(&faas(tmp, &["new", name]));
+    }
+    let pricing = tmp.join("pricing");
+    let checkout = tmp.join("checkout");
+    use_function_fixture(&pricing, "prices.rs");
+    use_function_fixture(&checkout, "calls-pricing.rs");
+    std::fs::write(pricing.join("auth.toml"), policy).unwrap();
+    success(&faas(&pricing, &["build"]));
+    (pricing, checkout)
+}
+
 #[test]
 fn a_function_calls_another_through_its_policy_as_a_function_principal() {
     let tmp = tempfile::tempdir().unwrap();
-    for name in ["pricing", "checkout"] {
-        success(&faas(tmp.path(), &["new", name]));
-    }
-    let pricing = tmp.path().join("pricing");
-    let checkout = tmp.path().join("checkout");
-    use_function_fixture(&pricing, "prices.rs");
-    use_function_fixture(&checkout, "calls-pricing.rs");
-    std::fs::write(pricing.join("auth.toml"), PRICING_POLICY).unwrap();
-    success(&faas(&pricing, &["build"]));
+    let (pricing, checkout) = pricing_and_checkout(tmp.path(), PRICING_POLICY);
     let added = success(&faas(&checkout, &["deps", "add", "../pricing"]));
     assert!(
         added.contains("faas-function:pricing/handler@0.1.0"),
@@ -446,18 +453,10 @@ fn a_function_calls_another_through_its_policy_as_a_function_principal() {
 #[test]
 fn a_calling_function_that_claims_a_broker_message_is_decided_as_a_function_call() {
     let tmp = tempfile::tempdir().unwrap();
-    for name in ["pricing", "checkout"] {
-        success(&faas(tmp.path(), &["new", name]));
-    }
-    let pricing = tmp.path().join("pricing");
-    let checkout = tmp.path().join("checkout");
-    use_function_fixture(&pricing, "prices.rs");
-    use_function_fixture(&checkout, "calls-pricing.rs");
     // Messages on orders.* would hold `admin` there.
     let policy =
         format!("{PRICING_POLICY}\n[messaging]\nsubjects = [\"orders.*\"]\nscopes = [\"admin\"]\n");
-    std::fs::write(pricing.join("auth.toml"), policy).unwrap();
-    success(&faas(&pricing, &["build"]));
+    let (_, checkout) = pricing_and_checkout(tmp.path(), &policy);
     success(&faas(&checkout, &["deps", "add", "../pricing"]));
     success(&faas(&checkout, &["build"]));
     success(&faas(&checkout, &["wrap"]));

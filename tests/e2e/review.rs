@@ -362,18 +362,7 @@ fn refusals_are_logged_with_reason_rule_and_subject_but_never_the_key() {
 fn a_wasi_config_grant_no_longer_exposes_the_hosts_secrets() {
     let (tmp, dir) = new_function("review-config");
     // The function imports wasi:config/store itself: the world `probe` adds it to the contract.
-    let deps = dir.join("wit/deps/config");
-    std::fs::create_dir_all(&deps).unwrap();
-    let config_wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("../guests/wit/deps/config");
-    for entry in std::fs::read_dir(config_wit).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), deps.join(entry.file_name())).unwrap();
-    }
-    std::fs::write(
-        dir.join("wit/probe.wit"),
-        "world probe {\n    include function;\n    import wasi:config/store@0.2.0-rc.1;\n}\n",
-    )
-    .unwrap();
+    add_probe_world(&dir, "config", &["wasi:config/store@0.2.0-rc.1"]);
     use_function_fixture(&dir, "reads-config.rs");
     success(&faas(&dir, &["build"]));
     let policy = tmp.path().join("config.toml");

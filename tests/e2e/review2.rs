@@ -69,19 +69,14 @@ fn hostile() -> &'static (PathBuf, PathBuf, Provider, crate::jwks::Key) {
         std::fs::create_dir_all(&dir).unwrap();
         success(&faas(&dir, &["new", "hostile"]));
         let dir = dir.join("hostile");
-        let deps = dir.join("wit/deps/keyvalue");
-        std::fs::create_dir_all(&deps).unwrap();
-        let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("../guests/wit/deps/keyvalue");
-        for entry in std::fs::read_dir(wit).unwrap() {
-            let entry = entry.unwrap();
-            std::fs::copy(entry.path(), deps.join(entry.file_name())).unwrap();
-        }
-        std::fs::write(
-            dir.join("wit/probe.wit"),
-            "world probe {\n    include function;\n    import wasi:keyvalue/store@0.2.0-draft;\n    \
-             import wasi:keyvalue/atomics@0.2.0-draft;\n}\n",
-        )
-        .unwrap();
+        add_probe_world(
+            &dir,
+            "keyvalue",
+            &[
+                "wasi:keyvalue/store@0.2.0-draft",
+                "wasi:keyvalue/atomics@0.2.0-draft",
+            ],
+        );
         use_function_fixture(&dir, "writes-keyvalue.rs");
         success(&faas(&dir, &["build"]));
         let policy = dir.join("auth.toml");

@@ -1127,12 +1127,22 @@ mod tests {
     }
 
     fn run(method: &str, path: &str, headers: &[(&str, &str)], body_len: u64) -> Decision {
+        run_under(&policy(), method, path, headers, body_len)
+    }
+
+    fn run_under(
+        policy: &Policy,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body_len: u64,
+    ) -> Decision {
         let headers: Vec<(String, String)> = headers
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         decide(
-            &policy(),
+            policy,
             &RequestView {
                 trigger: Trigger::Http,
                 method,
@@ -1427,19 +1437,13 @@ mod tests {
                 signed: false,
             },
         );
-        let headers = [("authorization".to_string(), "Bearer k-123".to_string())];
         for path in ["/items", "/items/", "/items/?a=1"] {
-            let d = decide(
+            let d = run_under(
                 &policy,
-                &RequestView {
-                    trigger: Trigger::Http,
-                    method: "GET",
-                    path,
-                    headers: &headers,
-                    body_len: 0,
-                    function: None,
-                },
-                &env(),
+                "GET",
+                path,
+                &[("authorization", "Bearer k-123")],
+                0,
             );
             assert_eq!(status(&d), 403, "{path}");
         }
