@@ -338,4 +338,11 @@ fn a_provider_that_drips_its_answer_cannot_hold_a_request() {
         refusal_reasons(&log)[0].contains("the provider took longer than 5 s"),
         "{log}"
     );
+    let wasmtime = WasmtimeServe::start_with(&artifact, &["-Skeyvalue"]);
+    assert_eq!(get(&wasmtime.addr, &token(&signer, "k1")).status, 401);
+    assert!(
+        wasmtime.log().contains("the provider took longer than 5 s"),
+        "{}",
+        wasmtime.log()
+    );
 }

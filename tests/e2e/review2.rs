@@ -217,6 +217,17 @@ fn a_limit_no_longer_misses_a_trailing_slash_or_takes_a_repeated_key_header() {
     assert_eq!(login("/login", &[("x-client", "fresh")]), 200);
     let (_, log) = served.stop();
     assert!(log.contains("repeated x-client header"), "{log}");
+    // The refusal is the artifact's: the independent host gives the same answer.
+    let wasmtime = WasmtimeServe::start_with(artifact, &["-Skeyvalue", "-Sconfig"]);
+    let twice = [("x-client", "fresh"), ("x-client", "proxy-set")];
+    assert_eq!(
+        http(&wasmtime.addr, "GET", "/login", &twice, b"").status,
+        400
+    );
+    assert_eq!(
+        http(&wasmtime.addr, "GET", "/login/", &[("x-client", "c")], b"").status,
+        200
+    );
 }
 
 #[test]
@@ -292,6 +303,17 @@ fn a_webhook_secret_shorter_than_32_bytes_or_blank_verifies_nothing() {
                 "{log}"
             );
         }
+        // The independent host, with the same configuration.
+        let var = format!("-Sconfig-var={config}");
+        let wasmtime = WasmtimeServe::start_with(artifact, &["-Skeyvalue", "-Sconfig", &var]);
+        let r = http(
+            &wasmtime.addr,
+            "POST",
+            "/hooks/github",
+            &[(&name, &value)],
+            b"{}",
+        );
+        assert_eq!(r.status, status, "wasmtime serve: {secret:?}");
     }
 }
 
