@@ -930,12 +930,9 @@ pub fn path_matches(pattern: &str, path_and_query: &str) -> bool {
     }
 }
 
-/// `path` without one trailing `/`, unless it is the root.
+/// `path` without one trailing `/` (the root becomes empty, which matches as the root does).
 fn without_trailing_slash(path: &str) -> &str {
-    match path.strip_suffix('/') {
-        Some(rest) if !rest.is_empty() => rest,
-        _ => path,
-    }
+    path.strip_suffix('/').unwrap_or(path)
 }
 
 /// A generic answer for `status`, as every layer gives it: the kind of failure as JSON, never
@@ -1426,6 +1423,9 @@ mod tests {
         assert!(path_matches("/admin/**", "/admin/"));
         assert!(!path_matches("/admin/*", "/admin/"));
         assert!(!path_matches("/admin", "/admin/x/"));
+        // `*` is one non-empty segment, wherever it is.
+        assert!(!path_matches("/admin/*/x", "/admin//x"));
+        assert!(path_matches("/", "/?q=1"));
         assert!(path_matches("/**", "/"));
         let mut policy = policy();
         policy.rules.insert(

@@ -359,3 +359,42 @@ pub enum Access {
     /// An authenticated caller holding every one of these scopes (none: any authenticated caller).
     Scopes(Vec<String>),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+    use alloc::vec;
+
+    #[test]
+    fn outgoing_host_patterns_grant_what_they_name_and_nothing_else() {
+        let grants = vec![
+            "api.example.com".to_string(),
+            "*.internal.test".into(),
+            "127.0.0.1:8080".into(),
+        ];
+        assert!(host_granted(&grants, "api.example.com", 443));
+        assert!(
+            host_granted(&grants, "API.example.com:8443", 443),
+            "no port: every port"
+        );
+        assert!(host_granted(&grants, "db.internal.test", 80));
+        assert!(
+            !host_granted(&grants, "internal.test", 80),
+            "a wildcard is for subdomains"
+        );
+        assert!(!host_granted(&grants, "evil-api.example.com", 443));
+        assert!(!host_granted(&grants, "api.example.com.evil.test", 443));
+        assert!(host_granted(&grants, "127.0.0.1:8080", 80));
+        assert!(!host_granted(&grants, "127.0.0.1:8081", 80));
+        assert!(
+            !host_granted(&grants, "127.0.0.1", 80),
+            "the granted port only"
+        );
+        assert!(!host_granted(&[], "api.example.com", 443));
+        // A wildcard's subdomain needs a label of its own, and the host must match, not the port.
+        assert!(!host_granted(&grants, ".internal.test", 80));
+        assert!(!host_granted(&grants, "evilinternal.test", 80));
+        assert!(!host_granted(&grants, "10.0.0.1:8080", 80));
+    }
+}
