@@ -13,19 +13,32 @@ const ADMIN: &str = "Bearer test-admin-key";
 /// A component of `fixtures/components/NAME`, built for wasm32-wasip2 into target/e2e-p3 (its
 /// library `LIB.wasm`), copied to `NAME.wasm`.
 fn build_fixture(name: &str, lib: &str) -> PathBuf {
+    build_fixture_with(name, lib, None)
+}
+
+/// As [`build_fixture`], with a cargo feature, copied to `NAME-FEATURE.wasm`.
+fn build_fixture_with(name: &str, lib: &str, feature: Option<&str>) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let out = root.join("target/e2e-p3");
+    let target_dir = match feature {
+        Some(feature) => out.join(format!("build-{feature}")),
+        None => out.join("build"),
+    };
     let status = std::process::Command::new("cargo")
         .current_dir(root.join("fixtures/components").join(name))
         .args(["build", "--release", "--target", "wasm32-wasip2"])
+        .args(feature.map(|f| ["--features", f]).into_iter().flatten())
         .arg("--target-dir")
-        .arg(out.join("build"))
+        .arg(&target_dir)
         .status()
         .unwrap();
     assert!(status.success());
-    let copy = out.join(format!("{name}.wasm"));
+    let copy = match feature {
+        Some(feature) => out.join(format!("{name}-{feature}.wasm")),
+        None => out.join(format!("{name}.wasm")),
+    };
     std::fs::copy(
-        out.join(format!("build/wasm32-wasip2/release/{lib}.wasm")),
+        target_dir.join(format!("wasm32-wasip2/release/{lib}.wasm")),
         &copy,
     )
     .unwrap();
@@ -298,6 +311,48 @@ fn a_caller_the_headers_cannot_carry_exactly_is_refused_not_passed_on_in_part() 
     let var = format!("config-var={config}");
     let wasmtime = WasmtimeServe::start_with(&artifact, &["-Sp3", "-Sconfig", &format!("-S{var}")]);
     check(&wasmtime.addr, "wasmtime serve");
+}
+
+/// The second review: a `jwks-uri` host became a grant of the whole artifact. A WASI 0.3
+/// component's own `wasi:http/client` reaches the host directly, so a policy whose provider the
+/// component's `outgoing-hosts` do not name is refused rather than let it reach the provider.
+#[test]
+fn a_components_own_client_cannot_inherit_the_verifiers_jwks_host() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = build_fixture_with("p3-app", "p3_app", Some("client"));
+    std::fs::copy(app, tmp.path().join("app.wasm")).unwrap();
+    let policy = |outgoing: &str| {
+        format!(
+            "version = 1\n[auth.jwt]\nissuers = [\"https://id.example\"]\naudiences = [\"api\"]\n\
+             algorithms = [\"EdDSA\"]\njwks-uri = \"https://id.example/jwks.json\"\n\n\
+             [capabilities]\nallow = [\"wasi:http/client\"]\n{outgoing}\n\
+             [[rule]]\npath = \"/**\"\nscopes = []\n"
+        )
+    };
+    let wrap = |text: String| {
+        std::fs::write(tmp.path().join("jwt.toml"), text).unwrap();
+        faas(
+            tmp.path(),
+            &[
+                "wrap",
+                "--http-component",
+                "app.wasm",
+                "--policy",
+                "jwt.toml",
+                "--target",
+                "wasmcloud@0.3",
+            ],
+        )
+    };
+    let stderr = failure(&wrap(policy("")), 1);
+    assert!(stderr.contains("wasi:http/client@0.3.2"), "{stderr}");
+    assert!(
+        stderr.contains("id.example (`jwks-uri`), the verifier's grant alone"),
+        "{stderr}"
+    );
+    assert!(!tmp.path().join("app.protected.wasm").exists());
+    // Granted to the component too, it is its own to reach.
+    success(&wrap(policy("outgoing-hosts = [\"id.example\"]")));
 }
 
 /// The second review: under faas serve, instances streaming a large body to clients that never

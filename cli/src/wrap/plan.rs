@@ -592,6 +592,7 @@ fn plan_shape(
             &needs,
         )?,
         Shape::HttpComponent => {
+            check_component_client(policy, &plan.layers[function_layer])?;
             let middleware = plan.add_guest(
                 &guests::HTTP_MIDDLEWARE_GUEST,
                 LayerKind::Middleware,
@@ -914,6 +915,49 @@ fn check_secrets(policy: &CompiledPolicy, shape: Shape, host: Host) -> Result<()
         Some(message) => Err(compose_err("the credentials", message)),
         None => Ok(()),
     }
+}
+
+/// A WASI 0.3 HTTP component's own outgoing HTTP (`wasi:http/client`) reaches the host directly,
+/// which lets through every host of the artifact's grants: with a `jwks-uri` whose host the
+/// policy's `outgoing-hosts` do not name, the component would reach the identity provider, which
+/// is the verifier's grant alone. (The outgoing guard stands in front of WASI 0.2's
+/// `outgoing-handler` only.) Refused rather than widened.
+fn check_component_client(
+    policy: &CompiledPolicy,
+    component: &PlannedLayer,
+) -> Result<(), WrapError> {
+    let Some(remote) = policy
+        .policy
+        .jwt
+        .as_ref()
+        .and_then(|j| j.remote_jwks.as_ref())
+    else {
+        return Ok(());
+    };
+    let Some(client) = component
+        .host_imports
+        .iter()
+        .flatten()
+        .find(|i| i.starts_with("wasi:http/client@"))
+    else {
+        return Ok(());
+    };
+    let authority = crate::capabilities::split_jwks_uri(&remote.uri)
+        .map(|(_, authority, _)| authority)
+        .unwrap_or_default();
+    if crate::capabilities::host_granted(&policy.capabilities.outgoing_hosts, authority, 443) {
+        return Ok(());
+    }
+    Err(compose_err(
+        "the HTTP component",
+        format!(
+            "it imports {client}, which reaches every host of the artifact's grants, and {} \
+             fetches keys from {authority} (`jwks-uri`), the verifier's grant alone: name that \
+             host in [capabilities] outgoing-hosts if the component may reach it, or use inline \
+             [[auth.jwt.jwk]] keys",
+            policy.path.display()
+        ),
+    ))
 }
 
 /// A trigger the policy lets nothing through would make an artifact that answers every call with a
