@@ -263,7 +263,7 @@ fn header_limit_counters_no_longer_outlive_their_window() {
         burst(format!("invented-{i}"));
         most = most.max(counters());
     }
-    assert!(most >= 50, "{most}: {:?}", faas::serve::store_keys());
+    assert!(most >= 10, "{most}: {:?}", faas::serve::store_keys());
     std::thread::sleep(std::time::Duration::from_millis(1100));
     burst("after".into());
     // The new window's counter and its sweep marker are all that is left.

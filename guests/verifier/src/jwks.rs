@@ -109,12 +109,7 @@ impl<'a> Cache<'a> {
     /// the others wait for its keys, up to the fetch's deadline.
     fn refresh(&self, now: u64) -> Result<Vec<String>, String> {
         let interval = u64::from(self.remote.min_refresh_seconds);
-        let last = self
-            .bucket
-            .get(&self.attempt_name)
-            .ok()
-            .flatten()
-            .and_then(|v| String::from_utf8(v).ok()?.parse::<u64>().ok());
+        let last = self.attempt();
         let too_soon = |last: u64| {
             format!(
                 "the keys were last fetched {} s ago without success; next fetch in {} s",
@@ -122,10 +117,14 @@ impl<'a> Cache<'a> {
                 (last + interval).saturating_sub(now)
             )
         };
-        if let Some(last) = last
+        if let Some((last, state)) = last
             && now < last.saturating_add(interval)
         {
-            // Keys fetched in that attempt, if it succeeded, are in the cache.
+            // An attempt under way: wait for its keys. Otherwise, keys that attempt fetched,
+            // if it succeeded, are in the cache.
+            if state == Attempt::Pending {
+                return self.wait_for_keys(last).ok_or_else(|| too_soon(last));
+            }
             return self.fresh(now).ok_or_else(|| too_soon(last));
         }
         let claim = |slot: u64| format!("{}/{slot}", self.attempt_name);
@@ -133,21 +132,22 @@ impl<'a> Cache<'a> {
         let claimed = atomics::increment(&self.bucket, &claim(slot), 1)
             .map_err(|e| format!("no key cache: {}", shown(&e)))?;
         if claimed > 1 {
-            return self.wait_for_keys(now).ok_or_else(|| too_soon(now));
+            let since = slot * interval.max(1);
+            return self.wait_for_keys(since).ok_or_else(|| too_soon(since));
         }
-        if let Some(last) = last
+        if let Some((last, _)) = last
             && last / interval.max(1) != slot
         {
             let _ = self.bucket.delete(&claim(last / interval.max(1)));
         }
-        self.bucket
-            .set(&self.attempt_name, now.to_string().as_bytes())
+        self.record(now, Attempt::Pending)
             .map_err(|e| format!("no key cache: {}", shown(&e)))?;
         let fetched = fetch(&self.remote.uri)
             .and_then(|document| faas_policy_core::jwt::usable_keys(&document, self.algorithms));
         let keys = match fetched {
             Ok(keys) => keys,
             Err(reason) => {
+                let _ = self.record(now, Attempt::Failed);
                 let reason = format!("cannot fetch the keys from {}: {reason}", self.remote.uri);
                 eprintln!("faas verifier: {reason}");
                 return Err(reason);
@@ -160,12 +160,48 @@ impl<'a> Cache<'a> {
         }
         // A cache that cannot be written costs a fetch next time, not a refusal now.
         let _ = self.bucket.set(&self.keys_name, value.as_bytes());
+        let _ = self.record(now, Attempt::Done);
         Ok(keys)
+    }
+
+    /// The last attempt to fetch: its time and how it went.
+    fn attempt(&self) -> Option<(u64, Attempt)> {
+        let stored = self.bucket.get(&self.attempt_name).ok().flatten()?;
+        let text = String::from_utf8(stored).ok()?;
+        let (time, state) = text.split_once(' ').unwrap_or((&text, "done"));
+        let state = match state {
+            "pending" => Attempt::Pending,
+            "failed" => Attempt::Failed,
+            _ => Attempt::Done,
+        };
+        Some((time.parse().ok()?, state))
+    }
+
+    fn record(&self, time: u64, state: Attempt) -> Result<(), crate::store::Error> {
+        let state = match state {
+            Attempt::Pending => "pending",
+            Attempt::Failed => "failed",
+            Attempt::Done => "done",
+        };
+        self.bucket
+            .set(&self.attempt_name, format!("{time} {state}").as_bytes())
     }
 }
 
+/// How the last attempt to fetch the keys went, as the store records it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Attempt {
+    /// Under way: another instance is fetching.
+    Pending,
+    /// The provider could not be reached or sent no JWKS.
+    Failed,
+    /// The keys are in the cache.
+    Done,
+}
+
 impl Cache<'_> {
-    /// Keys another instance fetched at `since` or later, waited for up to the fetch deadline.
+    /// Keys another instance fetched at `since` or later, waited for up to the fetch deadline;
+    /// none when that attempt failed.
     fn wait_for_keys(&self, since: u64) -> Option<Vec<String>> {
         let deadline = monotonic_clock::now() + TOTAL_NANOS;
         loop {
@@ -175,7 +211,8 @@ impl Cache<'_> {
             {
                 return Some(keys);
             }
-            if monotonic_clock::now() >= deadline {
+            let failed = matches!(self.attempt(), Some((time, Attempt::Failed)) if time >= since);
+            if failed || monotonic_clock::now() >= deadline {
                 return None;
             }
             monotonic_clock::subscribe_duration(50_000_000).block();
