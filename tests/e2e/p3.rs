@@ -308,6 +308,23 @@ fn a_caller_the_headers_cannot_carry_exactly_is_refused_not_passed_on_in_part() 
     check(&served.addr, "faas serve");
     let (_, log) = served.stop();
     assert!(log.contains("the caller cannot be passed on"), "{log}");
+    // The refusals' audit events name the subject escaped: one line of JSON each, no raw C1
+    // control (U+009B is a terminal's CSI) or line break.
+    let subjects: Vec<String> = audit_events(&log)
+        .iter()
+        .filter(|e| e["decision"] == "refused")
+        .filter_map(|e| e["subject"].as_str().map(str::to_string))
+        .collect();
+    assert!(
+        subjects.contains(&"alice\u{9b}".to_string()),
+        "{subjects:?}"
+    );
+    assert!(
+        subjects.contains(&"alice\nadmin".to_string()),
+        "{subjects:?}"
+    );
+    assert!(!log.contains('\u{9b}'), "{log}");
+    assert!(log.contains("alice\\u009b"), "{log}");
     let var = format!("config-var={config}");
     let wasmtime = WasmtimeServe::start_with(&artifact, &["-Sp3", "-Sconfig", &format!("-S{var}")]);
     check(&wasmtime.addr, "wasmtime serve");
