@@ -65,6 +65,17 @@ fn protected_app() -> (tempfile::TempDir, PathBuf) {
     (tmp, artifact)
 }
 
+/// `faas wrap --http-component app.wasm` in `dir` for wasmCloud 2.5+ (configuration, a key-value
+/// store), under the policy `text` (written to `dir/jwt.toml`).
+fn wrap_component_under(dir: &Path, text: &str) -> std::process::Output {
+    std::fs::write(dir.join("jwt.toml"), text).unwrap();
+    let policy = ["--policy", "jwt.toml", "--target", "wasmcloud@0.3"];
+    faas(
+        dir,
+        &[&["wrap", "--http-component", "app.wasm"][..], &policy].concat(),
+    )
+}
+
 /// A POST whose body of `size` bytes is sent chunked, so no `content-length` announces it.
 fn chunked_post(addr: &str, path: &str, authorization: &str, size: usize) -> HttpResponse {
     let mut request = format!(
@@ -251,24 +262,11 @@ fn a_caller_the_headers_cannot_carry_exactly_is_refused_not_passed_on_in_part() 
     let tmp = tempfile::tempdir().unwrap();
     std::fs::copy(p3_app(), tmp.path().join("app.wasm")).unwrap();
     const SECRET: &str = "a-test-hs256-secret-of-at-least-32-bytes";
-    std::fs::write(
-        tmp.path().join("jwt.toml"),
+    success(&wrap_component_under(
+        tmp.path(),
         "version = 1\n[auth.jwt]\nissuers = [\"https://id.example\"]\naudiences = [\"api\"]\n\
          algorithms = [\"HS256\"]\nhs256-secret = { config = \"jwt-secret\" }\n\n\
          [[rule]]\npath = \"/**\"\nscopes = []\n",
-    )
-    .unwrap();
-    success(&faas(
-        tmp.path(),
-        &[
-            "wrap",
-            "--http-component",
-            "app.wasm",
-            "--policy",
-            "jwt.toml",
-            "--target",
-            "wasmcloud@0.3",
-        ],
     ));
     let artifact = tmp.path().join("app.protected.wasm");
     let now = std::time::SystemTime::now()
@@ -346,21 +344,7 @@ fn a_components_own_client_cannot_inherit_the_verifiers_jwks_host() {
              [[rule]]\npath = \"/**\"\nscopes = []\n"
         )
     };
-    let wrap = |text: String| {
-        std::fs::write(tmp.path().join("jwt.toml"), text).unwrap();
-        faas(
-            tmp.path(),
-            &[
-                "wrap",
-                "--http-component",
-                "app.wasm",
-                "--policy",
-                "jwt.toml",
-                "--target",
-                "wasmcloud@0.3",
-            ],
-        )
-    };
+    let wrap = |text: String| wrap_component_under(tmp.path(), &text);
     let stderr = failure(&wrap(policy("")), 1);
     assert!(stderr.contains("wasi:http/client@0.3.2"), "{stderr}");
     assert!(
