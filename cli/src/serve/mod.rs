@@ -7,11 +7,6 @@
 
 mod keyvalue;
 
-/// The keys in this process's key-value store, which every artifact served in the process shares
-/// (what the verifier layer keeps there: fetched keys, rate-limit counters).
-pub fn store_keys() -> Vec<String> {
-    keyvalue::Store::process().keys()
-}
 mod limits;
 mod messaging;
 mod secrets;
@@ -80,6 +75,12 @@ pub fn default_cache_dir() -> Option<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
     Some(base.join("faas").join("wasmtime"))
+}
+
+/// The keys in this process's key-value store, which every artifact served in the process shares
+/// (what the verifier layer keeps there: fetched keys, rate-limit counters).
+pub fn store_keys() -> Vec<String> {
+    keyvalue::Store::process().keys()
 }
 
 /// A compiled, pre-instantiated artifact ready to serve requests.
