@@ -6,7 +6,6 @@
 //! denied. One log line per request goes to stderr.
 
 mod keyvalue;
-
 mod limits;
 mod messaging;
 mod secrets;
