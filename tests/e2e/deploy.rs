@@ -51,11 +51,19 @@ fn a_published_sample_deploys_pinned_by_digest_with_its_admission_policy() {
             .unwrap(),
         public_key.trim_end()
     );
+    // A key-pair signature has no transparency-log entry or SCT: Kyverno must not ask for them.
+    let ctlog = &kyverno["spec"]["attestors"][0]["cosign"]["ctlog"];
+    assert_eq!(ctlog["insecureIgnoreTlog"], true);
+    assert_eq!(ctlog["insecureIgnoreSCT"], true);
     let classic = yaml(&out.join("kyverno-classic.yaml"));
     assert_eq!(
         classic["spec"]["rules"][0]["verifyImages"][0]["required"],
         true
     );
+    let keys =
+        &classic["spec"]["rules"][0]["verifyImages"][0]["attestors"][0]["entries"][0]["keys"];
+    assert_eq!(keys["rekor"]["ignoreTlog"], true);
+    assert_eq!(keys["ctlog"]["ignoreSCT"], true);
     let wadm = yaml(&out.join("wadm.yaml"));
     assert_eq!(wadm["spec"]["components"][0]["properties"]["image"], image);
     assert_eq!(
@@ -146,7 +154,8 @@ fn the_policy_s_grants_follow_the_artifact_into_the_workload() {
     std::fs::write(
         dir.join("faas.toml"),
         manifest.replace("triggers = [\"http\"]", "triggers = [\"http\", \"messaging\"]")
-            + "\n[deploy]\nnamespace = \"orders\"\nreplicas = 3\nhost = \"granted.example.com\"\nsecret-from = [\"granted-secrets\"]\n",
+            + "\n[deploy]\nnamespace = \"orders\"\nreplicas = 3\nhost = \"granted.example.com\"\nsecret-from = [\"granted-secrets\"]\n\
+               image-pull-secret = \"registry-credentials\"\nhost-selector = { zone = \"eu-west-1\" }\n",
     )
     .unwrap();
     success(&faas(&dir, &["build"]));
@@ -184,6 +193,15 @@ fn the_policy_s_grants_follow_the_artifact_into_the_workload() {
     assert_eq!(
         local["environment"]["secretFrom"][0]["name"],
         "granted-secrets"
+    );
+    // The CRD's shapes: a Secret reference object, and a flat map of host labels.
+    assert_eq!(
+        spec["components"][0]["imagePullSecret"],
+        serde_json::json!({ "name": "registry-credentials" })
+    );
+    assert_eq!(
+        spec["hostSelector"],
+        serde_json::json!({ "zone": "eu-west-1" })
     );
     let packages: Vec<&str> = spec["hostInterfaces"]
         .as_array()

@@ -146,6 +146,12 @@ fn image_validating_policy(document: &Value, problems: &mut Vec<String>) {
                 "spec.attestors[{i}].cosign.key.data: no PEM public key"
             ));
         }
+        if attestor["cosign"]["ctlog"]["insecureIgnoreTlog"] != true {
+            problems.push(format!(
+                "spec.attestors[{i}].cosign.ctlog.insecureIgnoreTlog: expected true: a key-pair \
+                 signature has no transparency-log entry, so Kyverno would refuse every image"
+            ));
+        }
     }
     list(&spec["validations"], "spec.validations", problems);
     if spec["validationActions"] != serde_json::json!(["Deny"]) {
@@ -173,12 +179,22 @@ fn cluster_policy(document: &Value, problems: &mut Vec<String>) {
                 .into_iter()
                 .flatten()
                 .flat_map(|a| a["entries"].as_array().into_iter().flatten());
-            if !keys.into_iter().any(|e| {
+            let keys: Vec<&Value> = keys.collect();
+            if !keys.iter().any(|e| {
                 e["keys"]["publicKeys"]
                     .as_str()
                     .is_some_and(|k| k.contains("BEGIN PUBLIC KEY"))
             }) {
                 problems.push(format!("{at}.attestors: no PEM public key"));
+            }
+            if keys
+                .iter()
+                .any(|e| e["keys"]["rekor"]["ignoreTlog"] != true)
+            {
+                problems.push(format!(
+                    "{at}.attestors: keys.rekor.ignoreTlog: expected true: a key-pair signature \
+                     has no transparency-log entry, so Kyverno would refuse every image"
+                ));
             }
         }
     }
