@@ -55,11 +55,17 @@ fn a_published_sample_deploys_pinned_by_digest_with_its_admission_policy() {
     let ctlog = &kyverno["spec"]["attestors"][0]["cosign"]["ctlog"];
     assert_eq!(ctlog["insecureIgnoreTlog"], true);
     assert_eq!(ctlog["insecureIgnoreSCT"], true);
+    // Both policies verify at admission only, on purpose (docs/deploy.md).
+    assert_eq!(
+        kyverno["spec"]["evaluation"]["background"]["enabled"],
+        false
+    );
     let classic = yaml(&out.join("kyverno-classic.yaml"));
     assert_eq!(
         classic["spec"]["rules"][0]["verifyImages"][0]["required"],
         true
     );
+    assert_eq!(classic["spec"]["background"], false);
     let keys =
         &classic["spec"]["rules"][0]["verifyImages"][0]["attestors"][0]["entries"][0]["keys"];
     assert_eq!(keys["rekor"]["ignoreTlog"], true);

@@ -315,6 +315,9 @@ fn annotations(inputs: &Inputs<'_>) -> Value {
     let mut annotations = json!({
         "dev.faas/policy-document": inputs.note.policy_document,
         "dev.faas/policy": inputs.note.policy_summary,
+        // wasmCloud 2.0-2.2 read an empty `allowedHosts` as "any host": the egress the policy
+        // grants holds from 2.3.0 on.
+        "dev.faas/requires": "wasmCloud >= 2.3.0",
     });
     if !inputs.note.grants.config_keys.is_empty() {
         // The keys the Secrets or ConfigMaps of `environment` must hold.
@@ -410,6 +413,10 @@ pub fn image_validating_policy(inputs: &Inputs<'_>) -> Value {
                     "resources": ["workloaddeployments"],
                 }],
             },
+            // Verified at admission only, as the classic policy (`background: false`): a
+            // background scan re-verifies running workloads, which needs the registry's
+            // credentials and list/watch rights the admission path does not.
+            "evaluation": { "background": { "enabled": false } },
             "images": [{ "name": "components", "expression": IMAGES_EXPRESSION }],
             "matchImageReferences": inputs
                 .image_globs()
@@ -812,7 +819,18 @@ mod tests {
         }
     }
 
-    const KEY: &str = "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n";
+    /// A real P-256 public key (of a key pair made for these goldens and thrown away).
+    const KEY: &str = "-----BEGIN PUBLIC KEY-----
+MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEMxVpPbMb7zGCrXnTTvy3eaDv2bth
+ThjUYylcWY2o0p1LF7auFlhmdXoKdEK2EuK1RMNe5Q/aigwdZ66Aj9k6Eg==
+-----END PUBLIC KEY-----
+";
+
+    #[test]
+    fn the_goldens_key_is_a_key() {
+        use p256::pkcs8::DecodePublicKey;
+        assert!(p256::PublicKey::from_public_key_pem(KEY).is_ok());
+    }
 
     fn golden(case: &str, inputs: &Inputs<'_>) {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
