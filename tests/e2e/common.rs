@@ -687,4 +687,46 @@ pub fn check_manifests(dir: &Path, out: &Path) {
     let mut args = vec!["deploy", "--check"];
     args.extend(files.iter().map(String::as_str));
     success(&faas(dir, &args));
+    check_against_upstream(out);
+}
+
+/// Checks the wasmCloud 2.x and Kyverno manifests in `out` against the upstream schemas
+/// (`tests/e2e/check_upstream.py`, with the jsonschema of scripts/test's checkers): the CRDs in
+/// `$FAAS_UPSTREAM_CRDS`, by default the workplace's `../shared/crds` beside the checkout. Without
+/// that folder it says so on stderr: the schemas are data the repository does not carry.
+pub fn check_against_upstream(out: &Path) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let crds = std::env::var_os("FAAS_UPSTREAM_CRDS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("../shared/crds"));
+    if !crds.is_dir() {
+        eprintln!(
+            "upstream schemas not found at {} (set FAAS_UPSTREAM_CRDS): the manifests in {} are \
+             checked by faas deploy --check only",
+            crds.display(),
+            out.display()
+        );
+        return;
+    }
+    let json = tempfile::tempdir().unwrap();
+    let files: Vec<PathBuf> = ["workload.yaml", "kyverno.yaml", "kyverno-classic.yaml"]
+        .iter()
+        .map(|name| {
+            let path = json.path().join(name.replace(".yaml", ".json"));
+            std::fs::write(&path, yaml(&out.join(name)).to_string()).unwrap();
+            path
+        })
+        .collect();
+    let checked = Command::new(root.join("target/tools/attest-venv/bin/python"))
+        .arg(root.join("tests/e2e/check_upstream.py"))
+        .arg(&crds)
+        .args(&files)
+        .output()
+        .expect("scripts/test installs jsonschema into target/tools/attest-venv");
+    assert!(
+        checked.status.success(),
+        "the manifests do not fit the upstream schemas:\n{}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
 }

@@ -161,7 +161,9 @@ fn the_policy_s_grants_follow_the_artifact_into_the_workload() {
         dir.join("faas.toml"),
         manifest.replace("triggers = [\"http\"]", "triggers = [\"http\", \"messaging\"]")
             + "\n[deploy]\nnamespace = \"orders\"\nreplicas = 3\nhost = \"granted.example.com\"\nsecret-from = [\"granted-secrets\"]\n\
-               image-pull-secret = \"registry-credentials\"\nhost-selector = { zone = \"eu-west-1\" }\n",
+               image-pull-secret = \"registry-credentials\"\nhost-selector = { zone = \"eu-west-1\" }\n\
+               pool-size = 4\nmax-invocations = 1000\nconfig-from = [\"granted-config\"]\n\
+               http-address = \"0.0.0.0:8081\"\n",
     )
     .unwrap();
     success(&faas(&dir, &["build"]));
@@ -183,6 +185,8 @@ fn the_policy_s_grants_follow_the_artifact_into_the_workload() {
         serde_json::json!(["api.example.com"])
     );
 
+    // Every [deploy] key set: what faas writes fits the upstream schemas.
+    check_against_upstream(&dir.join("target/faas/deploy"));
     let workload = yaml(&dir.join("target/faas/deploy/workload.yaml"));
     assert_eq!(workload["metadata"]["namespace"], "orders");
     assert_eq!(workload["spec"]["replicas"], 3);
