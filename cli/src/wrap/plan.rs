@@ -942,10 +942,15 @@ fn check_component_client(
     else {
         return Ok(());
     };
-    let authority = crate::capabilities::split_jwks_uri(&remote.uri)
-        .map(|(_, authority, _)| authority)
+    let (https, authority) = crate::capabilities::split_jwks_uri(&remote.uri)
+        .map(|(https, authority, _)| (https, authority))
         .unwrap_or_default();
-    if crate::capabilities::host_granted(&policy.capabilities.outgoing_hosts, authority, 443) {
+    let default_port = if https { 443 } else { 80 };
+    if crate::capabilities::host_granted(
+        &policy.capabilities.outgoing_hosts,
+        authority,
+        default_port,
+    ) {
         return Ok(());
     }
     Err(compose_err(
