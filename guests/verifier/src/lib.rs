@@ -70,23 +70,21 @@ impl Guest for Verifier {
             )
         };
         let prefix = format!("faas-limit/{policy_digest}/{limit}/");
-        let name = |window: u64| format!("{prefix}{window}/{key_digest}");
+        let counter = format!("{prefix}{window}/{key_digest}");
         let bucket =
             store::open("").map_err(|e| format!("cannot open the store: {}", shown(&e)))?;
-        let counted = atomics::increment(&bucket, &name(window), 1)
+        let counted = atomics::increment(&bucket, &counter, 1)
             .map_err(|e| format!("cannot count: {}", shown(&e)))?;
-        // The first request of a window clears its predecessor's counter (best effort: a store
-        // with expiry does this itself).
-        if counted == 1 && window > 0 {
-            let _ = bucket.delete(&name(window - 1));
-        }
         // Counters expire with their window: the first request of a window, across instances,
         // removes this limit's counters of earlier windows, whatever their key (a client that
-        // invents header values would otherwise leave one counter per value behind).
-        if matches!(
-            atomics::increment(&bucket, &format!("{prefix}{window}/sweep"), 1),
-            Ok(1)
-        ) {
+        // invents header values would otherwise leave one counter per value behind). Only a
+        // counter's first request asks: a later one knows the window's sweep was claimed.
+        if counted == 1
+            && matches!(
+                atomics::increment(&bucket, &format!("{prefix}{window}/sweep"), 1),
+                Ok(1)
+            )
+        {
             sweep(&bucket, &prefix, window);
         }
         Ok(counted)
