@@ -1,6 +1,7 @@
 """Checks manifests faas deploy wrote against the upstream schemas they are for: the CRDs of
 wasmCloud's WorkloadDeployment and Kyverno's ImageValidatingPolicy and ClusterPolicy, as the API
-server would (its structural schema; unknown fields refused). Usage:
+server would (its structural schema; unknown fields refused), and wadm's OAM schema for an
+Application. Usage:
 
     check_upstream.py CRDS_DIR MANIFEST.json...
 
@@ -47,6 +48,14 @@ def main():
     for path in sys.argv[2:]:
         manifest = json.loads(pathlib.Path(path).read_text())
         kind = manifest.get("kind", "")
+        if kind == "Application":
+            # wadm's own JSON schema, metadata included (wadm reads the whole manifest).
+            schema = json.loads((crds / "wadm_oam.schema.json").read_text())
+            for error in jsonschema.Draft7Validator(schema).iter_errors(manifest):
+                where = ".".join(str(p) for p in error.path) or "(root)"
+                print(f"{path}: wadm_oam.schema.json: {where}: {error.message}")
+                problems += 1
+            continue
         group, _, version = manifest.get("apiVersion", "").rpartition("/")
         checked = 0
         for crd_path in sorted(crds.glob(f"*_{CRD_FILES.get(kind, '-')}.json")):

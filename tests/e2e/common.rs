@@ -71,6 +71,20 @@ pub fn use_function_fixture(dir: &Path, name: &str) {
     .unwrap();
 }
 
+/// The calls-out function (`fixtures/functions/calls-out.rs`), built in a fresh project.
+pub fn calls_out(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let (tmp, dir) = new_function(name);
+    use_function_fixture(&dir, "calls-out.rs");
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        manifest.replace("[dependencies]\n", "[dependencies]\nwasip2 = \"1.0\"\n"),
+    )
+    .unwrap();
+    success(&faas(&dir, &["build"]));
+    (tmp, dir)
+}
+
 /// Builds the function fixture `fixtures/functions/FIXTURE` as the function `name` in
 /// `target/<folder>` (emptied first) and wraps it with `policy` and `wrap_args` into `app.wasm`
 /// there; returns the artifact. For modules whose tests all serve one artifact, built once.
@@ -675,23 +689,68 @@ pub fn yaml(path: &Path) -> serde_json::Value {
 
 /// Asserts that every manifest `faas deploy` wrote into `out` passes `faas deploy --check`.
 pub fn check_manifests(dir: &Path, out: &Path) {
-    let files: Vec<String> = [
+    let files: Vec<String> = written_manifests(out)
+        .iter()
+        .map(|f| out.join(f).display().to_string())
+        .collect();
+    let mut args = vec!["deploy", "--check"];
+    args.extend(files.iter().map(String::as_str));
+    success(&faas(dir, &args));
+    check_against_upstream(out);
+    check_admission(out);
+}
+
+/// The manifests `faas deploy` wrote into `out`.
+fn written_manifests(out: &Path) -> Vec<&'static str> {
+    [
         "workload.yaml",
         "kyverno.yaml",
         "kyverno-classic.yaml",
         "wadm.yaml",
     ]
-    .iter()
-    .map(|f| out.join(f).display().to_string())
-    .collect();
-    let mut args = vec!["deploy", "--check"];
-    args.extend(files.iter().map(String::as_str));
-    success(&faas(dir, &args));
-    check_against_upstream(out);
+    .into_iter()
+    .filter(|f| out.join(f).exists())
+    .collect()
 }
 
-/// Checks the wasmCloud 2.x and Kyverno manifests in `out` against the upstream schemas
-/// (`tests/e2e/check_upstream.py`, with the jsonschema of scripts/test's checkers): the CRDs in
+/// `out`'s manifests as JSON files in a temporary folder, for the Python checkers.
+fn as_json(out: &Path, names: &[&str]) -> (tempfile::TempDir, Vec<PathBuf>) {
+    let json = tempfile::tempdir().unwrap();
+    let files = names
+        .iter()
+        .map(|name| {
+            let path = json.path().join(name.replace(".yaml", ".json"));
+            std::fs::write(&path, yaml(&out.join(name)).to_string()).unwrap();
+            path
+        })
+        .collect();
+    (json, files)
+}
+
+/// Runs the admission rules that refuse untrusted images (`tests/e2e/check_admission.py`, with
+/// cel-python from scripts/test's checkers) on the workload in `out` and on hostile edits of it.
+pub fn check_admission(out: &Path) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let names: Vec<&str> = written_manifests(out)
+        .into_iter()
+        .filter(|f| *f != "wadm.yaml")
+        .collect();
+    let (_json, files) = as_json(out, &names);
+    let checked = Command::new(root.join("target/tools/attest-venv/bin/python"))
+        .arg(root.join("tests/e2e/check_admission.py"))
+        .args(&files)
+        .output()
+        .expect("scripts/test installs cel-python into target/tools/attest-venv");
+    assert!(
+        checked.status.success(),
+        "the admission rules do not hold:\n{}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+}
+
+/// Checks the manifests in `out` against the upstream schemas (`tests/e2e/check_upstream.py`,
+/// with the jsonschema of scripts/test's checkers): the CRDs and wadm's schema in
 /// `$FAAS_UPSTREAM_CRDS`, by default the workplace's `../shared/crds` beside the checkout. Without
 /// that folder it says so on stderr: the schemas are data the repository does not carry.
 pub fn check_against_upstream(out: &Path) {
@@ -708,15 +767,7 @@ pub fn check_against_upstream(out: &Path) {
         );
         return;
     }
-    let json = tempfile::tempdir().unwrap();
-    let files: Vec<PathBuf> = ["workload.yaml", "kyverno.yaml", "kyverno-classic.yaml"]
-        .iter()
-        .map(|name| {
-            let path = json.path().join(name.replace(".yaml", ".json"));
-            std::fs::write(&path, yaml(&out.join(name)).to_string()).unwrap();
-            path
-        })
-        .collect();
+    let (_json, files) = as_json(out, &written_manifests(out));
     let checked = Command::new(root.join("target/tools/attest-venv/bin/python"))
         .arg(root.join("tests/e2e/check_upstream.py"))
         .arg(&crds)

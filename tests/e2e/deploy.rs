@@ -60,14 +60,21 @@ fn a_published_sample_deploys_pinned_by_digest_with_its_admission_policy() {
         kyverno["spec"]["evaluation"]["background"]["enabled"],
         false
     );
-    let classic = yaml(&out.join("kyverno-classic.yaml"));
-    assert_eq!(
-        classic["spec"]["rules"][0]["verifyImages"][0]["required"],
-        true
+    // Current Kyverno's API by default; each file says which release it is for.
+    assert_eq!(kyverno["apiVersion"], "policies.kyverno.io/v1");
+    let text = std::fs::read_to_string(out.join("kyverno.yaml")).unwrap();
+    assert!(
+        text.contains("# For Kyverno 1.17 and later (policies.kyverno.io/v1)."),
+        "{text}"
     );
+    let classic = yaml(&out.join("kyverno-classic.yaml"));
+    // Rule 1: nothing but this repository's images, by digest; rule 2: each one signed.
+    assert_eq!(classic["spec"]["rules"][0]["name"], "components-trusted");
+    let verify = &classic["spec"]["rules"][1]["verifyImages"][0];
+    assert_eq!(verify["required"], true);
+    assert_eq!(verify["failureAction"], "Enforce");
     assert_eq!(classic["spec"]["background"], false);
-    let keys =
-        &classic["spec"]["rules"][0]["verifyImages"][0]["attestors"][0]["entries"][0]["keys"];
+    let keys = &verify["attestors"][0]["entries"][0]["keys"];
     assert_eq!(keys["rekor"]["ignoreTlog"], true);
     assert_eq!(keys["ctlog"]["ignoreSCT"], true);
     let wadm = yaml(&out.join("wadm.yaml"));
@@ -163,7 +170,10 @@ fn the_policy_s_grants_follow_the_artifact_into_the_workload() {
             + "\n[deploy]\nnamespace = \"orders\"\nreplicas = 3\nhost = \"granted.example.com\"\nsecret-from = [\"granted-secrets\"]\n\
                image-pull-secret = \"registry-credentials\"\nhost-selector = { zone = \"eu-west-1\" }\n\
                pool-size = 4\nmax-invocations = 1000\nconfig-from = [\"granted-config\"]\n\
-               http-address = \"0.0.0.0:8081\"\n",
+               http-address = \"0.0.0.0:8081\"\nhttp-provider = \"ghcr.io/wasmcloud/http-server:0.27.0\"\n\
+               messaging-provider = \"ghcr.io/wasmcloud/messaging-nats:0.27.0\"\n\
+               http-client-provider = \"ghcr.io/wasmcloud/http-client:0.13.1\"\nkyverno = \"1.17\"\n\
+               wadm-accept = [\"unrestricted-egress\"]\n",
     )
     .unwrap();
     success(&faas(&dir, &["build"]));
@@ -185,8 +195,9 @@ fn the_policy_s_grants_follow_the_artifact_into_the_workload() {
         serde_json::json!(["api.example.com"])
     );
 
-    // Every [deploy] key set: what faas writes fits the upstream schemas.
-    check_against_upstream(&dir.join("target/faas/deploy"));
+    // Every [deploy] key set: what faas writes fits the upstream schemas, passes --check, and
+    // its admission rules refuse foreign images.
+    check_manifests(&dir, &dir.join("target/faas/deploy"));
     let workload = yaml(&dir.join("target/faas/deploy/workload.yaml"));
     assert_eq!(workload["metadata"]["namespace"], "orders");
     assert_eq!(workload["spec"]["replicas"], 3);
@@ -235,5 +246,74 @@ fn the_policy_s_grants_follow_the_artifact_into_the_workload() {
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
+    // The grant allows egress, but the function imports no outgoing HTTP: no client provider.
     assert_eq!(names, ["granted", "httpserver", "nats"]);
+    // The credentials come from the named configuration, never as values.
+    assert_eq!(
+        wadm["spec"]["components"][0]["properties"]["config"],
+        serde_json::json!([{ "name": "granted-config" }, { "name": "granted-secrets" }])
+    );
+}
+
+#[test]
+fn wasmcloud_1_gets_no_manifest_that_would_let_the_function_reach_any_host() {
+    let registry = Registry::start();
+    let (tmp, dir) = calls_out("egress");
+    let policy = tmp.path().join("egress.toml");
+    std::fs::write(
+        &policy,
+        "version = 1\n[capabilities]\noutgoing-hosts = [\"api.example.com\"]\n\n\
+         [[rule]]\npath = \"/**\"\npublic = true\n",
+    )
+    .unwrap();
+    wrap_with(&dir, &policy, "target/faas/egress.wasm", &[]);
+    keygen(&dir);
+    let reference = format!("{}/team/egress:0.1.0", registry.addr);
+    success(&faas(&dir, &["publish", &reference, "--key", "faas.key"]));
+    let out = dir.join("target/faas/deploy");
+    // An earlier wadm.yaml would read as current: it goes.
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(
+        out.join("wadm.yaml"),
+        "# Written by `faas deploy` (faas 0.0.1)\n",
+    )
+    .unwrap();
+    let output = faas(&dir, &["deploy", "--json"]);
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    let record: Value = serde_json::from_str(&success(&output)).unwrap();
+    assert!(
+        stderr.contains("warning: wadm.yaml not written:")
+            && stderr.contains("api.example.com only")
+            && stderr.contains("wadm-accept = [\"unrestricted-egress\"]"),
+        "{stderr}"
+    );
+    assert_eq!(record["skipped"][0]["file"], "wadm.yaml", "{record}");
+    assert!(!out.join("wadm.yaml").exists());
+    // The 2.x workload carries the allow-list.
+    let workload = yaml(&out.join("workload.yaml"));
+    assert_eq!(
+        workload["spec"]["template"]["spec"]["components"][0]["localResources"]["allowedHosts"],
+        serde_json::json!(["api.example.com"])
+    );
+    // Asked for alone: an error, nothing written.
+    let err = failure(
+        &faas(&dir, &["deploy", "--emit", "wadm", "-o", "wadm-only"]),
+        1,
+    );
+    assert!(err.contains("no wadm.yaml (wasmCloud 1.x)"), "{err}");
+    assert!(!dir.join("wadm-only").exists());
+    // Accepted by name: the HTTP client provider, linked to the function.
+    let manifest = std::fs::read_to_string(dir.join("faas.toml")).unwrap();
+    std::fs::write(
+        dir.join("faas.toml"),
+        manifest + "\n[deploy]\nwadm-accept = [\"unrestricted-egress\"]\n",
+    )
+    .unwrap();
+    success(&faas(&dir, &["deploy"]));
+    let wadm = yaml(&out.join("wadm.yaml"));
+    assert_eq!(wadm["spec"]["components"][1]["name"], "httpclient");
+    let link = &wadm["spec"]["components"][0]["traits"][1]["properties"];
+    assert_eq!(link["target"]["name"], "httpclient");
+    assert_eq!(link["interfaces"], serde_json::json!(["outgoing-handler"]));
+    check_manifests(&dir, &out);
 }

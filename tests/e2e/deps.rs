@@ -492,11 +492,23 @@ fn a_published_dependency_the_platform_links_is_deployed_as_a_second_component()
     let registry = Registry::start();
     let (_tmp, dir) = new_function("deps-deployed");
     use_function_fixture(&dir, "uses-text.rs");
-    // The platform team publishes its component; the function depends on it by reference.
+    // The platform team publishes its component, signed with its own key; the function depends
+    // on it by reference.
+    success(&faas(
+        &dir,
+        &["keygen", "--key", "platform.key", "--pub", "platform.pub"],
+    ));
     let library = format!("{}/platform/text:0.1.0", registry.addr);
     success(&faas(
         &dir,
-        &["publish", &library, "--artifact", plain.to_str().unwrap()],
+        &[
+            "publish",
+            &library,
+            "--artifact",
+            plain.to_str().unwrap(),
+            "--key",
+            "platform.key",
+        ],
     ));
     success(&faas(
         &dir,
@@ -522,8 +534,63 @@ fn a_published_dependency_the_platform_links_is_deployed_as_a_second_component()
     ));
     let reference = format!("{}/team/deps-deployed:0.1.0", registry.addr);
     success(&faas(&dir, &["publish", &reference, "--key", "faas.key"]));
+    // Without its owner's key, no admission policy could verify its image: refused.
+    let err = failure(&faas(&dir, &["deploy"]), 1);
+    assert!(
+        err.contains("dependency `text`")
+            && err.contains("names no key its image is verified with"),
+        "{err}"
+    );
+    // A key that did not sign it is refused when it is added.
+    let err = failure(
+        &faas(
+            &dir,
+            &[
+                "deps",
+                "add",
+                &library,
+                "--name",
+                "text",
+                "--link",
+                "platform",
+                "--public-key",
+                "faas.pub",
+            ],
+        ),
+        1,
+    );
+    assert!(err.contains("does not verify with this key"), "{err}");
+    success(&faas(
+        &dir,
+        &[
+            "deps",
+            "add",
+            &library,
+            "--name",
+            "text",
+            "--link",
+            "platform",
+            "--public-key",
+            "platform.pub",
+        ],
+    ));
+    let project = std::fs::read_to_string(dir.join("faas.toml")).unwrap();
+    assert!(
+        project.contains("public-key = \"platform.pub\""),
+        "{project}"
+    );
     success(&faas(&dir, &["deploy"]));
     let out = dir.join("target/faas/deploy");
+    // Each image verified with its own repository's key; nothing else admitted.
+    let kyverno = yaml(&out.join("kyverno.yaml"));
+    let platform_key = std::fs::read_to_string(dir.join("platform.pub")).unwrap();
+    assert_eq!(kyverno["spec"]["attestors"][1]["name"], "dependency1");
+    assert_eq!(
+        kyverno["spec"]["attestors"][1]["cosign"]["key"]["data"]
+            .as_str()
+            .unwrap(),
+        platform_key.trim_end()
+    );
     let workload = yaml(&out.join("workload.yaml"));
     let spec = &workload["spec"]["template"]["spec"];
     assert_eq!(spec["components"][1]["name"], "text");

@@ -21,20 +21,6 @@ fn upstream() -> u16 {
     port
 }
 
-/// The calls-out function (`fixtures/functions/calls-out.rs`), built in a fresh project.
-fn calls_out(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
-    let (tmp, dir) = new_function(name);
-    use_function_fixture(&dir, "calls-out.rs");
-    let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
-    std::fs::write(
-        dir.join("Cargo.toml"),
-        manifest.replace("[dependencies]\n", "[dependencies]\nwasip2 = \"1.0\"\n"),
-    )
-    .unwrap();
-    success(&faas(&dir, &["build"]));
-    (tmp, dir)
-}
-
 #[test]
 fn granted_hosts_are_reached_and_every_other_is_refused() {
     let (tmp, dir) = calls_out("calls-out");

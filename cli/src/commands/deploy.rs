@@ -97,7 +97,14 @@ impl DeployArgs {
                 .output
                 .clone()
                 .unwrap_or_else(|| project.output_dir().join("deploy")),
-            linked: faas::deps::platform_images(&project)?,
+            linked: faas::deps::platform_images(&project)?
+                .into_iter()
+                .map(|dependency| faas::deploy::LinkedDependency {
+                    name: dependency.name,
+                    image: dependency.image,
+                    public_key: dependency.public_key,
+                })
+                .collect(),
         };
         status(
             "Deploying",
@@ -106,6 +113,12 @@ impl DeployArgs {
         let record = faas::deploy::deploy(&options)?;
         for file in &record.files {
             status("Wrote", file.display());
+        }
+        for skipped in &record.skipped {
+            faas::report::log(format!(
+                "warning: {} not written: {}",
+                skipped.file, skipped.reason
+            ));
         }
         if self.json {
             return print_json(&record);

@@ -4,6 +4,7 @@ use super::{print_json, status};
 use clap::{Args, Subcommand, ValueEnum};
 use faas::deps::{self, Link};
 use faas::project::Project;
+use std::path::PathBuf;
 
 /// Use other components like libraries: add, list, update and remove the function's dependencies.
 ///
@@ -38,6 +39,10 @@ enum DepsCommand {
         /// How it reaches the function.
         #[arg(long, value_enum, default_value_t = LinkArg::Compose)]
         link: LinkArg,
+        /// With `--link platform`: its owner's public key. Its signature is verified now, and
+        /// `faas deploy` writes the key into the admission policies (it is required there).
+        #[arg(long, value_name = "FILE")]
+        public_key: Option<PathBuf>,
         #[command(flatten)]
         registry: RegistryArgs,
         /// Print the result as one JSON object on stdout.
@@ -72,14 +77,18 @@ enum LinkArg {
     Platform,
 }
 
-/// Pulls an OCI reference's component (unverified: the digest is pinned once and checked after).
-fn fetcher(registry: &RegistryArgs) -> impl Fn(&str) -> Result<(Vec<u8>, String), String> + '_ {
+/// Pulls an OCI reference's component, verified with `key` when given (else unverified: the
+/// digest is pinned once and checked after).
+fn fetcher<'a>(
+    registry: &'a RegistryArgs,
+    key: Option<&'a faas::sign::PublicKey>,
+) -> impl Fn(&str) -> Result<(Vec<u8>, String), String> + 'a {
     move |reference: &str| {
         let target = faas::oci::Reference::parse(reference).map_err(|e| e.to_string())?;
         let connection = registry.connection(&target).map_err(|e| format!("{e:#}"))?;
         let mut store =
             faas::publish::open_store(&target, &connection).map_err(|e| e.to_string())?;
-        faas::publish::pull(store.as_mut(), &target, None)
+        faas::publish::pull(store.as_mut(), &target, key)
             .map(|(bytes, record)| (bytes, record.reference.to_string()))
             .map_err(|e| e.to_string())
     }
@@ -93,6 +102,7 @@ impl DepsArgs {
                 reference,
                 name,
                 link,
+                public_key,
                 registry,
                 json,
             } => {
@@ -101,7 +111,18 @@ impl DepsArgs {
                     LinkArg::Compose => Link::Compose,
                     LinkArg::Platform => Link::Platform,
                 };
-                let added = deps::add(&project, &name, &reference, link, &fetcher(&registry))?;
+                let key = public_key
+                    .as_deref()
+                    .map(faas::sign::PublicKey::read)
+                    .transpose()?;
+                let added = deps::add(
+                    &project,
+                    &name,
+                    &reference,
+                    link,
+                    public_key.as_deref(),
+                    &fetcher(&registry, key.as_ref()),
+                )?;
                 if json {
                     return print_json(&added);
                 }
@@ -149,7 +170,7 @@ impl DepsArgs {
             }
             DepsCommand::Update { name, registry } => {
                 for (before, locked) in
-                    deps::update(&project, name.as_deref(), &fetcher(&registry))?
+                    deps::update(&project, name.as_deref(), &fetcher(&registry, None))?
                 {
                     let what = match before {
                         Some(before) if before == locked.digest => "unchanged".to_string(),

@@ -13,6 +13,7 @@
 //! so the same inputs give the same bytes. [`check`] validates a manifest against the same rules.
 
 pub mod check;
+pub mod schema;
 
 use crate::artifact::LayersNote;
 use serde::{Deserialize, Serialize};
@@ -57,6 +58,81 @@ pub struct DeploySection {
     pub http_provider: Option<String>,
     /// wadm: the NATS messaging provider's image.
     pub messaging_provider: Option<String>,
+    /// wadm: the HTTP client provider's image (outgoing HTTP, with `unrestricted-egress`).
+    pub http_client_provider: Option<String>,
+    /// The oldest Kyverno the admission policies are for (default 1.17): `kyverno.yaml` is
+    /// `policies.kyverno.io/v1` from 1.17, `v1alpha1` for 1.14 to 1.16; the classic
+    /// `kyverno-classic.yaml` is written while it can be applied (before 1.20).
+    #[serde(default, deserialize_with = "kyverno_version")]
+    pub kyverno: Option<KyvernoVersion>,
+    /// wadm: what wasmCloud 1.x cannot enforce and the project accepts anyway, by name; without
+    /// it such an artifact gets no `wadm.yaml`.
+    #[serde(default)]
+    pub wadm_accept: Vec<WadmAccept>,
+}
+
+/// A Kyverno release, `major.minor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct KyvernoVersion {
+    /// 1.
+    pub major: u32,
+    /// 14, 17, …
+    pub minor: u32,
+}
+
+impl KyvernoVersion {
+    /// The default: the first release serving `ImageValidatingPolicy` as `policies.kyverno.io/v1`.
+    pub const CURRENT: KyvernoVersion = KyvernoVersion::new(1, 17);
+    /// The first with `ImageValidatingPolicy` (and rule-level `failureAction`).
+    const OLDEST: KyvernoVersion = KyvernoVersion::new(1, 14);
+    /// The release that removes `ClusterPolicy`.
+    const NO_CLUSTER_POLICY: KyvernoVersion = KyvernoVersion::new(1, 20);
+
+    const fn new(major: u32, minor: u32) -> Self {
+        KyvernoVersion { major, minor }
+    }
+}
+
+impl std::fmt::Display for KyvernoVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+fn kyverno_version<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<KyvernoVersion>, D::Error> {
+    let text = String::deserialize(d)?;
+    let version = text
+        .split_once('.')
+        .and_then(|(major, minor)| {
+            Some(KyvernoVersion::new(
+                major.parse().ok()?,
+                minor.parse().ok()?,
+            ))
+        })
+        .ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not a Kyverno release: MAJOR.MINOR, e.g. \"1.17\""
+            ))
+        })?;
+    if version < KyvernoVersion::OLDEST {
+        return Err(serde::de::Error::custom(format!(
+            "Kyverno {version} has no ImageValidatingPolicy: faas writes admission policies for \
+             {} and later",
+            KyvernoVersion::OLDEST
+        )));
+    }
+    Ok(Some(version))
+}
+
+/// What the project accepts about wasmCloud 1.x, where wadm cannot carry the policy's grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WadmAccept {
+    /// 1.x has no egress allow-list: the HTTP client provider reaches any host, not only the
+    /// policy's `outgoing-hosts`.
+    UnrestrictedEgress,
 }
 
 /// Whether `name` is an RFC 1123 label: what Kubernetes takes as a namespace.
@@ -101,6 +177,26 @@ fn http_host<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D
 const HTTP_PROVIDER: &str = "ghcr.io/wasmcloud/http-server:0.27.0";
 /// The wasmCloud NATS messaging capability provider wadm links (1.x).
 const MESSAGING_PROVIDER: &str = "ghcr.io/wasmcloud/messaging-nats:0.27.0";
+/// The wasmCloud HTTP client capability provider wadm links (1.x).
+const HTTP_CLIENT_PROVIDER: &str = "ghcr.io/wasmcloud/http-client:0.13.1";
+
+/// A dependency the platform links, as the manifests need it.
+#[derive(Debug, Clone)]
+pub struct LinkedComponent {
+    /// Its name (the component's name in the workload).
+    pub name: String,
+    /// Its image, pinned by digest.
+    pub image: String,
+    /// Its owner's public key (PEM), which admission verifies its image with.
+    pub public_key: String,
+}
+
+impl LinkedComponent {
+    /// `registry/repository` of its image.
+    fn repository(&self) -> &str {
+        self.image.split('@').next().unwrap_or(&self.image)
+    }
+}
 
 /// Everything the manifests are made from.
 pub struct Inputs<'a> {
@@ -122,8 +218,8 @@ pub struct Inputs<'a> {
     pub public_key: &'a str,
     /// The `[deploy]` table.
     pub settings: &'a DeploySection,
-    /// The dependencies the platform links to the function, as (name, image pinned by digest).
-    pub linked: &'a [(String, String)],
+    /// The dependencies the platform links to the function.
+    pub linked: &'a [LinkedComponent],
 }
 
 impl Inputs<'_> {
@@ -131,13 +227,29 @@ impl Inputs<'_> {
         format!("{}@{}", self.repository, self.digest)
     }
 
-    /// Image reference globs for this repository exactly (by tag or digest), not for
-    /// repositories whose names merely start with it.
-    fn image_globs(&self) -> Vec<String> {
-        ["", ":*", "@*"]
-            .iter()
-            .map(|suffix| format!("{}{suffix}", self.repository))
-            .collect()
+    fn kyverno(&self) -> KyvernoVersion {
+        self.settings.kyverno.unwrap_or(KyvernoVersion::CURRENT)
+    }
+
+    /// Where the workload's images may come from, each with the key admission verifies it with:
+    /// this repository (the project's key, with its provenance), then each platform-linked
+    /// dependency's own repository and its owner's key. Any other image is refused.
+    fn trusted(&self) -> Vec<Trusted<'_>> {
+        let mut trusted = vec![Trusted {
+            attestor: "faas".into(),
+            repository: self.repository,
+            public_key: self.public_key,
+            provenance: true,
+        }];
+        for (i, linked) in self.linked.iter().enumerate() {
+            trusted.push(Trusted {
+                attestor: format!("dependency{}", i + 1),
+                repository: linked.repository(),
+                public_key: linked.public_key.trim_end(),
+                provenance: false,
+            });
+        }
+        trusted
     }
 
     fn namespace(&self) -> &str {
@@ -147,7 +259,7 @@ impl Inputs<'_> {
     fn labels(&self) -> Value {
         json!({
             "app.kubernetes.io/name": self.name,
-            "app.kubernetes.io/version": self.version,
+            "app.kubernetes.io/version": label_value(self.version),
             "app.kubernetes.io/managed-by": "faas",
         })
     }
@@ -159,6 +271,70 @@ impl Inputs<'_> {
     fn exports_of(&self, interface: &str) -> bool {
         self.exports.iter().any(|i| interface_name(i) == interface)
     }
+}
+
+/// `text` as a Kubernetes label value: a semantic version's `+build` is not one (`+` becomes
+/// `_`), and at most 63 characters, a letter or digit at both ends.
+fn label_value(text: &str) -> String {
+    let replaced: String = text
+        .chars()
+        .map(|c| match c.is_ascii_alphanumeric() || "-_.".contains(c) {
+            true => c,
+            false => '_',
+        })
+        .take(63)
+        .collect();
+    replaced
+        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_string()
+}
+
+/// A repository the admission policies trust, and the key its images are verified with.
+struct Trusted<'a> {
+    /// The attestor's name in the policies (a CEL identifier).
+    attestor: String,
+    /// `registry/repository`.
+    repository: &'a str,
+    /// PEM.
+    public_key: &'a str,
+    /// Whether its images must carry faas's signed provenance.
+    provenance: bool,
+}
+
+impl Trusted<'_> {
+    /// Image reference globs for this repository exactly (by tag or digest), not for
+    /// repositories whose names merely start with it.
+    fn globs(&self) -> Vec<String> {
+        ["", ":*", "@*"]
+            .iter()
+            .map(|suffix| format!("{}{suffix}", self.repository))
+            .collect()
+    }
+
+    /// An RE2 expression matching exactly this repository's images pinned by digest.
+    fn pinned_regex(&self) -> String {
+        let mut escaped = String::new();
+        for c in self.repository.chars() {
+            if "\\.+*?()|[]{}^$".contains(c) {
+                escaped.push('\\');
+            }
+            escaped.push(c);
+        }
+        format!("^{escaped}@sha256:[0-9a-f]{{64}}$")
+    }
+}
+
+/// A CEL string literal (single-quoted) of `text`.
+fn cel_string(text: &str) -> String {
+    let mut literal = String::from("'");
+    for c in text.chars() {
+        if c == '\\' || c == '\'' {
+            literal.push('\\');
+        }
+        literal.push(c);
+    }
+    literal.push('\'');
+    literal
 }
 
 /// `wasi:http/incoming-handler` of `wasi:http/incoming-handler@0.2.12`.
@@ -175,6 +351,9 @@ pub enum DeployError {
          a host interface wasmCloud has, or remove the import"
     )]
     Unsupported(String),
+    /// wasmCloud 1.x cannot carry what the policy says.
+    #[error("no wadm.yaml (wasmCloud 1.x): {0}")]
+    Wadm(String),
     /// The artifact exports nothing a wasmCloud host calls.
     #[error(
         "the artifact exports neither wasi:http/incoming-handler (or, WASI 0.3, wasi:http/handler) \
@@ -360,10 +539,10 @@ pub fn workload_deployment(inputs: &Inputs<'_>) -> Result<Value, DeployError> {
     // The dependencies the platform links: components of the same workload, each with nothing
     // granted (their owners' policies admit their images).
     let mut components = vec![component];
-    for (name, image) in inputs.linked {
+    for linked in inputs.linked {
         components.push(json!({
-            "name": name,
-            "image": image,
+            "name": linked.name,
+            "image": linked.image,
             "localResources": { "allowedHosts": [] },
         }));
     }
@@ -395,12 +574,74 @@ pub fn workload_deployment(inputs: &Inputs<'_>) -> Result<Value, DeployError> {
 /// The CEL expression that extracts a WorkloadDeployment's component images.
 const IMAGES_EXPRESSION: &str = "object.spec.template.spec.components.map(c, c.image)";
 
-/// The Kyverno `ImageValidatingPolicy` (Kyverno 1.14 and later): WorkloadDeployments are
-/// admitted only when every component image from the repository is signed by the key and
-/// carries its provenance attestation signed by it too.
+/// The message of the rule that refuses images from anywhere else.
+fn untrusted_message(trusted: &[Trusted<'_>]) -> String {
+    let repositories: Vec<&str> = trusted.iter().map(|t| t.repository).collect();
+    format!(
+        "every component image must come from a trusted repository, pinned by digest: {}",
+        repositories.join(", ")
+    )
+}
+
+/// The CEL expression true when every component image of the workload is one of `trusted`,
+/// pinned by digest. It reads the object itself, not `images` (which Kyverno narrows to the
+/// images `matchImageReferences` names: an image from elsewhere would never be looked at).
+pub(crate) fn trusted_images_expression(trusted: &[&str]) -> String {
+    let regexes: Vec<String> = trusted
+        .iter()
+        .map(|regex| format!("c.image.matches({})", cel_string(regex)))
+        .collect();
+    format!(
+        "object.spec.template.spec.components.all(c, {})",
+        regexes.join(" || ")
+    )
+}
+
+/// The Kyverno `ImageValidatingPolicy` (`policies.kyverno.io/v1` from Kyverno 1.17, `v1alpha1`
+/// for 1.14 to 1.16): WorkloadDeployments are admitted only when every component image comes
+/// from a trusted repository, pinned by digest, and is signed by that repository's key; the
+/// function's own image also carries its provenance attestation, signed by the project's key.
 pub fn image_validating_policy(inputs: &Inputs<'_>) -> Value {
+    let trusted = inputs.trusted();
+    let version = if inputs.kyverno() >= KyvernoVersion::CURRENT {
+        "v1"
+    } else {
+        "v1alpha1"
+    };
+    let regexes: Vec<String> = trusted.iter().map(Trusted::pinned_regex).collect();
+    let regexes: Vec<&str> = regexes.iter().map(String::as_str).collect();
+    let mut validations = vec![json!({
+        "expression": trusted_images_expression(&regexes),
+        "message": untrusted_message(&trusted),
+    })];
+    for source in &trusted {
+        // This repository's images, each verified with its own key.
+        let these = format!(
+            "images.components.filter(image, image.startsWith({}))",
+            cel_string(&format!("{}@", source.repository))
+        );
+        validations.push(json!({
+            "expression": format!(
+                "{these}.map(image, verifyImageSignatures(image, [attestors.{}])).all(e, e > 0)",
+                source.attestor
+            ),
+            "message": format!("every image from {} must be signed by its key", source.repository),
+        }));
+        if source.provenance {
+            validations.push(json!({
+                "expression": format!(
+                    "{these}.map(image, verifyAttestationSignatures(image, attestations.provenance, [attestors.{}])).all(e, e > 0)",
+                    source.attestor
+                ),
+                "message": format!(
+                    "every image from {} must carry its provenance, signed by its key",
+                    source.repository
+                ),
+            }));
+        }
+    }
     json!({
-        "apiVersion": "policies.kyverno.io/v1alpha1",
+        "apiVersion": format!("policies.kyverno.io/{version}"),
         "kind": "ImageValidatingPolicy",
         "metadata": { "name": format!("{}-signed", inputs.name), "labels": inputs.labels() },
         "spec": {
@@ -417,79 +658,138 @@ pub fn image_validating_policy(inputs: &Inputs<'_>) -> Value {
             // background scan re-verifies running workloads, which needs the registry's
             // credentials and list/watch rights the admission path does not.
             "evaluation": { "background": { "enabled": false } },
+            // As the classic policy: images by digest, never rewritten.
+            "validationConfigurations": {
+                "required": true, "verifyDigest": true, "mutateDigest": false,
+            },
             "images": [{ "name": "components", "expression": IMAGES_EXPRESSION }],
-            "matchImageReferences": inputs
-                .image_globs()
-                .into_iter()
+            "matchImageReferences": trusted
+                .iter()
+                .flat_map(Trusted::globs)
                 .map(|glob| json!({ "glob": glob }))
                 .collect::<Vec<_>>(),
             // A key-pair signature has no transparency-log entry nor certificate timestamp (faas
             // uploads nothing to Rekor), and Kyverno requires both by default: without these two,
             // every image faas signs is refused.
-            "attestors": [{ "name": "faas", "cosign": {
-                "key": { "data": inputs.public_key },
-                "ctlog": { "insecureIgnoreTlog": true, "insecureIgnoreSCT": true },
-            }}],
+            "attestors": trusted.iter().map(|source| json!({
+                "name": source.attestor,
+                "cosign": {
+                    "key": { "data": source.public_key },
+                    "ctlog": { "insecureIgnoreTlog": true, "insecureIgnoreSCT": true },
+                },
+            })).collect::<Vec<_>>(),
             "attestations": [{
                 "name": "provenance",
                 "intoto": { "type": crate::attest::provenance::PREDICATE_TYPE },
             }],
-            "validations": [
+            "validations": validations,
+        },
+    })
+}
+
+/// The classic Kyverno `ClusterPolicy` (`verifyImages`), for Kyverno 1.14 to 1.19 (deprecated
+/// since 1.17, removed in 1.20): the same admission as the `ImageValidatingPolicy`, as two
+/// rules: images only from the trusted repositories, pinned by digest; each verified with its
+/// repository's key.
+pub fn cluster_policy(inputs: &Inputs<'_>) -> Value {
+    let trusted = inputs.trusted();
+    let resources = json!({ "any": [{ "resources": {
+        "kinds": ["runtime.wasmcloud.dev/v1alpha1/WorkloadDeployment"],
+    }}]});
+    // A Kyverno pattern applies to every element of a list; `|` separates alternatives, and
+    // 64 `?` are a digest's 64 characters exactly (a `*` would take a tail after it too).
+    let allowed: Vec<String> = trusted
+        .iter()
+        .map(|t| format!("{}@sha256:{}", t.repository, "?".repeat(64)))
+        .collect();
+    let verify: Vec<Value> = trusted
+        .iter()
+        .map(|source| {
+            json!({
+                "imageReferences": source.globs(),
+                "failureAction": "Enforce",
+                "required": true,
+                "verifyDigest": true,
+                "mutateDigest": false,
+                // As for the ImageValidatingPolicy: no Rekor entry, no SCT for a key pair.
+                "attestors": [{ "entries": [{ "keys": {
+                    "publicKeys": source.public_key,
+                    "rekor": { "ignoreTlog": true },
+                    "ctlog": { "ignoreSCT": true },
+                }}]}],
+            })
+        })
+        .collect();
+    json!({
+        "apiVersion": "kyverno.io/v1",
+        "kind": "ClusterPolicy",
+        "metadata": { "name": format!("{}-signed", inputs.name), "labels": inputs.labels() },
+        "spec": {
+            "background": false,
+            "webhookConfiguration": { "timeoutSeconds": 30 },
+            "rules": [
                 {
-                    "expression": "images.components.map(image, verifyImageSignatures(image, [attestors.faas])).all(e, e > 0)",
-                    "message": "every component image must be signed by the project's key",
+                    "name": "components-trusted",
+                    "match": resources,
+                    "validate": {
+                        "failureAction": "Enforce",
+                        "message": untrusted_message(&trusted),
+                        "pattern": { "spec": { "template": { "spec": {
+                            "components": [{ "image": allowed.join(" | ") }],
+                        }}}},
+                    },
                 },
                 {
-                    "expression": "images.components.map(image, verifyAttestationSignatures(image, attestations.provenance, [attestors.faas])).all(e, e > 0)",
-                    "message": "every component image must carry its provenance, signed by the project's key",
+                    "name": "components-signed",
+                    "match": resources,
+                    "imageExtractors": { "WorkloadDeployment": [{
+                        "path": "/spec/template/spec/components/*/image",
+                    }]},
+                    "verifyImages": verify,
                 },
             ],
         },
     })
 }
 
-/// The classic Kyverno `ClusterPolicy` (`verifyImages`), for clusters whose Kyverno predates
-/// `ImageValidatingPolicy`.
-pub fn cluster_policy(inputs: &Inputs<'_>) -> Value {
-    json!({
-        "apiVersion": "kyverno.io/v1",
-        "kind": "ClusterPolicy",
-        "metadata": { "name": format!("{}-signed", inputs.name), "labels": inputs.labels() },
-        "spec": {
-            "validationFailureAction": "Enforce",
-            "background": false,
-            "webhookTimeoutSeconds": 30,
-            "rules": [{
-                "name": "components-signed",
-                "match": { "any": [{ "resources": {
-                    "kinds": ["runtime.wasmcloud.dev/v1alpha1/WorkloadDeployment"],
-                }}]},
-                "imageExtractors": { "WorkloadDeployment": [{
-                    "path": "/spec/template/spec/components/*/image",
-                }]},
-                "verifyImages": [{
-                    "imageReferences": inputs.image_globs(),
-                    "required": true,
-                    "verifyDigest": true,
-                    "mutateDigest": false,
-                    // As for the ImageValidatingPolicy: no Rekor entry, no SCT for a key pair.
-                    "attestors": [{ "entries": [{ "keys": {
-                        "publicKeys": inputs.public_key,
-                        "rekor": { "ignoreTlog": true },
-                        "ctlog": { "ignoreSCT": true },
-                    }}]}],
-                }],
-            }],
-        },
-    })
-}
-
 /// The wasmCloud 1.x wadm `Application`: the component by digest, scaled by a spread scaler,
 /// linked from the HTTP server provider (and to and from the NATS provider for messaging).
+///
+/// Where wasmCloud 1.x cannot carry what the policy says, no manifest is written
+/// ([`DeployError::Wadm`]): a WASI 0.3 artifact (no 1.x host runs one), outgoing HTTP (the 1.x
+/// HTTP client provider has no egress allow-list) unless `[deploy] wadm-accept` names
+/// `unrestricted-egress`, and credentials with no configuration named to hold them.
 pub fn wadm_application(inputs: &Inputs<'_>) -> Result<Value, DeployError> {
     host_interfaces(inputs)?;
     let settings = inputs.settings;
-    let mut components = vec![json!({
+    if let Some(p3) = inputs
+        .imports
+        .iter()
+        .chain(inputs.exports)
+        .find(|i| i.starts_with("wasi:") && i.contains("@0.3."))
+    {
+        return Err(DeployError::Wadm(format!(
+            "the artifact is WASI 0.3 ({p3}), which no wasmCloud 1.x host runs: deploy it on \
+             wasmCloud 2.x (--emit wasmcloud), or wrap it for a WASI 0.2 target"
+        )));
+    }
+    let egress = inputs.imports_of("wasi:http/outgoing-handler");
+    if egress
+        && !settings
+            .wadm_accept
+            .contains(&WadmAccept::UnrestrictedEgress)
+    {
+        return Err(DeployError::Wadm(format!(
+            "the policy lets the function call {} only, and wasmCloud 1.x's HTTP client provider \
+             has no allow-list: it would reach any host. Deploy on wasmCloud 2.x (--emit \
+             wasmcloud), or accept it by name: [deploy] wadm-accept = [\"unrestricted-egress\"]",
+            match inputs.note.grants.outgoing_hosts.as_slice() {
+                [] => "no host".to_string(),
+                hosts => hosts.join(", "),
+            }
+        )));
+    }
+    let mut function = json!({
         "name": inputs.name,
         "type": "component",
         "properties": { "image": inputs.image() },
@@ -497,7 +797,50 @@ pub fn wadm_application(inputs: &Inputs<'_>) -> Result<Value, DeployError> {
             "type": "spreadscaler",
             "properties": { "instances": settings.replicas.unwrap_or(1) },
         }],
-    })];
+    });
+    // The policy's credentials are configuration keys the function reads through wasi:config:
+    // on 1.x, named configuration (`wash config put NAME KEY=VALUE`), managed outside the
+    // manifest, so no value is written here.
+    let keys = &inputs.note.grants.config_keys;
+    let named: Vec<&String> = settings
+        .config_from
+        .iter()
+        .chain(&settings.secret_from)
+        .collect();
+    if !keys.is_empty() && named.is_empty() {
+        return Err(DeployError::Wadm(format!(
+            "the policy reads the configuration keys {}, and [deploy] names no configuration to \
+             hold them: name it with config-from (on wasmCloud 1.x, the named configuration `wash \
+             config put` writes)",
+            keys.join(", ")
+        )));
+    }
+    if !keys.is_empty() {
+        function["properties"]["config"] =
+            Value::Array(named.iter().map(|name| json!({ "name": name })).collect());
+    }
+    let mut components = vec![function];
+    if egress {
+        components.push(json!({
+            "name": "httpclient",
+            "type": "capability",
+            "properties": {
+                "image": settings.http_client_provider.as_deref().unwrap_or(HTTP_CLIENT_PROVIDER),
+            },
+        }));
+        push_trait(
+            &mut components[0],
+            json!({
+                "type": "link",
+                "properties": {
+                    "target": { "name": "httpclient" },
+                    "namespace": "wasi",
+                    "package": "http",
+                    "interfaces": ["outgoing-handler"],
+                },
+            }),
+        );
+    }
     if inputs.exports_of("wasi:http/incoming-handler") {
         let address = settings.http_address.as_deref().unwrap_or("0.0.0.0:8080");
         components.push(json!({
@@ -521,11 +864,12 @@ pub fn wadm_application(inputs: &Inputs<'_>) -> Result<Value, DeployError> {
     }
     // A dependency the platform links: a component of its own, and a link from the function to
     // each of its interfaces the function imports.
-    for (name, image) in inputs.linked {
+    for linked in inputs.linked {
+        let name = &linked.name;
         components.push(json!({
             "name": name,
             "type": "component",
-            "properties": { "image": image },
+            "properties": { "image": linked.image },
             "traits": [{
                 "type": "spreadscaler",
                 "properties": { "instances": settings.replicas.unwrap_or(1) },
@@ -550,10 +894,9 @@ pub fn wadm_application(inputs: &Inputs<'_>) -> Result<Value, DeployError> {
             }
         }
         for ((namespace, package), interfaces) in by_package {
-            components[0]["traits"]
-                .as_array_mut()
-                .expect("an array")
-                .push(json!({
+            push_trait(
+                &mut components[0],
+                json!({
                     "type": "link",
                     "properties": {
                         "target": { "name": name },
@@ -561,7 +904,8 @@ pub fn wadm_application(inputs: &Inputs<'_>) -> Result<Value, DeployError> {
                         "package": package,
                         "interfaces": interfaces,
                     },
-                }));
+                }),
+            );
         }
     }
     let subjects = &inputs.note.grants.messaging_subjects;
@@ -587,10 +931,9 @@ pub fn wadm_application(inputs: &Inputs<'_>) -> Result<Value, DeployError> {
             }],
         }));
         if inputs.imports_of("wasmcloud:messaging/consumer") {
-            components[0]["traits"]
-                .as_array_mut()
-                .expect("an array")
-                .push(json!({
+            push_trait(
+                &mut components[0],
+                json!({
                     "type": "link",
                     "properties": {
                         "target": { "name": "nats" },
@@ -598,7 +941,8 @@ pub fn wadm_application(inputs: &Inputs<'_>) -> Result<Value, DeployError> {
                         "package": "messaging",
                         "interfaces": ["consumer"],
                     },
-                }));
+                }),
+            );
         }
     }
     Ok(json!({
@@ -613,6 +957,14 @@ pub fn wadm_application(inputs: &Inputs<'_>) -> Result<Value, DeployError> {
         },
         "spec": { "components": components },
     }))
+}
+
+/// Adds a trait to a wadm component.
+fn push_trait(component: &mut Value, value: Value) {
+    component["traits"]
+        .as_array_mut()
+        .expect("every component is written with traits")
+        .push(value);
 }
 
 /// Which manifests to write.
@@ -641,32 +993,75 @@ impl std::str::FromStr for Emit {
     }
 }
 
-/// The manifests `emit` asks for: (file name, YAML text).
-pub fn manifests(inputs: &Inputs<'_>, emit: Emit) -> Result<Vec<(String, String)>, DeployError> {
-    let mut files = Vec::new();
-    if emit != Emit::Wadm {
-        files.push(("workload.yaml", workload_deployment(inputs)?));
-        files.push(("kyverno.yaml", image_validating_policy(inputs)));
-        files.push(("kyverno-classic.yaml", cluster_policy(inputs)));
-    }
-    if emit != Emit::Wasmcloud {
-        files.push(("wadm.yaml", wadm_application(inputs)?));
-    }
-    Ok(files
-        .into_iter()
-        .map(|(name, document)| (name.to_string(), to_yaml(&document)))
-        .collect())
+/// The manifests `emit` asks for, and those left out with the reason.
+#[derive(Debug, Default)]
+pub struct Manifests {
+    /// (file name, YAML text).
+    pub files: Vec<(String, String)>,
+    /// (file name, why it was not written).
+    pub skipped: Vec<(String, String)>,
 }
 
-/// YAML with a header saying where it came from; keys sorted (serde_json's map), so the same
-/// document gives the same text.
-fn to_yaml(document: &Value) -> String {
+/// The manifests `emit` asks for. With `all`, a `wadm.yaml` wasmCloud 1.x cannot enforce is
+/// left out with its reason (the 2.x files carry the policy); asked for alone, it is an error.
+pub fn manifests(inputs: &Inputs<'_>, emit: Emit) -> Result<Manifests, DeployError> {
+    let mut manifests = Manifests::default();
+    let mut add = |name: &str, document: Value, header: &str| {
+        manifests
+            .files
+            .push((name.to_string(), to_yaml(&document, header)));
+    };
+    if emit != Emit::Wadm {
+        let kyverno = inputs.kyverno();
+        add(
+            "workload.yaml",
+            workload_deployment(inputs)?,
+            "For wasmCloud 2.3.0 and later (its runtime operator).",
+        );
+        let for_kyverno = match kyverno >= KyvernoVersion::CURRENT {
+            true => "For Kyverno 1.17 and later (policies.kyverno.io/v1).".to_string(),
+            false => format!(
+                "For Kyverno {kyverno} to 1.16 (policies.kyverno.io/v1alpha1, deprecated from 1.17)."
+            ),
+        };
+        add(
+            "kyverno.yaml",
+            image_validating_policy(inputs),
+            &for_kyverno,
+        );
+        if kyverno < KyvernoVersion::NO_CLUSTER_POLICY {
+            add(
+                "kyverno-classic.yaml",
+                cluster_policy(inputs),
+                "For Kyverno 1.14 to 1.19 (ClusterPolicy: deprecated in 1.17, removed in 1.20); \
+                 apply this or kyverno.yaml.",
+            );
+        }
+    }
+    if emit != Emit::Wasmcloud {
+        match wadm_application(inputs) {
+            Ok(document) => add("wadm.yaml", document, "For wasmCloud 1.x (wadm)."),
+            Err(DeployError::Wadm(reason)) if emit == Emit::All => {
+                manifests.skipped.push(("wadm.yaml".into(), reason));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(manifests)
+}
+
+/// YAML with a header saying where it came from and what it is for; keys sorted (serde_json's
+/// map), so the same document gives the same text.
+fn to_yaml(document: &Value, for_what: &str) -> String {
     let body = serde_yaml::to_string(document).expect("JSON values serialise as YAML");
     format!(
-        "# Written by `faas deploy` (faas {}); edit faas.toml's [deploy] table and run it again.\n{body}",
+        "{HEADER} (faas {}); edit faas.toml's [deploy] table and run it again.\n# {for_what}\n{body}",
         env!("CARGO_PKG_VERSION")
     )
 }
+
+/// How every manifest faas writes begins.
+const HEADER: &str = "# Written by `faas deploy`";
 
 /// What `faas deploy` needs.
 pub struct DeployOptions {
@@ -686,8 +1081,19 @@ pub struct DeployOptions {
     pub emit: Emit,
     /// Where to write them.
     pub output: std::path::PathBuf,
-    /// The dependencies the platform links, as (name, image pinned by digest).
-    pub linked: Vec<(String, String)>,
+    /// The dependencies the platform links.
+    pub linked: Vec<LinkedDependency>,
+}
+
+/// A dependency the platform links, as faas.toml and faas.lock name it.
+#[derive(Debug, Clone)]
+pub struct LinkedDependency {
+    /// Its name.
+    pub name: String,
+    /// Its image, pinned by digest.
+    pub image: String,
+    /// Its owner's public key (a PEM file).
+    pub public_key: std::path::PathBuf,
 }
 
 /// What `faas deploy` wrote.
@@ -697,8 +1103,19 @@ pub struct DeployRecord {
     pub image: String,
     /// The files written.
     pub files: Vec<std::path::PathBuf>,
+    /// The files not written, each with why (`wadm.yaml` for what wasmCloud 1.x cannot enforce).
+    pub skipped: Vec<SkippedFile>,
     /// The grants they carry.
     pub grants: crate::artifact::Grants,
+}
+
+/// A manifest left out.
+#[derive(Debug, Clone, Serialize)]
+pub struct SkippedFile {
+    /// Its file name.
+    pub file: String,
+    /// Why.
+    pub reason: String,
 }
 
 /// Why deploying failed.
@@ -713,9 +1130,23 @@ pub enum DeployFailure {
     /// The public key cannot be read.
     #[error(transparent)]
     Key(#[from] crate::sign::KeyError),
+    /// A reference does not parse.
+    #[error(transparent)]
+    Reference(#[from] crate::oci::ReferenceError),
     /// The artifact is missing, unsigned or changed.
     #[error(transparent)]
     Published(#[from] crate::publish::PublishError),
+    /// A platform-linked dependency's image is missing, unsigned or signed by another key.
+    #[error("dependency `{name}` ({image}): {source}")]
+    Dependency {
+        /// Its name.
+        name: String,
+        /// Its image.
+        image: String,
+        /// Why.
+        #[source]
+        source: Box<DeployFailure>,
+    },
     /// The artifact was not wrapped by faas.
     #[error(
         "{0}: no layers note (not wrapped by faas), so its policy's grants are unknown: deploy an \
@@ -761,6 +1192,11 @@ pub fn deploy(options: &DeployOptions) -> Result<DeployRecord, DeployFailure> {
         .ok_or_else(|| DeployFailure::NoNote(reference.clone()))?;
     let inspection = crate::component::inspect_own(&bytes)
         .map_err(|e| DeployFailure::NotAComponent(reference.clone(), e.to_string()))?;
+    let linked = options
+        .linked
+        .iter()
+        .map(|dependency| verify_dependency(dependency, &options.connection))
+        .collect::<Result<Vec<_>, _>>()?;
     let repository = options.reference.repository_name();
     let inputs = Inputs {
         name: &options.name,
@@ -772,14 +1208,15 @@ pub fn deploy(options: &DeployOptions) -> Result<DeployRecord, DeployFailure> {
         note: &note,
         public_key: pem.trim_end(),
         settings: &options.settings,
-        linked: &options.linked,
+        linked: &linked,
     };
-    let files = manifests(&inputs, options.emit).map_err(|source| DeployFailure::Manifests {
-        reference: reference.clone(),
-        source,
-    })?;
+    let manifests =
+        manifests(&inputs, options.emit).map_err(|source| DeployFailure::Manifests {
+            reference: reference.clone(),
+            source,
+        })?;
     let mut written = Vec::new();
-    for (name, text) in files {
+    for (name, text) in manifests.files {
         let path = options.output.join(name);
         crate::fsutil::write_atomic(&path, text.as_bytes()).map_err(|source| {
             DeployFailure::Write {
@@ -789,10 +1226,49 @@ pub fn deploy(options: &DeployOptions) -> Result<DeployRecord, DeployFailure> {
         })?;
         written.push(path);
     }
+    let mut skipped = Vec::new();
+    for (file, reason) in manifests.skipped {
+        // A wadm.yaml an earlier run wrote would read as current: it goes.
+        let stale = options.output.join(&file);
+        if std::fs::read_to_string(&stale).is_ok_and(|text| text.starts_with(HEADER)) {
+            std::fs::remove_file(&stale).map_err(|source| DeployFailure::Write {
+                path: stale.clone(),
+                source,
+            })?;
+        }
+        skipped.push(SkippedFile { file, reason });
+    }
     Ok(DeployRecord {
         image: inputs.image(),
         files: written,
+        skipped,
         grants: note.grants.clone(),
+    })
+}
+
+/// Verifies a platform-linked dependency's image with its owner's key, as the admission policy
+/// will: a wrong key or an unsigned image fails here rather than at `kubectl apply`.
+fn verify_dependency(
+    dependency: &LinkedDependency,
+    connection: &crate::oci::registry::Connection,
+) -> Result<LinkedComponent, DeployFailure> {
+    let failed = |source: DeployFailure| DeployFailure::Dependency {
+        name: dependency.name.clone(),
+        image: dependency.image.clone(),
+        source: Box::new(source),
+    };
+    let key = crate::sign::PublicKey::read(&dependency.public_key)
+        .map_err(|e| failed(DeployFailure::Key(e)))?;
+    let reference = crate::oci::Reference::parse(&dependency.image)
+        .map_err(|e| failed(DeployFailure::Reference(e)))?;
+    let mut store = crate::publish::open_store(&reference, connection)
+        .map_err(|e| failed(DeployFailure::Published(e.into())))?;
+    crate::publish::verify(store.as_mut(), &reference, &key, false)
+        .map_err(|e| failed(DeployFailure::Published(e)))?;
+    Ok(LinkedComponent {
+        name: dependency.name.clone(),
+        image: dependency.image.clone(),
+        public_key: key.to_pem().trim_end().to_string(),
     })
 }
 
@@ -836,7 +1312,9 @@ ThjUYylcWY2o0p1LF7auFlhmdXoKdEK2EuK1RMNe5Q/aigwdZ66Aj9k6Eg==
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../fixtures/deploy")
             .join(case);
-        for (file, text) in manifests(inputs, Emit::All).unwrap() {
+        let manifests = manifests(inputs, Emit::All).unwrap();
+        assert!(manifests.skipped.is_empty(), "{:?}", manifests.skipped);
+        for (file, text) in manifests.files {
             let path = dir.join(&file);
             if std::env::var_os("BLESS").is_some() {
                 std::fs::create_dir_all(&dir).unwrap();
@@ -949,6 +1427,7 @@ ThjUYylcWY2o0p1LF7auFlhmdXoKdEK2EuK1RMNe5Q/aigwdZ66Aj9k6Eg==
             secret_from: vec!["orders-secrets".into()],
             image_pull_secret: Some("registry-credentials".into()),
             host_selector: [("zone".to_string(), "eu-west-1".to_string())].into(),
+            wadm_accept: vec![WadmAccept::UnrestrictedEgress],
             ..Default::default()
         };
         let inputs = Inputs {
@@ -1034,7 +1513,11 @@ ThjUYylcWY2o0p1LF7auFlhmdXoKdEK2EuK1RMNe5Q/aigwdZ66Aj9k6Eg==
             "registry.example.com/platform/text@sha256:{}",
             "c".repeat(64)
         );
-        let linked = vec![("text".to_string(), image.clone())];
+        let linked = vec![LinkedComponent {
+            name: "text".into(),
+            image: image.clone(),
+            public_key: KEY.trim_end().into(),
+        }];
         let inputs = Inputs {
             name: "hello",
             version: "0.1.0",
@@ -1072,5 +1555,253 @@ ThjUYylcWY2o0p1LF7auFlhmdXoKdEK2EuK1RMNe5Q/aigwdZ66Aj9k6Eg==
         let mut note = note.clone();
         note.platform_links.clear();
         note
+    }
+
+    fn sample_inputs<'a>(
+        imports: &'a [String],
+        exports: &'a [String],
+        note: &'a LayersNote,
+        settings: &'a DeploySection,
+        linked: &'a [LinkedComponent],
+    ) -> Inputs<'a> {
+        Inputs {
+            name: "hello",
+            version: "0.1.0",
+            repository: "registry.example.com/team/hello",
+            digest: "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            imports,
+            exports,
+            note,
+            public_key: KEY,
+            settings,
+            linked,
+        }
+    }
+
+    fn files(manifests: &Manifests) -> Vec<&str> {
+        manifests.files.iter().map(|(f, _)| f.as_str()).collect()
+    }
+
+    #[test]
+    fn the_kyverno_release_chooses_the_api_version_and_the_files() {
+        let exports = vec!["wasi:http/incoming-handler@0.2.12".to_string()];
+        let note = note(Grants::default());
+        let parse = |text: &str| toml::from_str::<DeploySection>(text);
+        for (setting, api, classic) in [
+            ("", "policies.kyverno.io/v1", true),
+            ("kyverno = \"1.14\"", "policies.kyverno.io/v1alpha1", true),
+            ("kyverno = \"1.16\"", "policies.kyverno.io/v1alpha1", true),
+            ("kyverno = \"1.19\"", "policies.kyverno.io/v1", true),
+            ("kyverno = \"1.20\"", "policies.kyverno.io/v1", false),
+        ] {
+            let settings = parse(setting).unwrap();
+            let inputs = sample_inputs(&[], &exports, &note, &settings, &[]);
+            let manifests = manifests(&inputs, Emit::Wasmcloud).unwrap();
+            let (_, kyverno) = &manifests.files[1];
+            assert!(
+                kyverno.contains(&format!("apiVersion: {api}\n")),
+                "{setting}"
+            );
+            assert_eq!(
+                files(&manifests).contains(&"kyverno-classic.yaml"),
+                classic,
+                "{setting}"
+            );
+            // Each file says which release it is for.
+            for (file, text) in &manifests.files {
+                assert!(text.lines().nth(1).unwrap().starts_with("# For "), "{file}");
+            }
+        }
+        for bad in ["kyverno = \"1.13\"", "kyverno = \"one\"", "kyverno = \"1\""] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// Kyverno's wildcard match (`*` any run, `?` one character), as its patterns use it.
+    fn wildcard(pattern: &str, text: &str) -> bool {
+        match pattern.split_once('*') {
+            None => {
+                pattern.len() == text.len()
+                    && pattern
+                        .chars()
+                        .zip(text.chars())
+                        .all(|(p, t)| p == '?' || p == t)
+            }
+            Some((head, tail)) => {
+                text.len() >= head.len()
+                    && wildcard(head, &text[..head.len()])
+                    && (head.len()..=text.len()).any(|i| wildcard(tail, &text[i..]))
+            }
+        }
+    }
+
+    #[test]
+    fn images_from_anywhere_but_the_trusted_repositories_are_refused() {
+        let exports = vec!["wasi:http/incoming-handler@0.2.12".to_string()];
+        let note = note(Grants::default());
+        let settings = DeploySection::default();
+        let other_key = "-----BEGIN PUBLIC KEY-----\nOTHER\n-----END PUBLIC KEY-----";
+        let linked = vec![LinkedComponent {
+            name: "text".into(),
+            image: format!(
+                "registry.example.com/platform/text@sha256:{}",
+                "c".repeat(64)
+            ),
+            public_key: other_key.into(),
+        }];
+        let inputs = sample_inputs(&[], &exports, &note, &settings, &linked);
+        let policy = image_validating_policy(&inputs);
+        let spec = &policy["spec"];
+        // One attestor per trusted repository, each with its own key.
+        assert_eq!(spec["attestors"][0]["name"], "faas");
+        assert_eq!(spec["attestors"][0]["cosign"]["key"]["data"], KEY);
+        assert_eq!(spec["attestors"][1]["name"], "dependency1");
+        assert_eq!(spec["attestors"][1]["cosign"]["key"]["data"], other_key);
+        let validations = spec["validations"].as_array().unwrap();
+        // The first reads the object itself: `images` holds only the images Kyverno matched.
+        let trust = validations[0]["expression"].as_str().unwrap();
+        assert_eq!(
+            trust,
+            "object.spec.template.spec.components.all(c, \
+             c.image.matches('^registry\\\\.example\\\\.com/team/hello@sha256:[0-9a-f]{64}$') || \
+             c.image.matches('^registry\\\\.example\\\\.com/platform/text@sha256:[0-9a-f]{64}$'))"
+        );
+        // The dependency's images are verified with its key, the function's with the project's
+        // (and only the function's carry faas's provenance).
+        let text = validations
+            .iter()
+            .find(|v| {
+                v["expression"]
+                    .as_str()
+                    .unwrap()
+                    .contains("[attestors.dependency1]")
+            })
+            .unwrap();
+        assert!(
+            text["expression"]
+                .as_str()
+                .unwrap()
+                .contains("filter(image, image.startsWith('registry.example.com/platform/text@'))")
+        );
+        assert_eq!(
+            validations
+                .iter()
+                .filter(|v| v["expression"]
+                    .as_str()
+                    .unwrap()
+                    .contains("attestations.provenance"))
+                .count(),
+            1
+        );
+        // The classic policy: a pattern every component image must match.
+        let classic = cluster_policy(&inputs);
+        let rule = &classic["spec"]["rules"][0];
+        assert_eq!(rule["validate"]["failureAction"], "Enforce");
+        let pattern =
+            rule["validate"]["pattern"]["spec"]["template"]["spec"]["components"][0]["image"]
+                .as_str()
+                .unwrap();
+        let admitted = |image: &str| pattern.split(" | ").any(|glob| wildcard(glob, image));
+        assert!(admitted(&inputs.image()));
+        assert!(admitted(&linked[0].image));
+        for foreign in [
+            format!("registry.example.com/team/other@sha256:{}", "d".repeat(64)),
+            format!(
+                "registry.example.com/team/hello-evil@sha256:{}",
+                "d".repeat(64)
+            ),
+            "registry.example.com/team/hello:0.1.0".to_string(),
+            format!("{}/../../evil/miner", inputs.image()),
+            format!("evil.example/team/hello@sha256:{}", "d".repeat(64)),
+        ] {
+            assert!(!admitted(&foreign), "{foreign}");
+        }
+        let verify = rule_verify_images(&classic);
+        assert_eq!(verify.len(), 2);
+        assert_eq!(
+            verify[1]["imageReferences"][0],
+            "registry.example.com/platform/text"
+        );
+        assert_eq!(
+            verify[1]["attestors"][0]["entries"][0]["keys"]["publicKeys"],
+            other_key
+        );
+    }
+
+    fn rule_verify_images(policy: &Value) -> Vec<Value> {
+        policy["spec"]["rules"][1]["verifyImages"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    #[test]
+    fn wasmcloud_1_gets_no_manifest_that_would_widen_the_policy() {
+        let exports = vec!["wasi:http/incoming-handler@0.2.12".to_string()];
+        let outgoing = vec!["wasi:http/outgoing-handler@0.2.12".to_string()];
+        let grants = Grants {
+            outgoing_hosts: vec!["api.example.com".into()],
+            ..Grants::default()
+        };
+        let note_egress = note(grants);
+        let settings = DeploySection::default();
+        let inputs = sample_inputs(&outgoing, &exports, &note_egress, &settings, &[]);
+        // Asked for alone: an error naming the hosts and the way out.
+        let err = manifests(&inputs, Emit::Wadm).unwrap_err().to_string();
+        assert!(err.contains("api.example.com only"), "{err}");
+        assert!(
+            err.contains("wadm-accept = [\"unrestricted-egress\"]"),
+            "{err}"
+        );
+        // With the rest: the 2.x files, wadm.yaml left out with the reason.
+        let all = manifests(&inputs, Emit::All).unwrap();
+        assert_eq!(
+            files(&all),
+            ["workload.yaml", "kyverno.yaml", "kyverno-classic.yaml"]
+        );
+        assert_eq!(all.skipped[0].0, "wadm.yaml");
+        // Accepted by name: the HTTP client provider, linked.
+        let accepted = DeploySection {
+            wadm_accept: vec![WadmAccept::UnrestrictedEgress],
+            ..Default::default()
+        };
+        let inputs = sample_inputs(&outgoing, &exports, &note_egress, &accepted, &[]);
+        let wadm = wadm_application(&inputs).unwrap();
+        assert_eq!(wadm["spec"]["components"][1]["name"], "httpclient");
+        assert_eq!(
+            wadm["spec"]["components"][0]["traits"][1]["properties"]["target"]["name"],
+            "httpclient"
+        );
+        // WASI 0.3: no 1.x host runs it, accepted or not.
+        let p3 = vec!["wasi:http/handler@0.3.2".to_string()];
+        let note_plain = note(Grants::default());
+        let inputs = sample_inputs(&[], &p3, &note_plain, &accepted, &[]);
+        let err = wadm_application(&inputs).unwrap_err().to_string();
+        assert!(err.contains("WASI 0.3 (wasi:http/handler@0.3.2)"), "{err}");
+        // Credentials with nothing named to hold them.
+        let config = vec!["wasi:config/store@0.2.0-rc.1".to_string()];
+        let note_keys = note(Grants {
+            config_keys: vec!["db-password".into()],
+            ..Grants::default()
+        });
+        let inputs = sample_inputs(&config, &exports, &note_keys, &settings, &[]);
+        let err = wadm_application(&inputs).unwrap_err().to_string();
+        assert!(err.contains("db-password"), "{err}");
+        let named = DeploySection {
+            config_from: vec!["hello-config".into()],
+            ..Default::default()
+        };
+        let inputs = sample_inputs(&config, &exports, &note_keys, &named, &[]);
+        let wadm = wadm_application(&inputs).unwrap();
+        assert_eq!(
+            wadm["spec"]["components"][0]["properties"]["config"],
+            json!([{ "name": "hello-config" }])
+        );
+    }
+
+    #[test]
+    fn a_version_with_build_metadata_is_still_a_label() {
+        assert_eq!(label_value("1.2.0+build.5"), "1.2.0_build.5");
+        assert_eq!(label_value("0.1.0"), "0.1.0");
     }
 }

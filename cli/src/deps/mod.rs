@@ -49,6 +49,11 @@ pub struct DependencySpec {
     /// How it reaches the function.
     #[serde(default)]
     pub link: Link,
+    /// A platform-linked dependency's owner's public key (PEM, relative to faas.toml): `faas
+    /// deploy` verifies its image with it and writes it into the admission policies, which refuse
+    /// any other image in the workload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<PathBuf>,
 }
 
 impl DependencySpec {
@@ -220,12 +225,14 @@ pub fn default_name(reference: &str) -> String {
 }
 
 /// Adds (or replaces) dependency `name` from `reference` (a `.wasm` path or an OCI reference),
-/// pins it and writes its WIT. `fetch` pulls an OCI reference.
+/// pins it and writes its WIT. `fetch` pulls an OCI reference (verifying it with `public_key`,
+/// the owner's key of a platform-linked one, when given).
 pub fn add(
     project: &Project,
     name: &str,
     reference: &str,
     link: Link,
+    public_key: Option<&Path>,
     fetch: &Fetch<'_>,
 ) -> Result<Added, DepsError> {
     check_name(name).map_err(|e| dep_err(name, e))?;
@@ -240,6 +247,7 @@ pub fn add(
             oci: None,
             project: None,
             link,
+            public_key: None,
         }
     } else {
         DependencySpec {
@@ -247,8 +255,19 @@ pub fn add(
             oci: Some(reference.to_string()),
             project: None,
             link,
+            public_key: public_key.map(|key| {
+                let absolute = std::path::absolute(key).unwrap_or_else(|_| key.to_path_buf());
+                pathdiff(&absolute, &project.root)
+            }),
         }
     };
+    if public_key.is_some() && (link != Link::Platform || spec.oci.is_none()) {
+        return Err(dep_err(
+            name,
+            "a public key is for a published dependency the platform links (`--link platform` \
+             with a registry reference): a composed one is signed with the function",
+        ));
+    }
     let (bytes, image) = read_source(project, name, &spec, fetch)?;
     let mut locked = pin(name, &spec, &bytes)?;
     locked.image = image;
@@ -290,6 +309,7 @@ fn add_function(project: &Project, name: &str, dir: &str, link: Link) -> Result<
         oci: None,
         project: Some(pathdiff(&absolute, &project.root)),
         link,
+        public_key: None,
     };
     let callee = read_function(project, name, &spec)?;
     let locked = pin_function(name, &spec, &callee);
@@ -718,9 +738,21 @@ fn pathdiff(path: &Path, base: &Path) -> PathBuf {
     relative
 }
 
-/// The dependencies the platform links (`link = "platform"`), each as (name, image pinned by
-/// digest), for `faas deploy`: only published ones can be pulled by a platform.
-pub fn platform_images(project: &Project) -> Result<Vec<(String, String)>, DepsError> {
+/// A dependency the platform links, as `faas deploy` needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformImage {
+    /// Its name in faas.toml.
+    pub name: String,
+    /// Its image, pinned by digest.
+    pub image: String,
+    /// Its owner's public key (absolute).
+    pub public_key: PathBuf,
+}
+
+/// The dependencies the platform links (`link = "platform"`), for `faas deploy`: only
+/// published ones can be pulled by a platform, and only ones with their owner's key can be
+/// admitted (the admission policies refuse every image they do not verify).
+pub fn platform_images(project: &Project) -> Result<Vec<PlatformImage>, DepsError> {
     let mut images = Vec::new();
     for (locked, link) in list(project)? {
         if link != Link::Platform {
@@ -733,7 +765,26 @@ pub fn platform_images(project: &Project) -> Result<Vec<(String, String)>, DepsE
                  reference (`faas deps add REGISTRY/REPOSITORY:TAG`), so the platform can pull it",
             ));
         };
-        images.push((locked.name, image));
+        let key = project
+            .file
+            .dependencies
+            .get(&locked.name)
+            .and_then(|spec| spec.public_key.as_ref());
+        let Some(key) = key else {
+            let why = format!(
+                "the platform links it, but faas.toml names no key its image is verified with, so \
+                 the admission policies would refuse it: add its owner's public key \
+                 (`public-key = \"{}.pub\"` in [dependencies.{}], or `faas deps add REF --link \
+                 platform --public-key FILE`)",
+                locked.name, locked.name
+            );
+            return Err(dep_err(&locked.name, why));
+        };
+        images.push(PlatformImage {
+            name: locked.name,
+            image,
+            public_key: project.root.join(key),
+        });
     }
     Ok(images)
 }
