@@ -64,12 +64,17 @@ const BUILDS: &[Build] = &[
         packages: &[
             "faas-http-adapter-p3",
             "faas-http-middleware",
+            "faas-messaging-adapter-p3",
             "faas-secrets",
         ],
         features: &[],
         outputs: &[
             ("faas_http_adapter_p3.wasm", "faas_http_adapter_p3.wasm"),
             ("faas_http_middleware.wasm", "faas_http_middleware.wasm"),
+            (
+                "faas_messaging_adapter_p3.wasm",
+                "faas_messaging_adapter_p3.wasm",
+            ),
             ("faas_secrets.wasm", "faas_secrets.wasm"),
         ],
     },
@@ -102,6 +107,7 @@ fn main() {
         "guests/http-p3",
         "guests/secrets",
         "guests/messaging-adapter",
+        "guests/messaging-adapter-p3",
         "guests/runtime",
         "guests/verifier",
         "guests/policy-core/src",

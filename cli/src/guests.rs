@@ -33,6 +33,9 @@ pub const CLI_EXPORT: &str = "wasi:cli/run@0.2.12";
 /// The interface the messaging adapter exports.
 pub const MESSAGING_EXPORT: &str = "wasmcloud:messaging/handler@0.2.0";
 
+/// The interface the messaging adapter for wasmCloud 2.8+ exports (`--target wasmcloud@0.3`).
+pub const MESSAGING_HANDLER_P3: &str = "wasmcloud:messaging/handler@0.3.0";
+
 /// The security decorator (world `faas:guests/decorator`).
 pub const DECORATOR: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_decorator.wasm"));
 
@@ -114,6 +117,10 @@ pub const CLI_ADAPTER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_cl
 /// The messaging platform adapter (world `faas:guests/messaging-adapter`).
 pub const MESSAGING_ADAPTER: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/faas_messaging_adapter.wasm"));
+
+/// The messaging platform adapter for wasmCloud 2.8+ (world `faas:guests/messaging-adapter-p3`).
+pub const MESSAGING_ADAPTER_P3: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/faas_messaging_adapter_p3.wasm"));
 
 /// What in a policy makes a guest take an optional import from the host (or from another layer);
 /// without it, the import is satisfied by a deny layer.
@@ -366,12 +373,28 @@ static MESSAGING_GUEST: Guest = Guest {
     inspection: OnceLock::new(),
 };
 
-/// The platform adapter for a trigger, for a host of WASI 0.3 `wasi:http` when `http_p3`.
-pub fn adapter(trigger: Trigger, http_p3: bool) -> &'static Guest {
+/// The messaging adapter for wasmCloud 2.8+.
+pub static MESSAGING_P3_GUEST: Guest = Guest {
+    layer: "messaging-adapter",
+    bytes: MESSAGING_ADAPTER_P3,
+    export: MESSAGING_HANDLER_P3,
+    keep: &[],
+    optional: &[],
+    crates: include_str!(concat!(
+        env!("OUT_DIR"),
+        "/faas_messaging_adapter_p3.wasm.crates"
+    )),
+    inspection: OnceLock::new(),
+};
+
+/// The platform adapter for a trigger: for a host that calls WASI 0.3 `wasi:http` when
+/// `http_p3`, and the async `wasmcloud:messaging@0.3.0` handler when `messaging_p3`.
+pub fn adapter(trigger: Trigger, http_p3: bool, messaging_p3: bool) -> &'static Guest {
     match trigger {
         Trigger::Http if http_p3 => &HTTP_P3_GUEST,
         Trigger::Http => &HTTP_GUEST,
         Trigger::Cli => &CLI_GUEST,
+        Trigger::Messaging if messaging_p3 => &MESSAGING_P3_GUEST,
         Trigger::Messaging => &MESSAGING_GUEST,
     }
 }
@@ -380,7 +403,8 @@ pub fn adapter(trigger: Trigger, http_p3: bool) -> &'static Guest {
 mod tests {
     use super::*;
 
-    const ALL: [&Guest; 15] = [
+    const ALL: [&Guest; 16] = [
+        &MESSAGING_P3_GUEST,
         &OUTGOING_GUARD_GUEST,
         &KEYVALUE_GUARD_GUEST,
         &HTTP_P3_SECRETS_GUEST,

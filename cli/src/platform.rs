@@ -57,6 +57,10 @@ const TARGET_WIT: &[(&str, &str)] = &[
         include_str!("../../wit/targets/deps/messaging.wit"),
     ),
     (
+        "deps/messaging-0.3.wit",
+        include_str!("../../wit/targets/deps/messaging-0.3.wit"),
+    ),
+    (
         "deps/secrets.wit",
         include_str!("../../wit/targets/deps/secrets.wit"),
     ),

@@ -235,19 +235,8 @@ fn the_pipeline_runs_the_tests_as_a_stage_with_its_own_exit_code() {
     );
 }
 
-#[test]
-fn messaging_cases_check_acceptance_and_the_reply() {
-    let (_tmp, dir) = built_function("tested-messages");
-    edit(
-        &dir,
-        "auth.toml",
-        "[filters]",
-        "[messaging]\nsubjects = [\"orders.*\"]\nscopes = [\"orders:write\"]\n\n[filters]",
-    );
-    success(&faas(&dir, &["wrap", "--triggers", "http,messaging"]));
-    std::fs::write(
-        dir.join("tests/messages.toml"),
-        r#"
+/// Two messaging cases: an order accepted, a subject the policy does not list refused.
+const MESSAGE_CASES: &str = r#"
 [[case]]
 name = "an order reaches the function, which sees the subject as its caller"
 trigger = "messaging"
@@ -260,9 +249,19 @@ name = "a subject the policy does not list is refused"
 trigger = "messaging"
 subject = "payments.created"
 expect = { accepted = false, json = { error = "forbidden" } }
-"#,
-    )
-    .unwrap();
+"#;
+
+#[test]
+fn messaging_cases_check_acceptance_and_the_reply() {
+    let (_tmp, dir) = built_function("tested-messages");
+    edit(
+        &dir,
+        "auth.toml",
+        "[filters]",
+        "[messaging]\nsubjects = [\"orders.*\"]\nscopes = [\"orders:write\"]\n\n[filters]",
+    );
+    success(&faas(&dir, &["wrap", "--triggers", "http,messaging"]));
+    std::fs::write(dir.join("tests/messages.toml"), MESSAGE_CASES).unwrap();
     let report = json_of(&faas(&dir, &["test", "tests/messages.toml", "--json"]));
     assert_eq!(report["passed"], 2, "{report}");
     assert_eq!(report["cases"][0]["trigger"], "messaging");
@@ -290,4 +289,74 @@ expect = { accepted = false, json = { error = "forbidden" } }
     );
     let err = failure(&faas(&dir, &["test", "tests/messages.toml"]), 1);
     assert!(err.contains("tests/messages.toml:9:1: case `a subject the policy does not list is refused`: a message has no status"), "{err}");
+}
+
+#[test]
+fn wasmcloud_2_8_messages_go_through_the_async_handler() {
+    let (_tmp, dir) = built_function("tested-messages-p3");
+    edit(
+        &dir,
+        "auth.toml",
+        "[filters]",
+        "[messaging]\nsubjects = [\"orders.*\"]\nscopes = [\"orders:write\"]\n\n[filters]",
+    );
+    // wasmCloud 2.8's messaging: the async wasmcloud:messaging@0.3.0, beside WASI 0.3 HTTP.
+    let wrapped = json_of(&faas(
+        &dir,
+        &[
+            "wrap",
+            "--triggers",
+            "http,messaging",
+            "--target",
+            "wasmcloud@0.3",
+            "--json",
+        ],
+    ));
+    let exports = wrapped["exports"].to_string();
+    assert!(
+        exports.contains("wasmcloud:messaging/handler@0.3.0")
+            && exports.contains("wasi:http/handler@0.3")
+            && !exports.contains("handler@0.2.0"),
+        "{wrapped}"
+    );
+    let imports = wrapped["imports"].to_string();
+    assert!(
+        imports.contains("wasmcloud:messaging/consumer@0.3.0"),
+        "{wrapped}"
+    );
+    std::fs::write(dir.join("tests/messages.toml"), MESSAGE_CASES).unwrap();
+    let report = json_of(&faas(&dir, &["test", "tests/messages.toml", "--json"]));
+    assert_eq!(report["passed"], 2, "{report}");
+    // The same artifact still answers HTTP under faas test (its host supplies the async broker).
+    let report = json_of(&faas(&dir, &["test", "--json"]));
+    assert_eq!(report["failed"], 0, "{report}");
+    assert!(report["passed"].as_u64().unwrap() > 0, "{report}");
+
+    // Deployed: the workload asks the host for messaging 0.3.0; wasmCloud 1.x gets no manifest.
+    let registry = Registry::start();
+    success(&faas(
+        &dir,
+        &["keygen", "--key", "faas.key", "--pub", "faas.pub"],
+    ));
+    let reference = format!("{}/team/tested-messages-p3:0.1.0", registry.addr);
+    success(&faas(&dir, &["publish", &reference, "--key", "faas.key"]));
+    let record = json_of(&faas(&dir, &["deploy", "--json"]));
+    assert_eq!(record["skipped"][0]["file"], "wadm.yaml", "{record}");
+    let out = dir.join("target/faas/deploy");
+    let workload = yaml(&out.join("workload.yaml"));
+    let messaging = workload["spec"]["template"]["spec"]["hostInterfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["package"] == "messaging")
+        .cloned()
+        .unwrap_or_else(|| panic!("no messaging host interface: {workload}"));
+    assert_eq!(
+        messaging,
+        serde_json::json!({
+            "namespace": "wasmcloud", "package": "messaging", "version": "0.3.0",
+            "interfaces": ["handler", "consumer"], "config": { "subscriptions": "orders.*" },
+        })
+    );
+    check_manifests(&dir, &out);
 }

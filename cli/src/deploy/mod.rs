@@ -357,8 +357,8 @@ pub enum DeployError {
     /// The artifact exports nothing a wasmCloud host calls.
     #[error(
         "the artifact exports neither wasi:http/incoming-handler (or, WASI 0.3, wasi:http/handler) \
-         nor wasmcloud:messaging/handler: a wasmCloud host would never call it (wrap it with the \
-         http or messaging trigger)"
+         nor wasmcloud:messaging/handler (0.2.0 or 0.3.0): a wasmCloud host would never call it \
+         (wrap it with the http or messaging trigger)"
     )]
     NothingToCall,
 }
@@ -410,16 +410,25 @@ fn host_interfaces(inputs: &Inputs<'_>) -> Result<Vec<Value>, DeployError> {
             "namespace": "wasi", "package": "config", "version": "0.2.0-rc.1", "interfaces": ["store"],
         }));
     }
-    let mut messaging = Vec::new();
-    if inputs.exports_of("wasmcloud:messaging/handler") {
-        messaging.push("handler");
-    }
-    if inputs.imports_of("wasmcloud:messaging/consumer") {
-        messaging.push("consumer");
-    }
-    if !messaging.is_empty() {
+    // wasmcloud:messaging by revision: 0.2.0, and wasmCloud 2.8's async 0.3.0 (the adapter of
+    // `--target wasmcloud@0.3`); an artifact may use both (a function publishing through 0.2.0).
+    let mut handled = false;
+    for version in ["0.2.0", "0.3.0"] {
+        let handler = format!("wasmcloud:messaging/handler@{version}");
+        let consumer = format!("wasmcloud:messaging/consumer@{version}");
+        let mut messaging = Vec::new();
+        if inputs.exports.contains(&handler) {
+            messaging.push("handler");
+            handled = true;
+        }
+        if inputs.imports.contains(&consumer) {
+            messaging.push("consumer");
+        }
+        if messaging.is_empty() {
+            continue;
+        }
         let mut entry = json!({
-            "namespace": "wasmcloud", "package": "messaging", "version": "0.2.0",
+            "namespace": "wasmcloud", "package": "messaging", "version": version,
             "interfaces": messaging,
         });
         let subjects = &inputs.note.grants.messaging_subjects;
@@ -483,7 +492,7 @@ fn host_interfaces(inputs: &Inputs<'_>) -> Result<Vec<Value>, DeployError> {
     }) {
         return Err(DeployError::Unsupported(unsupported.clone()));
     }
-    if http.first() != Some(&"incoming-handler") && !p3 && !messaging.contains(&"handler") {
+    if http.first() != Some(&"incoming-handler") && !p3 && !handled {
         return Err(DeployError::NothingToCall);
     }
     Ok(entries)
@@ -762,15 +771,13 @@ pub fn cluster_policy(inputs: &Inputs<'_>) -> Value {
 pub fn wadm_application(inputs: &Inputs<'_>) -> Result<Value, DeployError> {
     host_interfaces(inputs)?;
     let settings = inputs.settings;
-    if let Some(p3) = inputs
-        .imports
-        .iter()
-        .chain(inputs.exports)
-        .find(|i| i.starts_with("wasi:") && i.contains("@0.3."))
-    {
+    if let Some(p3) = inputs.imports.iter().chain(inputs.exports).find(|i| {
+        (i.starts_with("wasi:") && i.contains("@0.3."))
+            || i.starts_with("wasmcloud:messaging/") && i.ends_with("@0.3.0")
+    }) {
         return Err(DeployError::Wadm(format!(
-            "the artifact is WASI 0.3 ({p3}), which no wasmCloud 1.x host runs: deploy it on \
-             wasmCloud 2.x (--emit wasmcloud), or wrap it for a WASI 0.2 target"
+            "the artifact is WASI 0.3 ({p3}: async functions), which no wasmCloud 1.x host runs: \
+             deploy it on wasmCloud 2.x (--emit wasmcloud), or wrap it for a WASI 0.2 target"
         )));
     }
     let egress = inputs.imports_of("wasi:http/outgoing-handler");

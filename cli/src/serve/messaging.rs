@@ -1,10 +1,12 @@
 //! A `wasmcloud:messaging` host for one message (`faas test`'s messaging cases): the message goes
 //! to the artifact's `handler` in the sandbox and under the limits of a served request, and what
-//! the artifact publishes through `consumer` (the reply) is kept.
+//! the artifact publishes through `consumer` (the reply) is kept. Both revisions: 0.2.0, and
+//! wasmCloud 2.8's async 0.3.0 (an artifact wrapped for `--target wasmcloud@0.3`), which is
+//! called, as a 2.8 host does, in preference to 0.2.0.
 
 use super::RequestState;
 use anyhow::Context;
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::{Accessor, HasData, HasSelf, Linker};
 use wasmtime_wasi::WasiCtx;
 
 mod bindings {
@@ -23,7 +25,27 @@ mod bindings {
     });
 }
 
+mod bindings_p3 {
+    // wasmCloud 2.8's async revision, as the 0.3 messaging adapter is built against.
+    wasmtime::component::bindgen!({
+        path: "../wit/targets/deps/messaging-0.3.wit",
+        inline: "
+            package faas:hosts;
+            world messaging-host-p3 {
+                import wasmcloud:messaging/consumer@0.3.0;
+                export wasmcloud:messaging/handler@0.3.0;
+            }
+        ",
+        world: "faas:hosts/messaging-host-p3",
+        imports: { default: store },
+    });
+}
+
 use bindings::wasmcloud::messaging::{consumer, types};
+use bindings_p3::wasmcloud::messaging::{consumer as consumer_p3, types as types_p3};
+
+/// The export a wasmCloud 2.8 host calls first.
+const HANDLER_P3: &str = "wasmcloud:messaging/handler@0.3.0";
 
 /// A broker message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,15 +89,63 @@ impl consumer::Host for RequestState {
     }
 }
 
-/// Adds the broker (`wasmcloud:messaging/consumer`) to `linker`.
-pub(super) fn add_to_linker(linker: &mut Linker<RequestState>) -> anyhow::Result<()> {
+/// The async broker's state in a request.
+struct Broker;
+
+impl HasData for Broker {
+    type Data<'a> = &'a mut RequestState;
+}
+
+impl types_p3::Host for &mut RequestState {}
+impl consumer_p3::Host for &mut RequestState {}
+
+impl<T> consumer_p3::HostWithStore<T> for Broker {
+    async fn request(
+        _accessor: &Accessor<T, Self>,
+        subject: String,
+        _body: Vec<u8>,
+        _timeout_ms: u32,
+    ) -> Result<types_p3::BrokerMessage, String> {
+        Err(format!("no broker here answers requests (to {subject})"))
+    }
+
+    async fn publish(
+        accessor: &Accessor<T, Self>,
+        msg: types_p3::BrokerMessage,
+    ) -> Result<(), String> {
+        accessor.with(|mut access| {
+            access.get().published.push(Message {
+                subject: msg.subject,
+                body: msg.body,
+                reply_to: msg.reply_to,
+            })
+        });
+        Ok(())
+    }
+}
+
+/// Adds the broker (`wasmcloud:messaging/consumer`) to `linker`: 0.2.0, and with `asynchronous`
+/// (an engine for WASI 0.3 artifacts) 0.3.0 too.
+pub(super) fn add_to_linker(
+    linker: &mut Linker<RequestState>,
+    asynchronous: bool,
+) -> anyhow::Result<()> {
     consumer::add_to_linker::<RequestState, HasSelf<RequestState>>(linker, |s| s)
-        .map_err(anyhow::Error::from)
+        .map_err(anyhow::Error::from)?;
+    if asynchronous {
+        consumer_p3::add_to_linker::<RequestState, Broker>(linker, |s| s)
+            .map_err(anyhow::Error::from)?;
+    }
+    Ok(())
 }
 
 impl super::OneShot {
-    /// Delivers `message` to the artifact (wrapped with the messaging trigger).
+    /// Delivers `message` to the artifact (wrapped with the messaging trigger): to its 0.3.0
+    /// handler when it has one, as a wasmCloud 2.8 host does, else to its 0.2.0 one.
     pub fn deliver(&self, message: Message) -> anyhow::Result<Delivery> {
+        if self.component.get_export_index(None, HANDLER_P3).is_some() {
+            return self.deliver_p3(message);
+        }
         let mut store = self.store(WasiCtx::builder().inherit_stderr().build());
         Self::run(async {
             let host = bindings::MessagingHost::instantiate_async(
@@ -103,6 +173,43 @@ impl super::OneShot {
                     },
                 )
                 .await
+                .map_err(anyhow::Error::from)
+                .context("the artifact trapped")?;
+            Ok(Delivery {
+                result,
+                published: std::mem::take(&mut store.data_mut().published),
+            })
+        })
+    }
+}
+
+impl super::OneShot {
+    /// Delivers `message` to the async `wasmcloud:messaging/handler@0.3.0`.
+    fn deliver_p3(&self, message: Message) -> anyhow::Result<Delivery> {
+        let mut store = self.store(WasiCtx::builder().inherit_stderr().build());
+        Self::run(async {
+            let host = bindings_p3::MessagingHostP3::instantiate_async(
+                &mut store,
+                &self.component,
+                &self.linker,
+            )
+            .await
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("cannot deliver to {}", self.path.display()))?;
+            let message = types_p3::BrokerMessage {
+                subject: message.subject,
+                body: message.body,
+                reply_to: message.reply_to,
+            };
+            let result = store
+                .run_concurrent(async move |accessor| {
+                    host.wasmcloud_messaging_handler()
+                        .call_handle_message(accessor, message)
+                        .await
+                })
+                .await
+                .map_err(anyhow::Error::from)
+                .context("the artifact trapped")?
                 .map_err(anyhow::Error::from)
                 .context("the artifact trapped")?;
             Ok(Delivery {

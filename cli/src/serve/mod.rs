@@ -865,7 +865,7 @@ fn engine_and_linker(
     .map_err(anyhow::Error::from)?;
     // An artifact with the messaging trigger beside HTTP imports the broker: what it publishes
     // is kept with its request (for `faas test`) and goes nowhere else.
-    messaging::add_to_linker(&mut linker)?;
+    messaging::add_to_linker(&mut linker, asynchronous)?;
     // The rate limits' counters (and any granted key-value use), shared by every request.
     keyvalue::add_to_linker(&mut linker)?;
     // wasmCloud 2.x secrets (async functions), for WASI 0.3 artifacts that read them.

@@ -332,6 +332,8 @@ pub struct Host {
     pub config: HostConfig,
     /// Whether HTTP arrives through `wasi:http/handler@0.3`.
     pub http_p3: bool,
+    /// Whether messages arrive through the async `wasmcloud:messaging/handler@0.3.0`.
+    pub messaging_p3: bool,
 }
 
 impl Host {
@@ -348,6 +350,7 @@ impl Host {
                 false => HostConfig::Store,
             },
             http_p3: platform.calls(guests::HTTP_HANDLER_P3),
+            messaging_p3: platform.calls(guests::MESSAGING_HANDLER_P3),
         }
     }
 }
@@ -661,7 +664,7 @@ impl Plan {
         for trigger in triggers {
             let guest = match secrets {
                 Some(_) => &guests::HTTP_P3_SECRETS_GUEST,
-                None => guests::adapter(*trigger, host.http_p3),
+                None => guests::adapter(*trigger, host.http_p3, host.messaging_p3),
             };
             let adapter = self.add_guest(
                 guest,

@@ -19,10 +19,10 @@ wit_bindgen::generate!({
 use alloc::format;
 use alloc::string::String;
 use alloc::vec;
-use exports::wasmcloud::messaging::handler::Guest;
+use exports::wasmcloud::messaging0_2_0::handler::Guest;
 use faas::function::handler::{self, Request, TriggerInfo, TriggerKind};
-use wasmcloud::messaging::consumer;
-use wasmcloud::messaging::types::BrokerMessage;
+use wasmcloud::messaging0_2_0::consumer;
+use wasmcloud::messaging0_2_0::types::BrokerMessage;
 
 struct Messaging;
 
