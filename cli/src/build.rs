@@ -231,6 +231,8 @@ fn componentize(
         .suffix(".wasm")
         .tempfile_in(dir)
         .map_err(write_err)?;
+    // Removed on Ctrl-C too, not only when dropped.
+    let _interrupted = crate::interrupt::TempFile::register(scratch.path());
     toolchain.build(&project.root, scratch.path())?;
     let bytes = std::fs::read(scratch.path()).map_err(|source| BuildError::Read {
         path: scratch.path().to_path_buf(),
@@ -309,10 +311,11 @@ fn cargo_build(root: &Path, profile: Profile) -> Result<PathBuf, BuildError> {
         command.arg("--release");
     }
     tracing::debug!(?command, "running cargo");
-    let output = command.output().map_err(|source| BuildError::ToolMissing {
-        tool: cargo.clone(),
-        source,
-    })?;
+    let output =
+        crate::interrupt::output_of(&mut command).map_err(|source| BuildError::ToolMissing {
+            tool: cargo.clone(),
+            source,
+        })?;
     if !output.status.success() {
         return Err(BuildError::Cargo {
             status: output.status,

@@ -33,6 +33,24 @@ pub fn commit_time(dir: &Path) -> Option<u64> {
     git(dir, &["log", "-1", "--format=%ct"])?.parse().ok()
 }
 
+/// The work tree holding `file` when `file` is in one and Git does not ignore it (so `git add .`
+/// would commit it): for a private key, a warning.
+pub fn unignored_in_work_tree(file: &Path) -> Option<String> {
+    let absolute = std::path::absolute(file).ok()?;
+    let dir = absolute.parent()?;
+    let top = git(dir, &["rev-parse", "--show-toplevel"])?;
+    // `check-ignore` exits 0 for an ignored path, 1 for one that is not.
+    let status = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(["check-ignore", "-q", "--no-index"])
+        .arg(&absolute)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .ok()?;
+    (status.code() == Some(1)).then_some(top)
+}
+
 fn git(dir: &Path, args: &[&str]) -> Option<String> {
     let output = std::process::Command::new("git")
         .current_dir(dir)

@@ -479,10 +479,10 @@ mod tests {
         // No standard library: none of the wasi:cli extras std asks for, which would need a deny
         // layer (guests/runtime). Only the verifier layer and the WASI 0.3 layers (wit-bindgen's
         // async runtime) link std.
-        for guest in ALL
-            .into_iter()
-            .filter(|g| !["verifier", "secrets"].contains(&g.layer) && g.export != HTTP_HANDLER_P3)
-        {
+        for guest in ALL.into_iter().filter(|g| {
+            !["verifier", "secrets"].contains(&g.layer)
+                && ![HTTP_HANDLER_P3, MESSAGING_HANDLER_P3].contains(&g.export)
+        }) {
             let imports = &guest.inspection().imports;
             for extra in ["environment", "exit", "terminal-", "stdout"] {
                 let wanted = guest.layer == "cli-adapter" && extra == "stdout";

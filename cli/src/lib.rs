@@ -35,6 +35,7 @@ pub mod fsutil;
 pub mod generate;
 pub mod git;
 pub mod guests;
+pub mod interrupt;
 pub mod new;
 pub mod oci;
 pub mod packages;

@@ -5,6 +5,11 @@ mod commands;
 use clap::Parser;
 
 fn main() {
+    quiet_on_closed_stdout();
+    // Ctrl-C and SIGTERM stop the tools faas runs and remove their temporary files.
+    if let Err(e) = faas::interrupt::install() {
+        eprintln!("warning: cannot handle Ctrl-C ({e}): an interrupted build may leave files");
+    }
     let cli = commands::Cli::parse();
     cli.install_output();
     if let Err(err) = cli.command.run() {
@@ -27,4 +32,23 @@ fn main() {
         }
         std::process::exit(commands::exit_code(&err));
     }
+}
+
+/// A reader that stops early (`faas inspect X | head`) closes stdout: the next print then fails,
+/// which Rust's `println!` turns into a panic. Exit quietly instead, with the status a shell gives
+/// a process ended by SIGPIPE (141), as `git` and `cat` do.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }

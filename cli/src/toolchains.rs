@@ -207,9 +207,12 @@ impl Toolchain {
             .env("RUST_BACKTRACE", "0")
             .env("RUST_LIB_BACKTRACE", "0");
         tracing::debug!(?command, "running the componentize tool");
-        let result = command
+        command
             .stdin(Stdio::null())
-            .output()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        // In a process group of its own: Ctrl-C stops the tool and everything it started.
+        let result = crate::interrupt::output_of(&mut command)
             .map_err(|source| self.cannot_run(root, source))?;
         if result.status.success() {
             return Ok(());
@@ -278,20 +281,21 @@ impl Toolchain {
             install: self.install_command(),
         };
         for (program, args) in steps {
-            let status = Command::new(program)
-                .current_dir(root)
-                .args(&args)
-                .stdin(Stdio::null())
-                .stdout(std::io::stderr())
-                .status()
-                .map_err(|source| ToolchainError::CannotRun {
-                    program: program.to_string_lossy().into_owned(),
-                    hint: match self {
-                        Toolchain::Python => "Python 3 with venv must be on the PATH",
-                        Toolchain::Javascript => "Node.js 20 or later and npm must be on the PATH",
-                    },
-                    source,
-                })?;
+            let status = crate::interrupt::status_of(
+                Command::new(program)
+                    .current_dir(root)
+                    .args(&args)
+                    .stdin(Stdio::null())
+                    .stdout(std::io::stderr()),
+            )
+            .map_err(|source| ToolchainError::CannotRun {
+                program: program.to_string_lossy().into_owned(),
+                hint: match self {
+                    Toolchain::Python => "Python 3 with venv must be on the PATH",
+                    Toolchain::Javascript => "Node.js 20 or later and npm must be on the PATH",
+                },
+                source,
+            })?;
             if !status.success() {
                 return Err(failed());
             }

@@ -188,9 +188,82 @@ fn build_wrap_serve_and_call(dir: &Path, name: &str) {
     assert_eq!(r.json()["caller"], serde_json::Value::Null);
 }
 
+/// The componentize processes running in `dir`.
+fn tools_running_in(dir: &Path) -> Vec<String> {
+    let dir = dir.canonicalize().unwrap();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let cwd = std::fs::read_link(entry.path().join("cwd"));
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cwd.is_ok_and(|c| c == dir) && cmdline.contains("componentize") {
+            found.push(cmdline);
+        }
+    }
+    found
+}
+
+fn scratch_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir.join("target/faas"))
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.to_string_lossy().contains(".faas-build-"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Ctrl-C as a terminal sends it (SIGINT to faas's process group) while the componentize tool
+/// runs: faas exits 130 at once, the tool (in a group of its own) is stopped with it, and its
+/// scratch file is gone.
+fn ctrl_c_stops_the_tool_and_leaves_no_scratch_file(dir: &Path) {
+    use rustix::process::{Pid, Signal, kill_process_group};
+    use std::os::unix::process::CommandExt;
+    use std::time::{Duration, Instant};
+    let mut build = faas_command(dir, &["build"])
+        .process_group(0)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while scratch_files(dir).is_empty() || tools_running_in(dir).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the tool never started"
+        );
+        assert!(build.try_wait().unwrap().is_none(), "the build ended first");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    kill_process_group(Pid::from_child(&build), Signal::INT).unwrap();
+    let interrupted = Instant::now();
+    let status = loop {
+        if let Some(status) = build.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            interrupted.elapsed() < Duration::from_secs(10),
+            "faas kept running"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+    while !tools_running_in(dir).is_empty() {
+        assert!(
+            interrupted.elapsed() < Duration::from_secs(5),
+            "the tool outlived faas: {:?}",
+            tools_running_in(dir)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(scratch_files(dir), Vec::<std::path::PathBuf>::new());
+}
+
 #[test]
 fn a_python_function_builds_wraps_and_serves_like_a_rust_one() {
     let (_tmp, dir) = new_and_installed("hello-py", "python-http");
+    ctrl_c_stops_the_tool_and_leaves_no_scratch_file(&dir);
     build_wrap_serve_and_call(&dir, "hello-py");
 
     // A syntax error names the file and line, with the tool's message; no component is left.

@@ -8,6 +8,7 @@ mod deploy;
 mod deps;
 mod dev;
 mod docs;
+mod edges;
 mod gateway;
 mod host;
 mod jwks;

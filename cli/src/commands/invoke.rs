@@ -1,7 +1,7 @@
 use super::ExitWith;
 use anyhow::Context;
 use clap::Args;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::PathBuf;
 
 /// Call a wrapped artifact once through its CLI trigger, without a server.
@@ -47,7 +47,7 @@ impl InvokeArgs {
         let project = faas::project::Project::find_optional(std::path::Path::new("."))?;
         let options = self.limits.options(project.as_ref());
         let invocation = faas::serve::invoke(&self.file, request, config, &options)?;
-        std::io::stdout().write_all(&invocation.stdout)?;
+        super::write_stdout(&invocation.stdout)?;
         if invocation.success {
             Ok(())
         } else {

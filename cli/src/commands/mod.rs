@@ -199,6 +199,17 @@ pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes raw bytes to stdout; a reader that has gone (`| head`) ends the process quietly with
+/// 141, as a closed pipe does for `println!` (main.rs).
+pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(141),
+        written => Ok(written?),
+    }
+}
+
 /// A size in bytes, for people.
 pub fn human_size(bytes: u64) -> String {
     if bytes < 1024 {

@@ -77,6 +77,7 @@ impl PipelineArgs {
                 project.root.join(p)
             }
         };
+        let key = self.publishing.key.clone().or(defaults.key.map(in_project));
         let options = PipelineOptions {
             profile: if self.debug {
                 Profile::Debug
@@ -92,8 +93,11 @@ impl PipelineArgs {
             connection: self.registry_args.connection(&reference).map_err(usage)?,
             reference,
             tag,
-            key: self.publishing.key.clone().or(defaults.key.map(in_project)),
-            key_password: super::keygen::key_password(),
+            key: key.clone(),
+            key_password: match &key {
+                Some(path) => super::keygen::key_password_for(path)?,
+                None => None,
+            },
             public_key: self
                 .public_key
                 .clone()

@@ -68,7 +68,7 @@ impl PublishArgs {
         let key = match &self.publishing.key {
             Some(path) => Some(faas::sign::PrivateKey::read(
                 path,
-                super::keygen::key_password().as_deref(),
+                super::keygen::key_password_for(path)?.as_deref(),
             )?),
             None => None,
         };

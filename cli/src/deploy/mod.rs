@@ -1784,7 +1784,7 @@ ThjUYylcWY2o0p1LF7auFlhmdXoKdEK2EuK1RMNe5Q/aigwdZ66Aj9k6Eg==
         let note_plain = note(Grants::default());
         let inputs = sample_inputs(&[], &p3, &note_plain, &accepted, &[]);
         let err = wadm_application(&inputs).unwrap_err().to_string();
-        assert!(err.contains("WASI 0.3 (wasi:http/handler@0.3.2)"), "{err}");
+        assert!(err.contains("WASI 0.3 (wasi:http/handler@0.3.2"), "{err}");
         // Credentials with nothing named to hold them.
         let config = vec!["wasi:config/store@0.2.0-rc.1".to_string()];
         let note_keys = note(Grants {

@@ -758,11 +758,15 @@ pub fn run_live(
         .enable_all()
         .build()?;
     let served: anyhow::Result<()> = runtime.block_on(async move {
+        // The server's own signal handlers first, then the mark that keeps the process up for
+        // them (`interrupt`): Ctrl-C drains the requests in flight instead of exiting.
+        let stop = shutdown_signal()?;
+        let _serving = crate::interrupt::ServingGuard::new();
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
         on_ready(listener.local_addr()?);
-        live.serve(listener, shutdown_signal()).await
+        live.serve(listener, stop).await
     });
     served?;
     // Interrupted instances end at their next epoch tick; do not wait on anything else.
@@ -770,14 +774,17 @@ pub fn run_live(
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler can be installed");
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term.recv() => {},
-    }
+/// Resolves at Ctrl-C or SIGTERM; both handlers are in place when it returns.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = term.recv() => {},
+        }
+    })
 }
 
 /// The artifact compiled for the engine it needs, and the linker of that engine's host
