@@ -47,10 +47,15 @@ pub enum BuildError {
         source: std::io::Error,
     },
     /// cargo reported a failure (its own output has already been shown).
-    #[error("cargo build failed with {status} (see cargo's output above)")]
+    #[error(
+        "cargo build failed with {status}{} (see cargo's output above)",
+        first_error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
+    )]
     Cargo {
         /// cargo's exit status, passed on as faas's own.
         status: std::process::ExitStatus,
+        /// Where the first compile error is, for a report that has only one line.
+        first_error: Option<CompileError>,
     },
     /// cargo succeeded but named no `.wasm` output.
     #[error(
@@ -108,7 +113,7 @@ impl BuildError {
     /// The exit status faas should end with: cargo's own for a compile failure, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
-            BuildError::Cargo { status } => status.code().unwrap_or(crate::exit::FAILURE),
+            BuildError::Cargo { status, .. } => status.code().unwrap_or(crate::exit::FAILURE),
             _ => crate::exit::FAILURE,
         }
     }
@@ -302,29 +307,97 @@ fn cargo_build(root: &Path, profile: Profile) -> Result<PathBuf, BuildError> {
     command
         .current_dir(root)
         .args(["build", "--target", RUST_TARGET])
-        // Machine-readable messages on stdout tell us the output file; diagnostics are rendered by
-        // cargo on stderr, which the user sees unchanged.
-        .arg("--message-format=json-render-diagnostics")
+        // Machine-readable messages on stdout tell us the output file and where each diagnostic
+        // is; faas shows each diagnostic as rustc rendered it (in colour on a terminal), and
+        // cargo's own lines reach stderr unchanged.
+        .arg(match crate::report::stderr_is_terminal() {
+            true => "--message-format=json-diagnostic-rendered-ansi",
+            false => "--message-format=json",
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     if profile == Profile::Release {
         command.arg("--release");
     }
     tracing::debug!(?command, "running cargo");
-    let output =
-        crate::interrupt::output_of(&mut command).map_err(|source| BuildError::ToolMissing {
-            tool: cargo.clone(),
-            source,
-        })?;
-    if !output.status.success() {
+    let missing = |source| BuildError::ToolMissing {
+        tool: cargo.clone(),
+        source,
+    };
+    let mut running = crate::interrupt::Running::spawn(&mut command).map_err(missing)?;
+    let mut messages = Vec::new();
+    if let Some(stdout) = running.child.stdout.take() {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .split(b'\n')
+            .map_while(Result::ok)
+        {
+            if let Ok(message) = serde_json::from_slice::<serde_json::Value>(&line)
+                && message["reason"] == "compiler-message"
+                && let Some(rendered) = message["message"]["rendered"].as_str()
+            {
+                crate::report::tool_output(rendered);
+            }
+            messages.extend_from_slice(&line);
+            messages.push(b'\n');
+        }
+    }
+    let status = running.wait().map_err(missing)?;
+    if !status.success() {
         return Err(BuildError::Cargo {
-            status: output.status,
+            status,
+            first_error: first_compile_error(&messages),
         });
     }
     let manifest = std::fs::canonicalize(root.join("Cargo.toml")).unwrap_or_default();
-    wasm_artifact(&output.stdout, &manifest).ok_or_else(|| BuildError::NoArtifact {
+    wasm_artifact(&messages, &manifest).ok_or_else(|| BuildError::NoArtifact {
         package: root.display().to_string(),
     })
+}
+
+/// A compile error's place and message, from the compiler's own diagnostic.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CompileError {
+    /// The file, as the compiler names it (relative to the project).
+    pub file: String,
+    /// 1-based line.
+    pub line: u64,
+    /// 1-based column.
+    pub column: u64,
+    /// The compiler's message.
+    pub message: String,
+}
+
+impl std::fmt::Display for CompileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.column, self.message
+        )
+    }
+}
+
+/// The first error among cargo's JSON messages (`compiler-message` of level `error`), at its
+/// primary span.
+fn first_compile_error(messages: &[u8]) -> Option<CompileError> {
+    messages
+        .split(|b| *b == b'\n')
+        .filter_map(|line| serde_json::from_slice::<serde_json::Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-message" && m["message"]["level"] == "error")
+        .find_map(|m| {
+            let message = &m["message"];
+            let span = message["spans"]
+                .as_array()?
+                .iter()
+                .find(|s| s["is_primary"] == true)?;
+            Some(CompileError {
+                file: span["file_name"].as_str()?.to_string(),
+                line: span["line_start"].as_u64()?,
+                column: span["column_start"].as_u64()?,
+                message: message["message"].as_str()?.to_string(),
+            })
+        })
 }
 
 /// Finds, among cargo's JSON messages, the `.wasm` file of the package whose manifest is `manifest`.

@@ -12,7 +12,7 @@ use rustix::process::{Pid, Signal};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// The process groups of running tools and the temporary files to remove.
@@ -22,6 +22,8 @@ static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
 });
 /// Servers that stop themselves on the signal (they drain requests in flight first).
 static SERVING: AtomicUsize = AtomicUsize::new(0);
+/// Set when a signal arrived: a tool it stopped is not a failure to report.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 struct Registry {
     groups: Vec<i32>,
@@ -40,6 +42,7 @@ pub fn install() -> std::io::Result<()> {
         .name("faas-interrupt".into())
         .spawn(move || {
             for signal in signals.forever() {
+                INTERRUPTED.store(true, Ordering::SeqCst);
                 clean_up();
                 if SERVING.load(Ordering::SeqCst) == 0 {
                     std::process::exit(128 + signal);
@@ -110,14 +113,52 @@ impl Drop for Registered {
 /// its own that a signal stops.
 pub fn output_of(command: &mut Command) -> std::io::Result<Output> {
     let (child, _registered) = Registered::spawn(command)?;
-    child.wait_with_output()
+    let output = child.wait_with_output();
+    wait_for_exit_if_interrupted();
+    output
+}
+
+/// A tool the signal stopped returns here at once; the process is about to exit with the
+/// signal's status, which must not lose the race to a "the tool failed" error.
+fn wait_for_exit_if_interrupted() {
+    while INTERRUPTED.load(Ordering::SeqCst) && SERVING.load(Ordering::SeqCst) == 0 {
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Runs `command` to completion as [`Command::status`] does, in a process group of its own that
 /// a signal stops.
 pub fn status_of(command: &mut Command) -> std::io::Result<ExitStatus> {
     let (mut child, _registered) = Registered::spawn(command)?;
-    child.wait()
+    let status = child.wait();
+    wait_for_exit_if_interrupted();
+    status
+}
+
+/// A running tool, in a process group of its own that a signal stops, for a caller that reads
+/// its output as it comes.
+pub struct Running {
+    /// The tool.
+    pub child: Child,
+    _registered: Registered,
+}
+
+impl Running {
+    /// Starts `command`.
+    pub fn spawn(command: &mut Command) -> std::io::Result<Running> {
+        let (child, registered) = Registered::spawn(command)?;
+        Ok(Running {
+            child,
+            _registered: registered,
+        })
+    }
+
+    /// Waits for it to end.
+    pub fn wait(mut self) -> std::io::Result<ExitStatus> {
+        let status = self.child.wait();
+        wait_for_exit_if_interrupted();
+        status
+    }
 }
 
 /// A temporary file removed on a signal, as it is on drop: hold it while the file exists.

@@ -12,7 +12,13 @@ fn main() {
     }
     let cli = commands::Cli::parse();
     cli.install_output();
+    // Any `--json` clap accepted is that flag: no option takes it as a value.
+    let json = std::env::args_os().any(|a| a == "--json");
     if let Err(err) = cli.command.run() {
+        // For machines: one JSON document on stdout, unless the command printed its own report.
+        if json && err.downcast_ref::<commands::ExitWith>().is_none() {
+            let _ = commands::print_json(&commands::error_document(&err));
+        }
         // One line: the error and its causes, outermost first (unless the command has reported
         // it); a failed validation gives one line per problem.
         if let Some(invalid) = err.downcast_ref::<faas::validate::Invalid>() {

@@ -45,6 +45,12 @@ pub fn tool_output(text: &str) {
     current().tool_output(text);
 }
 
+/// Whether people read stderr on a terminal (a tool's output may then be in colour).
+pub fn stderr_is_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal()
+}
+
 /// A server log line (see [`Reporter::log`]).
 pub fn log(line: impl std::fmt::Display) {
     current().log(&line.to_string());

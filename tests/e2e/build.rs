@@ -79,6 +79,22 @@ fn compile_error_shows_cargo_output_and_passes_its_status_on() {
     );
     assert!(err.contains("cargo build failed"), "{err}");
     assert!(!output.exists(), "stale output left behind");
+    // For machines: one JSON error document, with where the first error is.
+    let out = faas(&dir, &["build", "--json"]);
+    assert_eq!(out.status.code(), Some(101));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["ok"], false, "{doc}");
+    let error = &doc["error"];
+    assert_eq!(error["file"], "src/lib.rs", "{doc}");
+    assert_eq!(error["line"], 11, "{doc}");
+    assert_eq!(error["exit_code"], 101, "{doc}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("src/lib.rs:11:"),
+        "{doc}"
+    );
 }
 
 #[test]

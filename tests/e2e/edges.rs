@@ -88,3 +88,90 @@ fn a_private_key_git_would_commit_is_warned_about() {
         "{out:?}"
     );
 }
+
+/// The JSON document a failed `--json` command printed on stdout (and its exit status).
+fn json_failure(output: &std::process::Output) -> (i32, serde_json::Value) {
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON on stdout ({e}): {}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    assert_eq!(doc["ok"], false, "{doc}");
+    let code = output.status.code().unwrap();
+    assert_eq!(doc["error"]["exit_code"], code, "{doc}");
+    (code, doc)
+}
+
+#[test]
+fn a_command_asked_for_json_answers_in_json_when_it_fails() {
+    let (_tmp, dir) = built_function("json-errors");
+    // A policy error: the file, line and column, as the human line says them.
+    let policy = policy_fixture("unknown-key.toml");
+    let (code, doc) = json_failure(&faas(
+        &dir,
+        &["wrap", "--policy", policy.to_str().unwrap(), "--json"],
+    ));
+    assert_eq!(code, 1);
+    assert!(
+        doc["error"]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("unknown-key.toml"),
+        "{doc}"
+    );
+    assert_eq!(
+        (doc["error"]["line"].clone(), doc["error"]["column"].clone()),
+        (10.into(), 1.into())
+    );
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `pubic`"),
+        "{doc}"
+    );
+    // A faas.toml typo stops the pipeline before any stage, with the same status as build's.
+    let manifest = std::fs::read_to_string(dir.join("faas.toml")).unwrap();
+    std::fs::write(
+        dir.join("faas.toml"),
+        manifest.replace("version = ", "verison = "),
+    )
+    .unwrap();
+    for args in [
+        &["pipeline", "--json", "--unsigned"][..],
+        &["build", "--json"][..],
+    ] {
+        let (code, doc) = json_failure(&faas(&dir, args));
+        assert_eq!(code, 1, "{args:?}: {doc}");
+        let file = doc["error"]["file"].as_str().unwrap_or_default();
+        assert!(file.ends_with("faas.toml"), "{args:?}: {doc}");
+        assert!(doc["error"]["line"].as_u64().unwrap() > 0, "{doc}");
+    }
+    std::fs::write(dir.join("faas.toml"), &manifest).unwrap();
+    // No project at all.
+    let empty = tempfile::tempdir().unwrap();
+    let (code, doc) = json_failure(&faas(empty.path(), &["pipeline", "--json"]));
+    assert_eq!(code, 1);
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("faas.toml"),
+        "{doc}"
+    );
+    // A verification that finds nothing.
+    success(&faas(&dir, &["keygen"]));
+    let (code, _) = json_failure(&faas(
+        &dir,
+        &[
+            "verify",
+            "oci:target/nowhere:0.1.0",
+            "--key",
+            "faas.pub",
+            "--json",
+        ],
+    ));
+    assert_eq!(code, 1);
+}

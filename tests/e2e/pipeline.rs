@@ -93,9 +93,36 @@ fn each_kind_of_failure_has_its_exit_code() {
         &["keygen", "--key", "other.key", "--pub", "other.pub"],
     ));
 
-    // usage: a reference that does not parse
-    let (code, _) = pipeline(&dir, &["--registry", "not a reference"]);
-    assert_eq!(code, 2);
+    // Inputs are checked before any stage, each with its reason, as one JSON error document:
+    // a reference that does not parse, no key (unsigned only by name), a key that is not there.
+    for (args, expected) in [
+        (
+            &["--registry", "not a reference", "--key", "faas.key"][..],
+            "not a reference",
+        ),
+        (&[][..], "no signing key: give --key FILE"),
+        (&["--key", "absent.key"][..], "absent.key"),
+    ] {
+        let (code, report) = pipeline(&dir, args);
+        assert_eq!(code, 1, "{args:?}: {report}");
+        assert_eq!(report["ok"], false, "{args:?}: {report}");
+        let message = report["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(expected), "{args:?}: {report}");
+        assert!(!dir.join("target/faas").exists(), "{args:?}: a stage ran");
+    }
+    // A value clap refuses is a usage error, and the help lists the targets.
+    let out = faas(&dir, &["pipeline", "--target", "spin"]);
+    assert_eq!(out.status.code(), Some(2));
+    let help = success(&faas(&dir, &["wrap", "--help"]));
+    for target in [
+        "wasi-http",
+        "wasmcloud",
+        "wash-runtime",
+        "wasi-http@0.3",
+        "wasmcloud@0.3",
+    ] {
+        assert!(help.contains(target), "{target}: {help}");
+    }
 
     // verify: the signature does not verify with the given public key
     let (code, report) = pipeline(&dir, &["--key", "faas.key", "--public-key", "other.pub"]);
@@ -104,7 +131,7 @@ fn each_kind_of_failure_has_its_exit_code() {
 
     // publish: unreachable registry
     let nowhere = format!("127.0.0.1:{}/team/x", free_port());
-    let (code, report) = pipeline(&dir, &["--registry", &nowhere]);
+    let (code, report) = pipeline(&dir, &["--registry", &nowhere, "--unsigned"]);
     assert_eq!(code, 13, "{report}");
     assert_eq!(report["stages"].as_array().unwrap().len(), 5);
 
@@ -115,7 +142,7 @@ fn each_kind_of_failure_has_its_exit_code() {
         manifest.replace("triggers = [\"http\"]", "triggers = [\"http\", \"cli\"]"),
     )
     .unwrap();
-    let (code, report) = pipeline(&dir, &["--target", "wasi-http"]);
+    let (code, report) = pipeline(&dir, &["--target", "wasi-http", "--key", "faas.key"]);
     assert_eq!(code, 12, "{report}");
     assert!(
         report["stages"][2]["message"]
@@ -127,7 +154,10 @@ fn each_kind_of_failure_has_its_exit_code() {
 
     // policy: an invalid policy stops the pipeline at wrap
     let policy = policy_fixture("unknown-key.toml");
-    let (code, report) = pipeline(&dir, &["--policy", policy.to_str().unwrap()]);
+    let (code, report) = pipeline(
+        &dir,
+        &["--policy", policy.to_str().unwrap(), "--key", "faas.key"],
+    );
     assert_eq!(code, 11, "{report}");
     assert_eq!(report["stages"][1]["stage"], "wrap");
     assert_eq!(report["stages"][1]["status"], "failed");
@@ -138,7 +168,7 @@ fn each_kind_of_failure_has_its_exit_code() {
         dir.join("src/lib.rs"),
     )
     .unwrap();
-    let (code, report) = pipeline(&dir, &[]);
+    let (code, report) = pipeline(&dir, &["--key", "faas.key"]);
     assert_eq!(code, 10, "{report}");
     assert_eq!(report["stages"].as_array().unwrap().len(), 1);
 }

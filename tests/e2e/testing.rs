@@ -201,7 +201,7 @@ fn the_pipeline_runs_the_tests_as_a_stage_with_its_own_exit_code() {
     let registry_dir = tempfile::tempdir().unwrap();
     let reference = format!("oci:{}", registry_dir.path().join("oci").display());
     let run = |dir: &Path| {
-        let out = faas_command(dir, &["pipeline", "--json"])
+        let out = faas_command(dir, &["pipeline", "--json", "--unsigned"])
             .env("FAAS_REGISTRY", &reference)
             .output()
             .unwrap();

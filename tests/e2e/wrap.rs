@@ -104,10 +104,9 @@ fn bad_policies_are_located_and_leave_no_artifact() {
         ),
         ("does-not-exist.toml", "cannot read the policy"),
     ];
+    success(&faas(&dir, &["wrap"]));
+    let good = std::fs::read(&output).unwrap();
     for (file, expected) in cases {
-        // A good artifact from before must not survive a failed wrap looking fresh.
-        success(&faas(&dir, &["wrap"]));
-        assert!(output.exists());
         let policy = policy_fixture(file);
         let err = failure(
             &faas(&dir, &["wrap", "--policy", policy.to_str().unwrap()]),
@@ -116,7 +115,12 @@ fn bad_policies_are_located_and_leave_no_artifact() {
         assert!(err.contains(expected), "{file}: {err}");
         let errors: Vec<_> = err.lines().filter(|l| l.starts_with("error:")).collect();
         assert_eq!(errors.len(), 1, "{file}: one error line expected: {err}");
-        assert!(!output.exists(), "{file}: stale artifact left behind");
+        // The last good artifact stays, untouched (a typo must not take it away).
+        assert_eq!(
+            std::fs::read(&output).unwrap(),
+            good,
+            "{file}: the last good artifact changed"
+        );
     }
 }
 

@@ -210,6 +210,38 @@ pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
     }
 }
 
+/// The JSON document a command with `--json` prints when it fails: `{ok: false, error: {message,
+/// causes, exit_code, file?, line?, column?, problems?}}`, the place from a text file's error or
+/// the first compile error.
+pub fn error_document(err: &anyhow::Error) -> serde_json::Value {
+    let mut error = serde_json::json!({
+        "message": format!("{err:#}"),
+        "causes": err.chain().map(|c| c.to_string()).collect::<Vec<_>>(),
+        "exit_code": exit_code(err),
+    });
+    if let Some(text) = err.chain().find_map(text_error_in) {
+        error["file"] = serde_json::json!(text.path);
+        if text.line > 0 {
+            error["line"] = serde_json::json!(text.line);
+            error["column"] = serde_json::json!(text.column);
+        }
+    } else if let Some(compile) = err.chain().find_map(|c| match c.downcast_ref() {
+        Some(faas::build::BuildError::Cargo {
+            first_error: Some(e),
+            ..
+        }) => Some(e),
+        _ => None,
+    }) {
+        error["file"] = serde_json::json!(compile.file);
+        error["line"] = serde_json::json!(compile.line);
+        error["column"] = serde_json::json!(compile.column);
+    } else if let Some(invalid) = err.downcast_ref::<faas::validate::Invalid>() {
+        error["file"] = serde_json::json!(invalid.file);
+        error["problems"] = serde_json::json!(invalid.problems);
+    }
+    serde_json::json!({ "ok": false, "error": error })
+}
+
 /// A size in bytes, for people.
 pub fn human_size(bytes: u64) -> String {
     if bytes < 1024 {

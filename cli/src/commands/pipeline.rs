@@ -11,10 +11,12 @@ use std::path::PathBuf;
 
 /// Run the whole pipeline as one CI step: build → wrap → validate → test → publish → verify.
 ///
-/// Stops at the first failing stage. One status line per stage on stderr; with --json, one report
-/// on stdout listing each stage, its duration and outputs. Exit codes: 0 ok, 2 usage, 10 build,
-/// 11 policy, 12 validation, 13 publish, 14 verify, 15 test (docs/ci.md). Options come from flags, then
-/// FAAS_* variables, then faas.toml's [pipeline] and [function] tables.
+/// Checks its inputs first (the project, the reference and tag, the keys: exit 1 before any stage),
+/// then stops at the first failing stage. One status line per stage on stderr; with --json, one
+/// report on stdout listing each stage, its duration and outputs. Exit codes: 0 ok, 1 bad input, 2
+/// usage, 10 build, 11 policy, 12 validation, 13 publish, 14 verify, 15 test (docs/ci.md). Signs
+/// with --key (or FAAS_KEY, or [pipeline] key); publishing unsigned needs --unsigned. Options come
+/// from flags, then FAAS_* variables, then faas.toml's [pipeline] and [function] tables.
 #[derive(Args)]
 #[command(after_help = "Examples:\n  faas pipeline --key faas.key --json\n  \
     FAAS_REGISTRY=registry.example.com/team/hello FAAS_KEY=ci.key faas pipeline --target wasmcloud")]
@@ -32,8 +34,8 @@ pub struct PipelineArgs {
     #[arg(long, value_name = "FILE", env = "FAAS_POLICY")]
     policy: Option<PathBuf>,
 
-    /// The platform to validate against: wasi-http or wasmcloud (default: faas.toml's target).
-    #[arg(long, value_name = "NAME", env = "FAAS_TARGET")]
+    /// The platform to validate against (default: faas.toml's target).
+    #[arg(long, value_name = "NAME", env = "FAAS_TARGET", value_parser = clap::builder::PossibleValuesParser::new(faas::platform::NAMES))]
     target: Option<String>,
 
     /// Build with cargo's dev profile.
@@ -49,6 +51,10 @@ pub struct PipelineArgs {
     #[command(flatten)]
     registry_args: RegistryArgs,
 
+    /// Publish without a signature (refused otherwise when no key is given).
+    #[arg(long)]
+    unsigned: bool,
+
     /// Print the report as one JSON object on stdout.
     #[arg(long)]
     json: bool,
@@ -57,10 +63,11 @@ pub struct PipelineArgs {
 impl PipelineArgs {
     pub fn run(self) -> anyhow::Result<()> {
         let start = self.project.start();
-        let project = Project::find(&start).map_err(usage)?;
+        // Every input is checked before the first stage: a typo costs no build.
+        let project = Project::find(&start)?;
         let defaults = project.file.pipeline.clone();
         let reference = match self.registry.clone().or(defaults.registry.clone()) {
-            Some(reference) => Reference::parse(&reference).map_err(usage)?,
+            Some(reference) => Reference::parse(&reference)?,
             None => Reference::project_layout(&project),
         };
         let tag = faas::oci::publish_tag(
@@ -69,7 +76,7 @@ impl PipelineArgs {
             Some(project.file.function.version.to_string()),
             self.publishing.allow_latest,
         )
-        .map_err(|e| usage(anyhow::Error::msg(e)))?;
+        .map_err(anyhow::Error::msg)?;
         let in_project = |p: PathBuf| {
             if p.is_absolute() {
                 p
@@ -78,6 +85,26 @@ impl PipelineArgs {
             }
         };
         let key = self.publishing.key.clone().or(defaults.key.map(in_project));
+        let key_password = match &key {
+            Some(path) => {
+                let password = super::keygen::key_password_for(path)?;
+                // The key reads (and decrypts) now, not after the build and the tests.
+                faas::sign::PrivateKey::read(path, password.as_deref())?;
+                password
+            }
+            None if self.unsigned => None,
+            None => anyhow::bail!(
+                "no signing key: give --key FILE (or FAAS_KEY, or [pipeline] key in faas.toml), or \
+                 --unsigned to publish without a signature"
+            ),
+        };
+        let public_key = self
+            .public_key
+            .clone()
+            .or(defaults.public_key.map(in_project));
+        if let Some(path) = &public_key {
+            faas::sign::PublicKey::read(path)?;
+        }
         let options = PipelineOptions {
             profile: if self.debug {
                 Profile::Debug
@@ -90,18 +117,12 @@ impl PipelineArgs {
                 .target
                 .clone()
                 .or_else(|| project.file.function.target.clone()),
-            connection: self.registry_args.connection(&reference).map_err(usage)?,
+            connection: self.registry_args.connection(&reference)?,
             reference,
             tag,
-            key: key.clone(),
-            key_password: match &key {
-                Some(path) => super::keygen::key_password_for(path)?,
-                None => None,
-            },
-            public_key: self
-                .public_key
-                .clone()
-                .or(defaults.public_key.map(in_project)),
+            key,
+            key_password,
+            public_key,
             source: self.publishing.source.clone(),
             revision: self.publishing.revision.clone(),
             project,
@@ -117,12 +138,6 @@ impl PipelineArgs {
             Err(super::ExitWith(report.exit_code).into())
         }
     }
-}
-
-fn usage(e: impl Into<anyhow::Error>) -> anyhow::Error {
-    let e: anyhow::Error = e.into();
-    eprintln!("error: {e:#}");
-    super::ExitWith(super::exit::USAGE).into()
 }
 
 /// Status lines on stderr, coloured only on a terminal and only without NO_COLOR.

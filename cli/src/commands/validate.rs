@@ -20,8 +20,8 @@ pub struct ValidateArgs {
     /// The file to check.
     file: PathBuf,
 
-    /// The platform the file must fit: wasi-http or wasmcloud.
-    #[arg(long, value_name = "NAME", env = "FAAS_TARGET")]
+    /// The platform the file must fit.
+    #[arg(long, value_name = "NAME", env = "FAAS_TARGET", value_parser = clap::builder::PossibleValuesParser::new(faas::platform::NAMES))]
     target: Option<String>,
 
     /// Print the report as one JSON object on stdout.

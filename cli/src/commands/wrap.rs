@@ -43,9 +43,9 @@ pub struct WrapArgs {
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     triggers: Option<Vec<Trigger>>,
 
-    /// Check that the artifact fits this platform: wasi-http or wasmcloud (default: faas.toml's
-    /// `target`, if any).
-    #[arg(long, value_name = "NAME", env = "FAAS_TARGET")]
+    /// Check that the artifact fits this platform (default: faas.toml's `target`, if any); a WASI
+    /// 0.3 one (`NAME@0.3`) also picks the WASI 0.3 adapters.
+    #[arg(long, value_name = "NAME", env = "FAAS_TARGET", value_parser = clap::builder::PossibleValuesParser::new(faas::platform::NAMES))]
     target: Option<String>,
 
     /// The function's language: rust, python or javascript (default: faas.toml's `language`, or

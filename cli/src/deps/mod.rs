@@ -218,8 +218,18 @@ pub fn default_name(reference: &str) -> String {
             .and_then(|s| s.to_str())
             .unwrap_or("dependency")
     } else {
-        let repository = reference.split(['@', ':']).next().unwrap_or(reference);
-        repository.rsplit('/').next().unwrap_or(repository)
+        // Without the digest and the `oci:` scheme: `host:port/libs/text:0.1.0`, `layouts/text`.
+        let without_digest = reference.split('@').next().unwrap_or(reference);
+        let path = without_digest
+            .strip_prefix("oci:")
+            .unwrap_or(without_digest);
+        let last = path
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or(path);
+        // The tag follows the last segment's `:` (a registry's port is in the first segment).
+        last.split(':').next().unwrap_or(last)
     };
     stem.to_ascii_lowercase().replace(['_', '.'], "-")
 }
@@ -787,4 +797,24 @@ pub fn platform_images(project: &Project) -> Result<Vec<PlatformImage>, DepsErro
         });
     }
     Ok(images)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_name;
+
+    #[test]
+    fn a_reference_suggests_its_repository_s_last_segment() {
+        for (reference, name) in [
+            ("127.0.0.1:5917/libs/text:0.1.0", "text"),
+            ("registry.example.com/platform/db@sha256:0123", "db"),
+            ("localhost:5000/Text_Lib:1", "text-lib"),
+            ("oci:target/layouts/text:0.1.0", "text"),
+            ("oci:text@sha256:0123", "text"),
+            ("deps/pricing.lib.wasm", "pricing-lib"),
+            ("../shout/", "shout"),
+        ] {
+            assert_eq!(default_name(reference), name, "{reference}");
+        }
+    }
 }

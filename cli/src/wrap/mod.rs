@@ -251,13 +251,13 @@ pub struct WrapOutput {
 }
 
 /// Wraps a function: reads inputs, composes, validates and writes the artifact atomically. On any
-/// error the previous artifact at `output` is removed, so it never looks like this run's result.
+/// error the artifact at `output` is left as it was, the last good one (as cargo keeps the last
+/// binary when a build fails): the exit status and the error say this run failed.
 pub fn wrap(options: &WrapOptions) -> Result<WrapOutput, WrapError> {
     let write_err = |source| WrapError::Write {
         path: options.output.clone(),
         source,
     };
-    fsutil::remove_stale(&options.output).map_err(write_err)?;
     let function = std::fs::read(&options.function).map_err(|source| WrapError::ReadFunction {
         path: options.function.clone(),
         source,
