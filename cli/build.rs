@@ -134,6 +134,49 @@ fn main() {
         }
     }
     write(&out_dir.join("guests.rustc"), &rustc_version());
+    commit(&repo);
+}
+
+/// The commit faas is built from and its date, for `faas --version` (`unknown` outside a Git
+/// checkout, e.g. from a source archive, unless FAAS_COMMIT and FAAS_COMMIT_DATE say).
+fn commit(repo: &Path) {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .current_dir(repo)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let commit = std::env::var("FAAS_COMMIT")
+        .ok()
+        .or_else(|| git(&["rev-parse", "--short=12", "HEAD"]))
+        .unwrap_or_else(|| "unknown".into());
+    let date = std::env::var("FAAS_COMMIT_DATE")
+        .ok()
+        .or_else(|| git(&["log", "-1", "--format=%cs"]))
+        .unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=FAAS_COMMIT={commit}");
+    println!("cargo:rustc-env=FAAS_COMMIT_DATE={date}");
+    println!("cargo:rerun-if-env-changed=FAAS_COMMIT");
+    println!("cargo:rerun-if-env-changed=FAAS_COMMIT_DATE");
+    // A new commit moves HEAD's branch (or HEAD itself, detached).
+    let head = repo.join(".git/HEAD");
+    if head.is_file() {
+        println!("cargo:rerun-if-changed={}", head.display());
+        if let Some(branch) = std::fs::read_to_string(&head)
+            .ok()
+            .and_then(|h| h.strip_prefix("ref: ").map(|r| r.trim().to_string()))
+        {
+            println!(
+                "cargo:rerun-if-changed={}",
+                repo.join(".git").join(branch).display()
+            );
+        }
+    }
 }
 
 /// The crates `package` links for the guest target, as `cargo tree` lists them (normal

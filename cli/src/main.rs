@@ -14,6 +14,7 @@ fn main() {
     cli.install_output();
     // Any `--json` clap accepted is that flag: no option takes it as a value.
     let json = std::env::args_os().any(|a| a == "--json");
+    let error = cli.error_prefix();
     if let Err(err) = cli.command.run() {
         // For machines: one JSON document on stdout, unless the command printed its own report.
         if json && err.downcast_ref::<commands::ExitWith>().is_none() {
@@ -23,10 +24,10 @@ fn main() {
         // it); a failed validation gives one line per problem.
         if let Some(invalid) = err.downcast_ref::<faas::validate::Invalid>() {
             for problem in &invalid.problems {
-                eprintln!("error: {}: {problem}", invalid.file.display());
+                eprintln!("{error} {}: {problem}", invalid.file.display());
             }
         } else if err.downcast_ref::<commands::ExitWith>().is_none() {
-            eprintln!("error: {err:#}");
+            eprintln!("{error} {err:#}");
             // For an error in a text file, the line itself, with a caret under the column.
             if let Some(excerpt) = err
                 .chain()

@@ -68,12 +68,41 @@ impl TryFrom<String> for FunctionName {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if name.is_empty() || name.len() > 64 || !valid_start || !valid_chars || name.ends_with('-')
         {
+            let hint = match Self::suggest(&name) {
+                Some(suggestion) if suggestion != name => format!(" (`{suggestion}`?)"),
+                _ => String::new(),
+            };
             return Err(format!(
-                "invalid function name `{name}`: use 1 to 64 lower-case letters, digits and '-', \
-                 starting with a letter and not ending with '-'"
+                "invalid function name `{name}`{hint}: use 1 to 64 lower-case letters, digits and \
+                 '-', starting with a letter and not ending with '-'"
             ));
         }
         Ok(Self(name))
+    }
+}
+
+impl FunctionName {
+    /// The accepted spelling closest to `name` (`Hello` → `hello`, `my_func` → `my-func`,
+    /// `HelloWorld` → `hello-world`), when there is one.
+    fn suggest(name: &str) -> Option<String> {
+        let mut spelled = String::new();
+        for (i, c) in name.chars().enumerate() {
+            match c {
+                'A'..='Z' => {
+                    if i > 0 && !spelled.ends_with('-') {
+                        spelled.push('-');
+                    }
+                    spelled.push(c.to_ascii_lowercase());
+                }
+                'a'..='z' | '0'..='9' => spelled.push(c),
+                _ if !spelled.is_empty() && !spelled.ends_with('-') => spelled.push('-'),
+                _ => {}
+            }
+        }
+        let spelled = spelled
+            .trim_start_matches(|c: char| !c.is_ascii_lowercase())
+            .trim_end_matches('-');
+        (!spelled.is_empty() && spelled.len() <= 64).then(|| spelled.to_string())
     }
 }
 
@@ -374,6 +403,27 @@ impl Project {
 
 #[cfg(test)]
 mod tests {
+    use super::FunctionName;
+
+    #[test]
+    fn a_refused_name_suggests_the_accepted_spelling() {
+        for (name, suggestion) in [
+            ("Hello", "hello"),
+            ("my_func", "my-func"),
+            ("HelloWorld", "hello-world"),
+            ("2fast", "fast"),
+        ] {
+            let err = FunctionName::try_from(name.to_string()).unwrap_err();
+            assert!(
+                err.contains(&format!("`{name}` (`{suggestion}`?)")),
+                "{err}"
+            );
+            assert!(FunctionName::try_from(suggestion.to_string()).is_ok());
+        }
+        let err = FunctionName::try_from("___".to_string()).unwrap_err();
+        assert!(!err.contains("?)"), "{err}");
+    }
+
     use super::*;
 
     fn project_with(text: &str) -> Result<Project, ProjectError> {

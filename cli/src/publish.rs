@@ -323,6 +323,7 @@ pub fn publish(options: &PublishOptions) -> Result<PublishRecord, PublishError> 
         None => None,
         Some(key) => {
             let repository = options.target.repository_name();
+            let builder = attest::provenance::builder_id();
             let subject = attest::Subject {
                 repository: &repository,
                 manifest_digest: &built.manifest_digest,
@@ -333,6 +334,7 @@ pub fn publish(options: &PublishOptions) -> Result<PublishRecord, PublishError> 
                 source: info.source.as_deref(),
                 revision: info.revision.as_deref(),
                 note: note.as_ref(),
+                builder: &builder,
             };
             let tag = attest::tag(&built.manifest_digest);
             let existing = attached(store.as_mut(), &tag)?;

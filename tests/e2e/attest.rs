@@ -112,10 +112,18 @@ fn publishing_attaches_an_sbom_and_a_provenance_that_independent_tools_accept() 
     );
     let commit = git_head(&dir);
     let reference = format!("{}/team/att-registry:0.1.0", registry.addr);
-    let record = json_of(&faas(
-        &dir,
-        &["publish", &reference, "--key", "faas.key", "--json"],
-    ));
+    // The builder is who the CI says it is (FAAS_BUILDER_ID), never a placeholder.
+    let builder = "https://ci.example.com/builders/release-pipeline";
+    let record: Value = serde_json::from_str(&success(
+        &faas_command(
+            &dir,
+            &["publish", &reference, "--key", "faas.key", "--json"],
+        )
+        .env("FAAS_BUILDER_ID", builder)
+        .output()
+        .unwrap(),
+    ))
+    .unwrap();
     let digest = record["manifest_digest"].as_str().unwrap();
     let attached = &record["attestations"];
     assert_eq!(
@@ -222,6 +230,8 @@ fn publishing_attaches_an_sbom_and_a_provenance_that_independent_tools_accept() 
         assert!(names.contains(layer), "{names:?}");
     }
     assert!(names.contains(&"policy-document"));
+    assert_eq!(checked[1]["builder"], builder, "{}", checked[1]);
+    assert_eq!(checked[1]["build_type"], "urn:faas:build-type:wrap:v1");
 
     // faas verify --attestations says what each layer holds and what built it.
     let shown = success(&faas(

@@ -50,6 +50,7 @@ def main(envelope_path, key_path, manifest_digest):
     elif predicate_type == "https://slsa.dev/provenance/v1":
         provenance = json_format.ParseDict(predicate, provenance_pb2.Provenance())
         summary["builder"] = provenance.run_details.builder.id
+        summary["build_type"] = provenance.build_definition.build_type
         summary["dependencies"] = [d.name for d in provenance.build_definition.resolved_dependencies]
     else:
         sys.exit(f"unexpected predicate type {predicate_type}")

@@ -108,6 +108,9 @@ fn a_rust_function_calls_a_library_composed_into_its_artifact_under_both_hosts()
     assert!(!dir.join("wit/deps/faas-test-text").exists());
     let project = std::fs::read_to_string(dir.join("faas.toml")).unwrap();
     assert!(!project.contains("[dependencies.text]"), "{project}");
+    // The last dependency gone: no empty wit/deps, no lock saying `dependency = []`.
+    assert!(!dir.join("wit/deps").exists());
+    assert!(!dir.join("faas.lock").exists());
 }
 
 #[test]
@@ -236,14 +239,16 @@ fn a_dependency_whose_bytes_no_longer_match_the_pin_is_refused_until_updated() {
     let (_tmp, dir) = function_using("deps-pin", plain, &[]);
     success(&faas(&dir, &["build"]));
     success(&faas(&dir, &["wrap"]));
+    let good = std::fs::read(dir.join("target/faas/deps-pin.wasm")).unwrap();
     // Someone replaces the file.
     std::fs::copy(sockets, dir.join("text.wasm")).unwrap();
     let stderr = failure(&faas(&dir, &["wrap"]), 1);
     assert!(stderr.contains("faas.lock pins sha256:"), "{stderr}");
     assert!(stderr.contains("faas deps update text"), "{stderr}");
-    assert!(
-        !dir.join("target/faas/deps-pin.wasm").exists(),
-        "a stale artifact was left"
+    // The refused bytes never reach an artifact: the last good one stays as it was.
+    assert_eq!(
+        std::fs::read(dir.join("target/faas/deps-pin.wasm")).unwrap(),
+        good
     );
     // Updating pins the new bytes (whose sockets import then needs its own grant).
     success(&faas(&dir, &["deps", "update", "text"]));

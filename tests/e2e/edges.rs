@@ -175,3 +175,36 @@ fn a_command_asked_for_json_answers_in_json_when_it_fails() {
     ));
     assert_eq!(code, 1);
 }
+
+#[test]
+fn faas_says_what_it_is_and_completes_in_the_shell() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The release, and the commit and date it was built from.
+    let version = success(&faas(tmp.path(), &["--version"]));
+    let (release, built) = version.trim().split_once(" (").unwrap();
+    assert_eq!(release, format!("faas {}", env!("CARGO_PKG_VERSION")));
+    assert!(built.ends_with(')') && built.split(' ').count() == 2, "{version}");
+    // Completion scripts know the commands and the targets.
+    for shell in ["bash", "zsh", "fish"] {
+        let script = success(&faas(tmp.path(), &["completions", shell]));
+        for word in ["pipeline", "deploy", "wasmcloud@0.3"] {
+            assert!(script.contains(word), "{shell}: {word}");
+        }
+    }
+    // The documents the generated files point to are there.
+    let (_tmp, dir) = new_function("documented");
+    let project = std::fs::read_to_string(dir.join("faas.toml")).unwrap();
+    assert!(project.contains("`faas docs faas-toml`"), "{project}");
+    let doc = success(&faas(&dir, &["docs", "faas-toml"]));
+    assert!(doc.starts_with("# "), "{doc}");
+    assert!(success(&faas(&dir, &["docs", "policy"])).contains("[[rule]]"));
+    failure(&faas(&dir, &["docs", "nothing"]), 1);
+    // A name faas refuses comes with the spelling it accepts.
+    for (name, suggestion) in [("Hello", "hello"), ("my_func", "my-func")] {
+        let err = failure(&faas(tmp.path(), &["new", name]), 2);
+        assert!(err.contains(&format!("(`{suggestion}`?)")), "{err}");
+    }
+    // `error:` is plain when stderr is not a terminal.
+    let err = failure(&faas(tmp.path(), &["build"]), 1);
+    assert!(err.starts_with("error: "), "{err}");
+}

@@ -49,6 +49,8 @@ pub struct Subject<'a> {
     pub revision: Option<&'a str>,
     /// What the artifact records about its layers.
     pub note: Option<&'a LayersNote>,
+    /// Who built it ([`provenance::builder_id`]).
+    pub builder: &'a str,
 }
 
 /// The in-toto statement of `predicate_type` about `subject`.

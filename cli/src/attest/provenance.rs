@@ -13,12 +13,30 @@ const LAYER_ANNOTATION: &str = "faasLayer";
 /// The name of the resolved dependency that is the compiled policy document.
 pub const POLICY_DOCUMENT: &str = "policy-document";
 
-/// The project's own address, from which the build type and builder ids are made.
-const HOME: &str = env!("CARGO_PKG_REPOSITORY");
+/// The build type: what the parameters mean (docs/publish.md, "The provenance", defines them).
+pub const BUILD_TYPE: &str = "urn:faas:build-type:wrap:v1";
 
-/// The build type: what the parameters mean.
-pub fn build_type() -> String {
-    format!("{HOME}/build-types/wrap/v1")
+/// Who built the artifact, for `runDetails.builder.id`: `FAAS_BUILDER_ID` when set (a CI system's
+/// identity for its build platform), else the GitHub Actions workflow that runs faas
+/// (`https://github.com/OWNER/REPO/.github/workflows/FILE@REF`), else the GitLab CI project's
+/// pipeline definition, else faas itself on a workstation (`urn:faas:builder:local:faas@VERSION`).
+pub fn builder_id() -> String {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if let Some(id) = var("FAAS_BUILDER_ID") {
+        return id;
+    }
+    if var("GITHUB_ACTIONS").as_deref() == Some("true")
+        && let (Some(server), Some(workflow)) =
+            (var("GITHUB_SERVER_URL"), var("GITHUB_WORKFLOW_REF"))
+    {
+        return format!("{server}/{workflow}");
+    }
+    if var("GITLAB_CI").as_deref() == Some("true")
+        && let Some(project) = var("CI_PROJECT_URL")
+    {
+        return format!("{project}/-/blob/HEAD/.gitlab-ci.yml");
+    }
+    format!("urn:faas:builder:local:faas@{}", env!("CARGO_PKG_VERSION"))
 }
 
 /// The SLSA provenance predicate for `subject`.
@@ -61,14 +79,14 @@ pub fn predicate(subject: &Subject<'_>) -> Value {
         .unwrap_or(env!("CARGO_PKG_VERSION"));
     json!({
         "buildDefinition": {
-            "buildType": build_type(),
+            "buildType": BUILD_TYPE,
             "externalParameters": external,
             "internalParameters": { "wrappedBy": format!("faas {faas_version}") },
             "resolvedDependencies": dependencies,
         },
         "runDetails": {
             "builder": {
-                "id": format!("{HOME}/faas@{}", env!("CARGO_PKG_VERSION")),
+                "id": subject.builder,
                 "version": { "faas": env!("CARGO_PKG_VERSION") },
             },
             "metadata": { "finishedOn": subject.created },

@@ -151,9 +151,15 @@ impl InspectArgs {
         }
         if !report.layers.is_empty() {
             println!("  layers");
+            let width = report
+                .layers
+                .iter()
+                .map(|l| l.layer.len())
+                .max()
+                .unwrap_or(0);
             for layer in &report.layers {
                 println!(
-                    "    {:<22} {:>8} bytes  {}",
+                    "    {:<width$} {:>8} bytes  {}",
                     layer.layer, layer.size, layer.digest
                 );
                 if let Some(built_from) = report.built_from.get(&layer.layer) {

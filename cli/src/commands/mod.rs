@@ -2,10 +2,12 @@
 //! and a `run` method that calls one library function and prints the result.
 
 mod build;
+mod completions;
 mod config_args;
 mod deploy;
 mod deps;
 mod dev;
+mod docs;
 mod inspect;
 mod invoke;
 mod keygen;
@@ -29,10 +31,20 @@ use clap::{Parser, Subcommand};
 /// The exit statuses, from the library's one table (documented in docs/cli.md).
 pub use faas::exit;
 
+/// `faas --version`: the release, and the commit and date it was built from.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("FAAS_COMMIT"),
+    " ",
+    env!("FAAS_COMMIT_DATE"),
+    ")"
+);
+
 #[derive(Parser)]
 #[command(
     name = "faas",
-    version,
+    version = VERSION,
     about = "Turn business logic into a sandboxed, policy-wrapped WebAssembly component",
     long_about = "Turn business logic into a sandboxed, policy-wrapped WebAssembly component.\n\n\
         A function exports the faas:function/handler contract; faas builds it, wraps it in a \
@@ -54,7 +66,8 @@ pub struct Cli {
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
-    /// Colour in stderr's debug logs.
+    /// Colour on stderr (debug logs, `error:`): auto is when stderr is a terminal and NO_COLOR is
+    /// not set.
     #[arg(long, global = true, value_enum, default_value_t = Color::Auto, value_name = "WHEN")]
     pub color: Color,
 }
@@ -71,22 +84,38 @@ pub enum Color {
 }
 
 impl Cli {
+    /// Whether stderr gets colour.
+    pub fn colored(&self) -> bool {
+        use std::io::IsTerminal;
+        match self.color {
+            Color::Auto => {
+                std::io::stderr().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+            Color::Always => true,
+            Color::Never => false,
+        }
+    }
+
+    /// The `error:` prefix of an error line: bold red when [`Cli::colored`].
+    pub fn error_prefix(&self) -> &'static str {
+        match self.colored() {
+            true => "\x1b[1;31merror\x1b[0m:",
+            false => "error:",
+        }
+    }
+
     /// Installs the reporter for the library's status lines and the debug log subscriber, as the
     /// global flags say.
     pub fn install_output(&self) {
         faas::report::set(Box::new(Reporter { quiet: self.quiet }));
         if self.verbose > 0 {
-            use std::io::IsTerminal;
             let level = if self.verbose == 1 {
                 tracing::Level::DEBUG
             } else {
                 tracing::Level::TRACE
             };
-            let ansi = match self.color {
-                Color::Auto => std::io::stderr().is_terminal(),
-                Color::Always => true,
-                Color::Never => false,
-            };
+            let ansi = self.colored();
             let _ = tracing_subscriber::fmt()
                 .with_max_level(level)
                 .with_writer(std::io::stderr)
@@ -137,6 +166,8 @@ pub enum Command {
     Keygen(keygen::KeygenArgs),
     Pipeline(pipeline::PipelineArgs),
     Policy(policy::PolicyArgs),
+    Completions(completions::CompletionsArgs),
+    Docs(docs::DocsArgs),
 }
 
 impl Command {
@@ -159,6 +190,8 @@ impl Command {
             Command::Keygen(args) => args.run(),
             Command::Pipeline(args) => args.run(),
             Command::Policy(args) => args.run(),
+            Command::Completions(args) => args.run(),
+            Command::Docs(args) => args.run(),
         }
     }
 }

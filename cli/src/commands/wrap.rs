@@ -186,9 +186,16 @@ fn report(wrapped: &WrapOutput, json: bool) -> anyhow::Result<()> {
         wrapped.policy.summary
     );
     println!("  layers   (outermost last)");
+    // One column for every name, `dependency-text-deny` included.
+    let width = wrapped
+        .layers
+        .iter()
+        .map(|l| l.layer.len())
+        .max()
+        .unwrap_or(0);
     for layer in &wrapped.layers {
         println!(
-            "    {:<13} {:>8} bytes  {}",
+            "    {:<width$} {:>8} bytes  {}",
             layer.layer, layer.size, layer.digest
         );
     }

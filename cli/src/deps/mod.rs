@@ -652,6 +652,13 @@ fn read_lock(root: &Path) -> Result<Lock, DepsError> {
 
 fn write_lock(root: &Path, lock: &Lock) -> Result<(), DepsError> {
     let path = root.join(LOCK_FILE);
+    // No dependency left: no lock file (rather than one saying `dependency = []`).
+    if lock.dependencies.is_empty() {
+        return crate::fsutil::remove_stale(&path).map_err(|e| DepsError::File {
+            path,
+            message: e.to_string(),
+        });
+    }
     let mut lock = lock.clone();
     lock.version = 1;
     lock.dependencies.sort_by(|a, b| a.name.cmp(&b.name));

@@ -146,10 +146,12 @@ pub(super) fn remove(project: &Project, name: &str) -> Result<(), DepsError> {
         }
     }
     write(&path, &without_lines_of(&text, name))?;
+    let deps = project.root.join("wit/deps");
     for package in packages {
-        let dir = project.root.join("wit/deps").join(package);
-        let _ = std::fs::remove_dir_all(dir);
+        let _ = std::fs::remove_dir_all(deps.join(package));
     }
+    // The last one gone: no empty folder left behind (remove_dir keeps a non-empty one).
+    let _ = std::fs::remove_dir(&deps);
     Ok(())
 }
 
