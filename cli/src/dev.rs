@@ -114,6 +114,21 @@ fn snapshot(root: &Path) -> Snapshot {
     files
 }
 
+/// Whether the artifact at `artifact` is missing or older than anything it is made from: the
+/// files `faas dev` watches (sources, faas.toml, WIT, pins) and the policy, wherever it is. What
+/// `faas test` checks before it runs, as `cargo test` rebuilds first.
+pub fn stale(project: &Project, artifact: &Path) -> bool {
+    let Ok(built) = std::fs::metadata(artifact).and_then(|m| m.modified()) else {
+        return true;
+    };
+    let policy = std::fs::metadata(project.policy_path()).and_then(|m| m.modified());
+    snapshot(&project.root)
+        .values()
+        .map(|(modified, _)| *modified)
+        .chain(policy.ok())
+        .any(|modified| modified > built)
+}
+
 /// The files added, removed or changed between two snapshots.
 fn changes(before: &Snapshot, after: &Snapshot) -> Vec<String> {
     let mut changed: Vec<String> = after

@@ -183,7 +183,10 @@ fn faas_says_what_it_is_and_completes_in_the_shell() {
     let version = success(&faas(tmp.path(), &["--version"]));
     let (release, built) = version.trim().split_once(" (").unwrap();
     assert_eq!(release, format!("faas {}", env!("CARGO_PKG_VERSION")));
-    assert!(built.ends_with(')') && built.split(' ').count() == 2, "{version}");
+    assert!(
+        built.ends_with(')') && built.split(' ').count() == 2,
+        "{version}"
+    );
     // Completion scripts know the commands and the targets.
     for shell in ["bash", "zsh", "fish"] {
         let script = success(&faas(tmp.path(), &["completions", shell]));
@@ -207,4 +210,32 @@ fn faas_says_what_it_is_and_completes_in_the_shell() {
     // `error:` is plain when stderr is not a terminal.
     let err = failure(&faas(tmp.path(), &["build"]), 1);
     assert!(err.starts_with("error: "), "{err}");
+}
+
+#[test]
+fn faas_test_brings_the_artifact_up_to_date_first() {
+    // Straight after `faas new`: nothing built, and `faas test` builds, wraps and tests.
+    let (_tmp, dir) = new_function("tested-fresh");
+    let out = faas(&dir, &["test"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    success(&out);
+    assert!(stderr.contains("Updating"), "{stderr}");
+    assert!(dir.join("target/faas/tested-fresh.wasm").exists());
+    // Nothing changed: nothing rebuilt.
+    let out = faas(&dir, &["test"]);
+    success(&out);
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("Updating"),
+        "{out:?}"
+    );
+    // A policy edit is newer than the artifact: wrapped again before the cases run.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let policy = std::fs::read_to_string(dir.join("auth.toml")).unwrap();
+    std::fs::write(dir.join("auth.toml"), format!("{policy}\n# reviewed\n")).unwrap();
+    let out = faas(&dir, &["test"]);
+    success(&out);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Updating"),
+        "{out:?}"
+    );
 }

@@ -60,11 +60,25 @@ impl TestArgs {
             mode,
             self.limits.options(Some(&project)),
         )?;
-        if !options.artifact.exists() {
-            anyhow::bail!(
-                "{} does not exist; run `faas build && faas wrap` first",
-                options.artifact.display()
+        // As `cargo test` does: what is tested is what the sources say now.
+        if options.artifact == project.artifact_output()
+            && faas::dev::stale(&project, &options.artifact)
+        {
+            status(
+                "Updating",
+                format!(
+                    "{} (older than its sources, faas.toml or the policy): build and wrap",
+                    options.artifact.display()
+                ),
             );
+            faas::build::build_project(
+                &project,
+                faas::build::Profile::Release,
+                &project.function_output(),
+            )
+            .with_context(|| format!("cannot build the function `{}`", project.name()))?;
+            faas::wrap::wrap(&faas::wrap::WrapOptions::for_project(&project))
+                .with_context(|| format!("cannot wrap the function `{}`", project.name()))?;
         }
         if options.case_files.is_empty() && mode == probes::Mode::Off {
             anyhow::bail!(
