@@ -99,7 +99,8 @@ pub enum BuildError {
     #[error(transparent)]
     Toolchain(#[from] ToolchainError),
     /// The compiled or supplied file is not a function component.
-    #[error("{}: {source}", .path.display())]
+    // The cause follows in the error chain: said once.
+    #[error("{}", .path.display())]
     Check {
         /// The file checked.
         path: PathBuf,

@@ -162,6 +162,15 @@ fn reload(options: &DevOptions, live: &Live, changed: Vec<String>, rebuild: bool
     let project = &project;
     let started = Instant::now();
     let function = project.function_output();
+    // Between a save and `Reloaded`: what is being done (a Python or JavaScript build takes
+    // seconds).
+    if !changed.is_empty() {
+        let what = match rebuild {
+            true => "building, wrapping and loading",
+            false => "wrapping and loading",
+        };
+        crate::report::status("Changed", format!("{}: {what}", changed.join(", ")));
+    }
     if rebuild && let Err(e) = build::build_project(project, options.profile, &function) {
         return failed("build", format!("{:#}", anyhow::Error::from(e)), changed);
     }

@@ -297,12 +297,12 @@ fn publish_stage(
     let key = match &options.key {
         Some(path) => match PrivateKey::read(path, options.key_password.as_deref()) {
             Ok(key) => Some(key),
-            Err(e) => return (Err((exit::PUBLISH, e.to_string())), None, None),
+            Err(e) => return (Err((exit::PUBLISH, chain(e))), None, None),
         },
         None => None,
     };
     let public = match (&options.public_key, &key) {
-        (Some(path), _) => Some(PublicKey::read(path).map_err(|e| e.to_string())),
+        (Some(path), _) => Some(PublicKey::read(path).map_err(chain)),
         (None, Some(key)) => Some(Ok(key.public_key())),
         (None, None) => None,
     };
@@ -340,11 +340,16 @@ fn verify_stage(
 ) -> StageResult {
     let public = public.map_err(|e| (exit::VERIFY, e))?;
     let pinned = options.reference.with_selector(Selector::Digest(digest));
-    let mut store = publish::open_store(&pinned, &options.connection)
-        .map_err(|e| (exit::VERIFY, e.to_string()))?;
+    let mut store =
+        publish::open_store(&pinned, &options.connection).map_err(|e| (exit::VERIFY, chain(e)))?;
     publish::verify(store.as_mut(), &pinned, &public, true)
         .map(|v| to_json(&v))
-        .map_err(|e| (exit::VERIFY, e.to_string()))
+        .map_err(|e| (exit::VERIFY, chain(e)))
+}
+
+/// An error and its causes, on one line, as the command line prints them.
+fn chain(e: impl std::error::Error + Send + Sync + 'static) -> String {
+    format!("{:#}", anyhow::Error::from(e))
 }
 
 /// The validate stage: the artifact decodes, exports what its triggers need, and fits the target.

@@ -30,7 +30,7 @@ const SCRYPT_LOG_N: u8 = 16;
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     /// The file cannot be read or written.
-    #[error("{}: {source}", .path.display())]
+    #[error("cannot read {}", .path.display())]
     Io {
         /// The key file.
         path: PathBuf,

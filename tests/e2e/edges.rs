@@ -239,3 +239,75 @@ fn faas_test_brings_the_artifact_up_to_date_first() {
         "{out:?}"
     );
 }
+
+#[test]
+fn errors_say_it_once_and_name_the_file() {
+    let (_tmp, dir, artifact) = wrapped_function("said-once");
+    std::fs::write(dir.join("garbage.wasm"), "garbage").unwrap();
+    let once = |err: &str, what: &str| {
+        assert_eq!(err.matches(what).count(), 1, "{what} once: {err}");
+    };
+    let err = failure(
+        &faas(
+            &dir,
+            &["build", "--component", "garbage.wasm", "-o", "out.wasm"],
+        ),
+        1,
+    );
+    once(&err, "not a WebAssembly file");
+    assert!(
+        err.contains("garbage.wasm: not a WebAssembly file"),
+        "{err}"
+    );
+    let err = failure(
+        &faas(
+            &dir,
+            &[
+                "publish",
+                "oci:layout:1",
+                "--key",
+                "absent.key",
+                "--artifact",
+                "garbage.wasm",
+            ],
+        ),
+        1,
+    );
+    once(&err, "No such file or directory");
+    assert!(
+        err.contains("cannot read absent.key: No such file"),
+        "{err}"
+    );
+    // What cannot be served says why, in one line, before wasmtime would.
+    let err = failure(&faas(&dir, &["serve", "garbage.wasm"]), 1);
+    assert!(
+        err.contains("garbage.wasm: not a WebAssembly file"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let err = failure(
+        &faas(&dir, &["serve", "target/faas/said-once.function.wasm"]),
+        1,
+    );
+    assert!(
+        err.contains("this is a bare function") && err.contains("faas wrap"),
+        "{err}"
+    );
+    // A mistyped file is a missing file, not a registry reference.
+    let err = failure(&faas(&dir, &["inspect", "target/faas/said-onse.wasm"]), 1);
+    assert!(err.contains("said-onse.wasm: no such file"), "{err}");
+    // A port in use says how to get another.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let err = failure(
+        &faas(
+            &dir,
+            &["serve", artifact.to_str().unwrap(), "--addr", &addr],
+        ),
+        1,
+    );
+    assert!(
+        err.contains("the port is in use") && err.contains("--addr 127.0.0.1:0"),
+        "{err}"
+    );
+}

@@ -265,6 +265,15 @@ fn a_python_function_builds_wraps_and_serves_like_a_rust_one() {
     let (_tmp, dir) = new_and_installed("hello-py", "python-http");
     ctrl_c_stops_the_tool_and_leaves_no_scratch_file(&dir);
     build_wrap_serve_and_call(&dir, "hello-py");
+    // The seconds a Python artifact takes to compile are announced, and timed.
+    let tested = faas(&dir, &["test"]);
+    success(&tested);
+    let stderr = String::from_utf8_lossy(&tested.stderr);
+    assert!(
+        stderr.contains("Compiling") && stderr.contains("MB) for this machine"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Compiled in "), "{stderr}");
 
     // A syntax error names the file and line, with the tool's message; no component is left.
     build_refuses(

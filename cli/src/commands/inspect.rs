@@ -103,6 +103,12 @@ impl InspectArgs {
         }
         let bytes = if path.exists() {
             std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?
+        } else if looks_like_a_file(&self.artifact) {
+            anyhow::bail!(
+                "{}: no such file (a published artifact is host[:port]/repository:tag or \
+                 oci:PATH:tag)",
+                self.artifact
+            );
         } else {
             let target = Reference::parse(&self.artifact)?;
             if target.selector() == &Selector::None {
@@ -204,4 +210,14 @@ impl InspectArgs {
         }
         Ok(())
     }
+}
+
+/// A name meant as a file, not a reference: `hello.wasm`, `./x`, `target/faas/x.wasm` (a
+/// reference's first part is a host: `localhost`, a dotted name or `host:port`).
+fn looks_like_a_file(name: &str) -> bool {
+    if name.ends_with(".wasm") || name.starts_with(['.', '/', '~']) {
+        return true;
+    }
+    let first = name.split('/').next().unwrap_or(name);
+    !(name.starts_with("oci:") || first == "localhost" || first.contains(['.', ':']))
 }

@@ -1144,7 +1144,7 @@ pub enum DeployFailure {
     #[error(transparent)]
     Published(#[from] crate::publish::PublishError),
     /// A platform-linked dependency's image is missing, unsigned or signed by another key.
-    #[error("dependency `{name}` ({image}): {source}")]
+    #[error("dependency `{name}` ({image})")]
     Dependency {
         /// Its name.
         name: String,
@@ -1164,7 +1164,7 @@ pub enum DeployFailure {
     #[error("{0}: {1}")]
     NotAComponent(String, String),
     /// The manifests cannot be made.
-    #[error("{reference}: {source}")]
+    #[error("{reference}")]
     Manifests {
         /// The reference.
         reference: String,
@@ -1173,7 +1173,7 @@ pub enum DeployFailure {
         source: DeployError,
     },
     /// A file cannot be written.
-    #[error("cannot write {}: {source}", .path.display())]
+    #[error("cannot write {}", .path.display())]
     Write {
         /// The file.
         path: std::path::PathBuf,

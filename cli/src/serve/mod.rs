@@ -107,8 +107,11 @@ impl Server {
     ) -> anyhow::Result<Self> {
         let bytes =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        Self::from_bytes_with(&bytes, values, options)
-            .with_context(|| format!("cannot serve {}", path.display()))
+        let compiling = Compiling::start(path, &bytes);
+        let server = Self::from_bytes_with(&bytes, values, options)
+            .with_context(|| format!("cannot serve {}", path.display()))?;
+        compiling.done();
+        Ok(server)
     }
 
     /// As [`Server::load`], from bytes, with the default limits and no cache.
@@ -123,6 +126,28 @@ impl Server {
         options: &EngineOptions,
     ) -> anyhow::Result<Self> {
         let (linker, component) = compile(bytes, options)?;
+        let exports: Vec<String> = component
+            .component_type()
+            .exports(linker.engine())
+            .map(|(name, _)| name.to_string())
+            .collect();
+        let serves = |prefix: &str| exports.iter().any(|e| e.starts_with(prefix));
+        if !serves("wasi:http/incoming-handler@") && !serves("wasi:http/handler@") {
+            if serves("faas:function/handler@") {
+                anyhow::bail!(
+                    "this is a bare function (it exports faas:function/handler), not a wrapped \
+                     artifact: run `faas wrap` and serve what it writes (target/faas/NAME.wasm)"
+                );
+            }
+            anyhow::bail!(
+                "it exports no HTTP handler (wasi:http/incoming-handler or wasi:http/handler) to \
+                 serve; it exports {}: wrap it with the http trigger",
+                match exports.is_empty() {
+                    true => "nothing".to_string(),
+                    false => exports.join(", "),
+                }
+            );
+        }
         let instance_pre = linker
             .instantiate_pre(&component)
             .map_err(anyhow::Error::from)
@@ -762,9 +787,16 @@ pub fn run_live(
         // them (`interrupt`): Ctrl-C drains the requests in flight instead of exiting.
         let stop = shutdown_signal()?;
         let _serving = crate::interrupt::ServingGuard::new();
-        let listener = TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen on {addr}"))?;
+        let listener = match TcpListener::bind(addr).await {
+            Ok(listener) => listener,
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => anyhow::bail!(
+                "cannot listen on {addr}: the port is in use (another faas serve?); choose another \
+                 with --addr, or --addr 127.0.0.1:0 for any free one"
+            ),
+            Err(e) => {
+                return Err(anyhow::Error::from(e).context(format!("cannot listen on {addr}")));
+            }
+        };
         on_ready(listener.local_addr()?);
         live.serve(listener, stop).await
     });
@@ -787,6 +819,43 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     })
 }
 
+/// A status line for a compile people wait for: a Python or JavaScript artifact (tens of MB,
+/// seconds to compile) says so before, and how long it took after; a small one says nothing.
+struct Compiling {
+    started: Option<Instant>,
+}
+
+impl Compiling {
+    /// Artifacts from this size on take long enough to compile to say so.
+    const SAY_FROM_BYTES: usize = 4 << 20;
+
+    fn start(path: &Path, bytes: &[u8]) -> Compiling {
+        if bytes.len() < Self::SAY_FROM_BYTES {
+            return Compiling { started: None };
+        }
+        crate::report::status(
+            "Compiling",
+            format!(
+                "{} ({:.1} MB) for this machine",
+                path.display(),
+                bytes.len() as f64 / (1024.0 * 1024.0)
+            ),
+        );
+        Compiling {
+            started: Some(Instant::now()),
+        }
+    }
+
+    fn done(self) {
+        if let Some(started) = self.started {
+            crate::report::status(
+                "Compiled",
+                format!("in {:.1} s", started.elapsed().as_secs_f64()),
+            );
+        }
+    }
+}
+
 /// The artifact compiled for the engine it needs, and the linker of that engine's host
 /// interfaces. A WASI 0.2 artifact gets an engine without the component model's async support:
 /// with it on, every call between layers and to the host also creates and retires a task (about
@@ -796,6 +865,16 @@ fn compile(
     bytes: &[u8],
     options: &EngineOptions,
 ) -> anyhow::Result<(Linker<RequestState>, Component)> {
+    // Said in faas's words before wasmtime says it in its own.
+    if !bytes.starts_with(b"\0asm") {
+        return Err(crate::component::CheckError::NotWasm.into());
+    }
+    if wasmparser::Parser::is_core_wasm(bytes) {
+        anyhow::bail!(
+            "a core WebAssembly module, not a component: build a function with `faas build` and \
+             wrap it with `faas wrap`"
+        );
+    }
     // The first engine (and its pool's address space) is gone before the second is made.
     let sync_error = {
         let (engine, linker) = engine_and_linker(options, false)?;
@@ -1121,8 +1200,10 @@ impl OneShot {
     ) -> anyhow::Result<Self> {
         let bytes =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let compiling = Compiling::start(path, &bytes);
         let (linker, component) = compile(&bytes, options)
             .with_context(|| format!("{} is not a component", path.display()))?;
+        compiling.done();
         Ok(Self {
             path: path.to_path_buf(),
             engine: linker.engine().clone(),
