@@ -13,6 +13,10 @@ pub trait Reporter: Send + Sync {
     fn tool_output(&self, text: &str);
     /// A running server's log line (one per request, or per problem).
     fn log(&self, line: &str);
+    /// Whether people asked for less on stderr (`-q`).
+    fn quiet(&self) -> bool {
+        false
+    }
 }
 
 /// The reporter used when none was installed: it says nothing.
@@ -43,6 +47,11 @@ pub fn status(verb: &str, message: impl std::fmt::Display) {
 /// A tool's output (see [`Reporter::tool_output`]).
 pub fn tool_output(text: &str) {
     current().tool_output(text);
+}
+
+/// Whether people asked for less on stderr (`-q`).
+pub fn quiet() -> bool {
+    current().quiet()
 }
 
 /// Whether people read stderr on a terminal (a tool's output may then be in colour).

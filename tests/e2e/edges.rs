@@ -311,3 +311,20 @@ fn errors_say_it_once_and_name_the_file() {
         "{err}"
     );
 }
+
+#[test]
+fn faas_test_keeps_the_audit_events_out_of_the_results() {
+    let (_tmp, dir) = new_function("audited");
+    let out = faas(&dir, &["test"]);
+    success(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    // The results, and only them; the decisions are in their own file.
+    assert!(audit_events(&stdout).is_empty(), "{stdout}");
+    assert!(audit_events(&stderr).is_empty(), "{stderr}");
+    assert!(stderr.contains("test-audit.log"), "{stderr}");
+    let log = std::fs::read_to_string(dir.join("target/faas/test-audit.log")).unwrap();
+    let events = audit_events(&log);
+    assert!(!events.is_empty(), "{log}");
+    assert!(events.iter().any(|e| e["status"] == 401), "{log}");
+}

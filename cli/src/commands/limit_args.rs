@@ -73,6 +73,7 @@ impl LimitArgs {
             },
             pooling: true,
             perfmap: self.perfmap,
+            guest_log: faas::serve::GuestLog::for_server(),
         }
     }
 }

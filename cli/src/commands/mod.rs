@@ -145,6 +145,10 @@ impl faas::report::Reporter for Reporter {
     fn log(&self, line: &str) {
         eprintln!("{line}");
     }
+
+    fn quiet(&self) -> bool {
+        self.quiet
+    }
 }
 
 #[derive(Subcommand)]

@@ -101,6 +101,10 @@ impl TestArgs {
             ),
         );
         let report = testing::run(&options)?;
+        status(
+            "Audited",
+            format!("every decision: {}", testing::audit_log(&project).display()),
+        );
         if let Some(path) = &self.junit {
             faas::fsutil::write_atomic(path, testing::junit::render(&report).as_bytes())
                 .with_context(|| format!("cannot write {}", path.display()))?;

@@ -146,7 +146,7 @@ impl super::OneShot {
         if self.component.get_export_index(None, HANDLER_P3).is_some() {
             return self.deliver_p3(message);
         }
-        let mut store = self.store(WasiCtx::builder().inherit_stderr().build());
+        let mut store = self.store(self.guest_log.apply(&mut WasiCtx::builder()).build());
         Self::run(async {
             let host = bindings::MessagingHost::instantiate_async(
                 &mut store,
@@ -186,7 +186,7 @@ impl super::OneShot {
 impl super::OneShot {
     /// Delivers `message` to the async `wasmcloud:messaging/handler@0.3.0`.
     fn deliver_p3(&self, message: Message) -> anyhow::Result<Delivery> {
-        let mut store = self.store(WasiCtx::builder().inherit_stderr().build());
+        let mut store = self.store(self.guest_log.apply(&mut WasiCtx::builder()).build());
         Self::run(async {
             let host = bindings_p3::MessagingHostP3::instantiate_async(
                 &mut store,

@@ -50,6 +50,55 @@ pub struct EngineOptions {
     pub pooling: bool,
     /// Write a perf map of the compiled code (/tmp/perf-PID.map) for profiling with `perf`.
     pub perfmap: bool,
+    /// Where what the artifact writes to stderr goes: the decorator's audit events, the
+    /// function's own lines.
+    pub guest_log: GuestLog,
+}
+
+/// Where an artifact's stderr goes.
+#[derive(Debug, Clone, Default)]
+pub enum GuestLog {
+    /// faas's own stderr (`faas serve`).
+    #[default]
+    Inherit,
+    /// Nowhere (`faas serve -q` on a terminal).
+    Discard,
+    /// Appended to a file (`faas test`: the audit events stay out of the results).
+    File(Arc<std::fs::File>),
+}
+
+impl GuestLog {
+    /// Writes to the file at `path`, emptied first (created, with its folder).
+    pub fn to_file(path: &Path) -> std::io::Result<GuestLog> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        Ok(GuestLog::File(Arc::new(std::fs::File::create(path)?)))
+    }
+
+    /// `faas serve`'s: faas's own stderr, or nothing under `-q` on a terminal (a log file or a
+    /// pipe still gets every audit event).
+    pub fn for_server() -> GuestLog {
+        match crate::report::quiet() && crate::report::stderr_is_terminal() {
+            true => GuestLog::Discard,
+            false => GuestLog::Inherit,
+        }
+    }
+
+    /// Sets a sandbox's stderr to this destination.
+    fn apply<'a>(
+        &self,
+        builder: &'a mut wasmtime_wasi::WasiCtxBuilder,
+    ) -> &'a mut wasmtime_wasi::WasiCtxBuilder {
+        match self {
+            GuestLog::Inherit => builder.inherit_stderr(),
+            GuestLog::Discard => builder.stderr(std::io::empty()),
+            GuestLog::File(file) => match file.try_clone() {
+                Ok(file) => builder.stderr(wasmtime_wasi::cli::OutputFile::new(file)),
+                Err(_) => builder.stderr(std::io::empty()),
+            },
+        }
+    }
 }
 
 impl Default for EngineOptions {
@@ -58,6 +107,7 @@ impl Default for EngineOptions {
             limits: Limits::default(),
             cache: None,
             pooling: true,
+            guest_log: GuestLog::Inherit,
             perfmap: false,
         }
     }
@@ -95,6 +145,8 @@ pub struct Server {
     in_flight: Arc<Semaphore>,
     /// Set when the drain deadline passes: every running instance is interrupted.
     interrupt: Arc<AtomicBool>,
+    /// Where the artifact's stderr goes.
+    guest_log: GuestLog,
 }
 
 impl Server {
@@ -171,6 +223,7 @@ impl Server {
             in_flight: Arc::new(Semaphore::new(options.limits.max_in_flight)),
             limits: options.limits.clone(),
             interrupt: Arc::new(AtomicBool::new(false)),
+            guest_log: options.guest_log.clone(),
         })
     }
 
@@ -186,8 +239,9 @@ impl Server {
             Pre::P2(pre) => pre.engine(),
             Pre::P3(pre) => pre.engine(),
         };
-        let mut state = RequestState::new(
+        let mut state = RequestState::with_wasi(
             self.config.clone(),
+            self.guest_log.apply(&mut WasiCtx::builder()).build(),
             self.limits.max_memory,
             self.outgoing.clone(),
         );
@@ -1033,19 +1087,6 @@ struct RequestState {
 }
 
 impl RequestState {
-    fn new(
-        config: Arc<WasiConfigVariables>,
-        max_memory: usize,
-        outgoing: Arc<Vec<String>>,
-    ) -> Self {
-        Self::with_wasi(
-            config,
-            WasiCtx::builder().inherit_stderr().build(),
-            max_memory,
-            outgoing,
-        )
-    }
-
     fn with_wasi(
         config: Arc<WasiConfigVariables>,
         wasi: WasiCtx,
@@ -1189,6 +1230,7 @@ pub struct OneShot {
     config: Arc<WasiConfigVariables>,
     outgoing: Arc<Vec<String>>,
     limits: Limits,
+    guest_log: GuestLog,
 }
 
 impl OneShot {
@@ -1212,6 +1254,7 @@ impl OneShot {
             config: Arc::new(values.into_iter().collect()),
             outgoing: granted_hosts(&bytes),
             limits: options.limits.clone(),
+            guest_log: options.guest_log.clone(),
         })
     }
 
@@ -1243,13 +1286,12 @@ impl OneShot {
     pub fn invoke(&self, request: Vec<u8>) -> anyhow::Result<Invocation> {
         use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
         let stdout = MemoryOutputPipe::new(16 * 1024 * 1024);
-        let mut store = self.store(
-            WasiCtx::builder()
-                .stdin(MemoryInputPipe::new(request))
-                .stdout(stdout.clone())
-                .inherit_stderr()
-                .build(),
-        );
+        let mut builder = WasiCtx::builder();
+        builder
+            .stdin(MemoryInputPipe::new(request))
+            .stdout(stdout.clone());
+        self.guest_log.apply(&mut builder);
+        let mut store = self.store(builder.build());
         let success = Self::run(async {
             let command = wasmtime_wasi::p2::bindings::Command::instantiate_async(
                 &mut store,

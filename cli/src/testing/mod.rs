@@ -104,6 +104,11 @@ pub fn project_case_files(tests_dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// Where a test run's audit events are: `target/faas/test-audit.log`, one JSON line per decision.
+pub fn audit_log(project: &crate::project::Project) -> PathBuf {
+    project.output_dir().join("test-audit.log")
+}
+
 /// The options for testing `project`'s wrapped artifact, wrapped with the policy at `policy`, with
 /// the project's cases (unless `case_files` names others) and keys.
 pub fn project_options(
@@ -111,9 +116,13 @@ pub fn project_options(
     policy: &Path,
     case_files: Vec<PathBuf>,
     probes: probes::Mode,
-    engine: EngineOptions,
+    mut engine: EngineOptions,
 ) -> Result<TestOptions, crate::policy::PolicyError> {
     let tests = project.root.join("tests");
+    // The decorator's audit events (and the function's own stderr) go to a file of their own,
+    // not between the results.
+    engine.guest_log = crate::serve::GuestLog::to_file(&audit_log(project))
+        .unwrap_or(crate::serve::GuestLog::Inherit);
     Ok(TestOptions {
         artifact: project.artifact_output(),
         policy: crate::policy::load(policy)?,
