@@ -328,3 +328,80 @@ fn faas_test_keeps_the_audit_events_out_of_the_results() {
     assert!(!events.is_empty(), "{log}");
     assert!(events.iter().any(|e| e["status"] == 401), "{log}");
 }
+
+/// `text` with what changes from run to run or build to build made stable: digests, sizes,
+/// durations, temporary paths, versions and commits.
+fn normalised(text: &str, dir: &Path) -> String {
+    // cargo's own lines depend on what an earlier test already compiled.
+    let cargo = regex::Regex::new(
+        r"^\s+(Compiling|Finished|Blocking|Downloaded|Downloading|Locking|Adding|Updating crates)",
+    )
+    .unwrap();
+    let mut out: String = text
+        .lines()
+        .filter(|line| !cargo.is_match(line))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    out = out.replace(&dir.display().to_string(), "<project>");
+    for (pattern, with) in [
+        (r"sha256:[0-9a-f]{64}", "sha256:<digest>"),
+        (r"sha256-[0-9a-f]{64}", "sha256-<digest>"),
+        (r"\b[0-9a-f]{64}\b", "<hex>"),
+        (r"[0-9]+(\.[0-9]+)? (ms|s|bytes|KiB|MiB|B)\b", "<n> $2"),
+        (r#""(duration_ms|size)": [0-9.]+"#, "\"$1\": <n>"),
+        (r"faas_sk_[0-9a-f]+", "faas_sk_<key>"),
+        // The WASI patch release the toolchain's standard library imports moves with rustc.
+        (r"@0\.2\.[0-9]+", "@0.2.<n>"),
+    ] {
+        out = regex::Regex::new(pattern)
+            .unwrap()
+            .replace_all(&out, with)
+            .into_owned();
+    }
+    out
+}
+
+/// The human and JSON output of the main commands, on the sample function, against golden files
+/// (`fixtures/output/`; `BLESS=1` rewrites them): a change of what people or programs read shows in
+/// review.
+#[test]
+fn the_main_commands_say_what_the_goldens_say() {
+    let (_tmp, dir) = new_function("golden");
+    let goldens = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/output");
+    let runs: &[(&str, &[&str])] = &[
+        ("build.txt", &["build"]),
+        ("build.json", &["build", "--json"]),
+        ("wrap.txt", &["wrap"]),
+        ("wrap.json", &["wrap", "--json"]),
+        ("policy-check.txt", &["policy", "check", "auth.toml"]),
+        ("test.txt", &["test"]),
+        ("test.json", &["test", "--json"]),
+        (
+            "wrap-error.json",
+            &["wrap", "--policy", "missing.toml", "--json"],
+        ),
+    ];
+    for (file, args) in runs {
+        let out = faas(&dir, args);
+        let text = format!(
+            "$ faas {}\n--- stdout\n{}--- stderr\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = normalised(&text, &dir);
+        let path = goldens.join(file);
+        if std::env::var_os("BLESS").is_some() {
+            std::fs::create_dir_all(&goldens).unwrap();
+            std::fs::write(&path, &text).unwrap();
+        }
+        let expected = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (BLESS=1 writes it)", path.display()));
+        assert_eq!(
+            text,
+            expected,
+            "{} differs (BLESS=1 rewrites it)",
+            path.display()
+        );
+    }
+}
