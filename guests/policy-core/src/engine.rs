@@ -437,7 +437,9 @@ fn count(
                         format!("limit {}: repeated {name} header", index + 1),
                     )));
                 }
-                header(req, name).unwrap_or("")
+                // A field value's surrounding spaces and tabs are not part of it (RFC 9110
+                // §5.5): ` acme` is `acme`, not a second counter (found by the property tests).
+                header(req, name).unwrap_or("").trim_matches([' ', '\t'])
             }
             LimitKey::Global => "",
         };

@@ -75,7 +75,7 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// The version of the binary document. A decorator refuses documents of any other version.
-pub const DOCUMENT_VERSION: u16 = 7;
+pub const DOCUMENT_VERSION: u16 = 8;
 
 /// A compiled policy.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
