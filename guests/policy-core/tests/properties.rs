@@ -565,7 +565,7 @@ mod tokens {
         #[test]
         fn a_flipped_byte_of_a_signed_token_never_verifies(
             at in any::<prop::sample::Index>(),
-            to in any::<u8>(),
+            change in 1u8..=255,
         ) {
             let claims = serde_json::json!({
                 "iss": "https://issuer.example", "aud": "api", "sub": "client",
@@ -575,8 +575,8 @@ mod tokens {
             prop_assert!(verify(&token), "the unmodified token verifies");
             let mut bytes = token.clone().into_bytes();
             let at = at.index(bytes.len());
-            prop_assume!(bytes[at] != to);
-            bytes[at] = to;
+            // Always a different byte: no case is thrown away.
+            bytes[at] ^= change;
             if let Ok(changed) = String::from_utf8(bytes) {
                 prop_assert!(!verify(&changed), "{} verified", changed);
             }
