@@ -361,6 +361,13 @@ pub enum DeployError {
          (wrap it with the http or messaging trigger)"
     )]
     NothingToCall,
+    /// The policy reads configuration keys and nothing says where they come from.
+    #[error(
+        "the policy reads the configuration keys {0}, and [deploy] names no Secret or ConfigMap \
+         to read them from: the workload would fail at its first credential; add secret-from \
+         (or config-from) naming the one that holds them"
+    )]
+    UnsuppliedKeys(String),
 }
 
 /// Interfaces every wasmCloud host supplies without a host interface entry.
@@ -517,6 +524,10 @@ fn annotations(inputs: &Inputs<'_>) -> Value {
 /// The wasmCloud 2.x `WorkloadDeployment`.
 pub fn workload_deployment(inputs: &Inputs<'_>) -> Result<Value, DeployError> {
     let settings = inputs.settings;
+    let keys = &inputs.note.grants.config_keys;
+    if !keys.is_empty() && settings.config_from.is_empty() && settings.secret_from.is_empty() {
+        return Err(DeployError::UnsuppliedKeys(keys.join(", ")));
+    }
     let mut local = json!({ "allowedHosts": inputs.note.grants.outgoing_hosts });
     let mut environment = serde_json::Map::new();
     let refs =
@@ -1804,6 +1815,29 @@ ThjUYylcWY2o0p1LF7auFlhmdXoKdEK2EuK1RMNe5Q/aigwdZ66Aj9k6Eg==
             wadm["spec"]["components"][0]["properties"]["config"],
             json!([{ "name": "hello-config" }])
         );
+    }
+
+    #[test]
+    fn credentials_with_nowhere_to_come_from_are_refused() {
+        let exports = vec!["wasi:http/incoming-handler@0.2.12".to_string()];
+        let config = vec!["wasi:config/store@0.2.0-rc.1".to_string()];
+        let note = note(Grants {
+            config_keys: vec!["db-password".into()],
+            ..Grants::default()
+        });
+        let settings = DeploySection::default();
+        let inputs = sample_inputs(&config, &exports, &note, &settings, &[]);
+        let err = workload_deployment(&inputs).unwrap_err().to_string();
+        assert!(
+            err.contains("db-password") && err.contains("secret-from"),
+            "{err}"
+        );
+        let named = DeploySection {
+            secret_from: vec!["hello-secrets".into()],
+            ..Default::default()
+        };
+        let inputs = sample_inputs(&config, &exports, &note, &named, &[]);
+        assert!(workload_deployment(&inputs).is_ok());
     }
 
     #[test]
