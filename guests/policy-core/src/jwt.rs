@@ -513,4 +513,184 @@ mod tests {
         assert!(usable_keys(b"<html>", &algorithms).is_err());
         assert!(usable_keys(b"{\"keys\": 1}", &algorithms).is_err());
     }
+
+    /// Whole tokens through [`verify`], signed with HS256 under a secret of `MIN_HMAC_SECRET_BYTES`.
+    mod whole_tokens {
+        use super::*;
+
+        const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+        fn hs256() -> Jwt {
+            Jwt {
+                hs256_secret: Some("jwt-secret".into()),
+                ..jwt()
+            }
+        }
+
+        fn sign(header: serde_json::Value, claims: &Value, secret: &str) -> String {
+            use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+            let head = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).unwrap());
+            let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap());
+            let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
+            let signature = jsonwebtoken::crypto::sign(
+                alloc::format!("{head}.{body}").as_bytes(),
+                &key,
+                Algorithm::HS256,
+            )
+            .unwrap();
+            alloc::format!("{head}.{body}.{signature}")
+        }
+
+        fn run(jwt: &Jwt, token: &str) -> Result<VerifiedToken, JwtError> {
+            verify(jwt, token, NOW, &|name| {
+                (name == "jwt-secret").then(|| SECRET.to_string())
+            })
+        }
+
+        fn token(extra: serde_json::Value) -> String {
+            sign(
+                json!({"alg": "HS256", "typ": "JWT"}),
+                &claims(extra),
+                SECRET,
+            )
+        }
+
+        #[test]
+        fn a_token_of_the_size_limit_passes_and_one_byte_more_does_not() {
+            let token = token(json!({}));
+            let exact = Jwt {
+                max_token_bytes: token.len() as u32,
+                ..hs256()
+            };
+            assert!(run(&exact, &token).is_ok());
+            let smaller = Jwt {
+                max_token_bytes: token.len() as u32 - 1,
+                ..hs256()
+            };
+            assert_eq!(run(&smaller, &token).err(), Some(JwtError::TooLarge));
+        }
+
+        #[test]
+        fn three_non_empty_parts_or_malformed() {
+            let token = token(json!({}));
+            let parts: Vec<&str> = token.split('.').collect();
+            for bad in [
+                alloc::format!("{}.{}", parts[0], parts[1]),
+                alloc::format!("{}..{}", parts[0], parts[2]),
+                alloc::format!("{}.{}.{}.{}", parts[0], parts[1], parts[2], parts[2]),
+            ] {
+                assert_eq!(
+                    run(&hs256(), &bad).err(),
+                    Some(JwtError::Malformed),
+                    "{bad}"
+                );
+            }
+        }
+
+        #[test]
+        fn only_jwt_types_are_accepted() {
+            for typ in ["JWT", "jwt", "at+jwt", "application/at+JWT"] {
+                let token = sign(
+                    json!({"alg": "HS256", "typ": typ}),
+                    &claims(json!({})),
+                    SECRET,
+                );
+                assert!(run(&hs256(), &token).is_ok(), "{typ}");
+            }
+            for typ in ["JWS", "dpop+jwt", ""] {
+                let token = sign(
+                    json!({"alg": "HS256", "typ": typ}),
+                    &claims(json!({})),
+                    SECRET,
+                );
+                assert_eq!(
+                    run(&hs256(), &token).err(),
+                    Some(JwtError::WrongType),
+                    "{typ}"
+                );
+            }
+        }
+
+        #[test]
+        fn scopes_come_as_a_string_or_a_list_and_claims_are_rendered() {
+            let verified = run(&hs256(), &token(json!({"scope": "read write"}))).unwrap();
+            assert_eq!(verified.scopes, ["read", "write"]);
+            let verified = run(
+                &hs256(),
+                &token(json!({"scope": ["read", 7, "admin"], "n": 5, "ok": true, "l": ["a", 1]})),
+            )
+            .unwrap();
+            assert_eq!(verified.scopes, ["read", "admin"]);
+            let claim = |name: &str| {
+                verified
+                    .claims
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| v.clone())
+            };
+            assert_eq!(claim("sub").as_deref(), Some("u"));
+            assert_eq!(claim("n").as_deref(), Some("5"));
+            assert_eq!(claim("ok").as_deref(), Some("true"));
+            assert_eq!(claim("l").as_deref(), Some("a 1"));
+            assert_eq!(verified.subject, "u");
+        }
+
+        #[test]
+        fn an_hs256_secret_shorter_than_256_bits_is_no_secret() {
+            let short = &SECRET[..MIN_HMAC_SECRET_BYTES - 1];
+            let token = sign(json!({"alg": "HS256"}), &claims(json!({})), short);
+            let result = verify(&hs256(), &token, NOW, &|_| Some(short.to_string()));
+            assert_eq!(result.err(), Some(JwtError::SecretUnavailable));
+            // Exactly 256 bits is enough.
+            assert!(run(&hs256(), &token_with_secret(SECRET)).is_ok());
+        }
+
+        fn token_with_secret(secret: &str) -> String {
+            sign(json!({"alg": "HS256"}), &claims(json!({})), secret)
+        }
+
+        /// The time checks at their edges, with the policy's leeway of 30 s.
+        #[test]
+        fn time_claims_hold_exactly_to_the_leeway() {
+            let at = |extra: serde_json::Value| check_claims(&jwt(), &claims(extra), NOW);
+            assert_eq!(at(json!({"exp": NOW - 30})), Ok(()));
+            assert_eq!(at(json!({"exp": NOW - 31})), Err(JwtError::Expired));
+            assert_eq!(at(json!({"nbf": NOW + 30})), Ok(()));
+            assert_eq!(at(json!({"nbf": NOW + 31})), Err(JwtError::NotYetValid));
+            assert_eq!(at(json!({"iat": NOW + 30})), Ok(()));
+            assert_eq!(at(json!({"iat": NOW + 31})), Err(JwtError::NotYetValid));
+            let lifetime = Jwt {
+                max_lifetime_seconds: Some(100),
+                ..jwt()
+            };
+            let within = claims(json!({"iat": NOW - 40, "exp": NOW + 60}));
+            assert_eq!(check_claims(&lifetime, &within, NOW), Ok(()));
+            let longer = claims(json!({"iat": NOW - 41, "exp": NOW + 60}));
+            assert_eq!(
+                check_claims(&lifetime, &longer, NOW),
+                Err(JwtError::TooLongLived)
+            );
+        }
+
+        #[test]
+        fn an_audience_list_needs_one_of_the_policy_s() {
+            let at =
+                |aud: serde_json::Value| check_claims(&jwt(), &claims(json!({"aud": aud})), NOW);
+            assert_eq!(at(json!(["other", "api"])), Ok(()));
+            assert_eq!(at(json!(["other", 1])), Err(JwtError::WrongAudience));
+            assert_eq!(at(json!([])), Err(JwtError::WrongAudience));
+            assert_eq!(at(json!("apis")), Err(JwtError::WrongAudience));
+        }
+
+        #[test]
+        fn a_token_under_another_secret_or_algorithm_is_refused() {
+            let other = token_with_secret("another-secret-of-thirty-two-bytes!!");
+            assert_eq!(run(&hs256(), &other).err(), Some(JwtError::BadSignature));
+            let rs = sign(json!({"alg": "RS256"}), &claims(json!({})), SECRET);
+            assert!(matches!(
+                run(&hs256(), &rs).err(),
+                Some(JwtError::AlgorithmNotAllowed(_))
+            ));
+        }
+    }
 }
