@@ -781,3 +781,19 @@ pub fn check_against_upstream(out: &Path) {
         String::from_utf8_lossy(&checked.stderr)
     );
 }
+
+/// HMAC-SHA256 of `data` with `secret`, as hex, computed by openssl.
+pub fn openssl_hmac(secret: &str, data: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("openssl")
+        .args(["dgst", "-sha256", "-hmac", secret, "-hex"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("openssl (scripts/test installs it)");
+    child.stdin.take().unwrap().write_all(data).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.trim().rsplit(' ').next().unwrap().to_string()
+}

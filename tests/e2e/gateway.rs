@@ -43,22 +43,6 @@ fn serve(artifact: &Path, config: &str) -> Served {
     Served::start_with(artifact.parent().unwrap(), artifact, &["--config", config])
 }
 
-/// HMAC-SHA256 of `data` with `secret`, as hex, computed by openssl.
-fn openssl_hmac(secret: &str, data: &[u8]) -> String {
-    use std::io::Write;
-    let mut child = std::process::Command::new("openssl")
-        .args(["dgst", "-sha256", "-hmac", secret, "-hex"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("openssl (scripts/test installs it)");
-    child.stdin.take().unwrap().write_all(data).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
-    text.trim().rsplit(' ').next().unwrap().to_string()
-}
-
 fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -264,6 +264,28 @@ fn jwt_matrix_and_credentials() {
     let r = call("/admin/users", &[("authorization", &bearer(&valid[1].1))]);
     assert_eq!(r.status, 403);
 
+    // Only the Bearer scheme carries a token, in any letter case; under another scheme a valid
+    // token is no credential (401, and the function never runs).
+    let token = &valid[1].1;
+    for scheme in ["bearer", "BEARER", "bEaReR"] {
+        let r = call(
+            "/orders",
+            &[("authorization", &format!("{scheme} {token}"))],
+        );
+        assert_eq!(r.status, 200, "{scheme}");
+    }
+    for value in [
+        format!("Token {token}"),
+        format!("JWT {token}"),
+        format!("Basic {token}"),
+        format!("DPoP {token}"),
+        token.clone(),
+    ] {
+        let r = call("/orders", &[("authorization", &value)]);
+        assert_eq!(r.status, 401, "{}", &value[..value.find(' ').unwrap_or(3)]);
+        assert_eq!(r.json()["error"], "unauthorized");
+    }
+
     let rs = |c: &serde_json::Value| sign(Algorithm::RS256, Some("rsa-1"), c, &keys.rsa);
     let es = |c: &serde_json::Value| sign(Algorithm::ES256, Some("ec-1"), c, &keys.ec);
     let good_rs = rs(&claims());

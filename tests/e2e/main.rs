@@ -4,6 +4,7 @@ mod attest;
 mod build;
 mod capabilities;
 mod common;
+mod credential_headers;
 mod deploy;
 mod deps;
 mod dev;

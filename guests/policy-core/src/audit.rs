@@ -272,6 +272,12 @@ mod tests {
             rfc3339(4_107_542_399, 999_999_999),
             "2100-02-28T23:59:59.999Z"
         );
+        // Past a century's end and on the last day of a 400-year era, where the calendar's
+        // century and era corrections first count.
+        assert_eq!(rfc3339(4_107_542_400, 0), "2100-03-01T00:00:00.000Z");
+        assert_eq!(rfc3339(7_263_216_000, 0), "2200-03-01T00:00:00.000Z");
+        assert_eq!(rfc3339(13_574_563_200, 0), "2400-02-29T00:00:00.000Z");
+        assert_eq!(rfc3339(13_574_649_600, 0), "2400-03-01T00:00:00.000Z");
     }
 
     #[test]
@@ -347,5 +353,82 @@ mod tests {
         let json = event.to_json();
         assert!(json.len() < 400, "{json}");
         assert!(json.contains(&alloc::format!("\"source\":\"{}…\"", "a".repeat(256))));
+    }
+
+    #[test]
+    fn backslashes_and_carriage_returns_cannot_end_a_string() {
+        let mut out = String::new();
+        field(&mut out, "subject", Some("a\\\"}\r\n"));
+        assert_eq!(out, ",\"subject\":\"a\\\\\\\"}\\r\\n\"");
+    }
+
+    #[test]
+    fn an_event_records_what_each_decision_says() {
+        use crate::{Answer, Caller, Decision, Refusal};
+        let blank = || Event {
+            time: (0, 0),
+            outcome: Outcome::Allowed,
+            status: 0,
+            reason: None,
+            rule: None,
+            subject: None,
+            scheme: None,
+            trigger: "http",
+            method: None,
+            path: None,
+            source: None,
+            trace: None,
+        };
+        let rule = RuleRef {
+            number: 1,
+            path: "/x".into(),
+        };
+        let answer = Answer {
+            status: 403,
+            headers: alloc::vec![],
+            body: alloc::vec![],
+        };
+        let refused = Decision::Refuse(Refusal {
+            answer: answer.clone(),
+            reason: "no".into(),
+            rule: Some(rule.clone()),
+            subject: Some("mallory".into()),
+            scheme: Some("api-key"),
+            cors: true,
+        });
+        let mut event = blank();
+        event.record(&refused);
+        assert_eq!(
+            (event.outcome, event.reason, event.subject, event.scheme),
+            (
+                Outcome::Refused,
+                Some("no"),
+                Some("mallory"),
+                Some("api-key")
+            )
+        );
+        assert_eq!(event.rule, Some(&rule));
+        let forwarded = Decision::Forward {
+            caller: Some(Caller {
+                subject: "reader".into(),
+                scopes: alloc::vec![],
+                claims: alloc::vec![],
+                scheme: "jwt",
+            }),
+            strip_headers: alloc::vec![],
+            rule: Some(rule.clone()),
+            response_headers: alloc::vec![],
+        };
+        let mut event = blank();
+        event.outcome = Outcome::Refused;
+        event.record(&forwarded);
+        assert_eq!(
+            (event.outcome, event.subject, event.scheme),
+            (Outcome::Allowed, Some("reader"), Some("jwt"))
+        );
+        let answered = Decision::Respond(answer);
+        let mut event = blank();
+        event.record(&answered);
+        assert_eq!(event.outcome, Outcome::Answered);
     }
 }

@@ -595,10 +595,19 @@ mod tests {
     #[test]
     fn every_truncation_is_an_error_not_a_panic() {
         let bytes = sample().encode();
+        // Shorter than the magic, the version and a checksum: truncated; longer: the last eight
+        // bytes are no checksum of the rest.
+        let header_and_checksum = MAGIC.len() + 2 + CHECKSUM_BYTES;
         for len in 0..bytes.len() {
-            assert!(
-                Policy::decode(&bytes[..len]).is_err(),
-                "prefix of {len} bytes accepted"
+            let expected = if len < header_and_checksum {
+                DecodeError::Truncated
+            } else {
+                DecodeError::Checksum
+            };
+            assert_eq!(
+                Policy::decode(&bytes[..len]),
+                Err(expected),
+                "prefix of {len} bytes"
             );
         }
         let mut longer = bytes.clone();
@@ -607,9 +616,108 @@ mod tests {
     }
 
     #[test]
+    fn each_error_says_what_is_wrong_with_the_document() {
+        use alloc::string::ToString;
+        let version = alloc::format!("policy document version 9, expected {DOCUMENT_VERSION}");
+        for (error, text) in [
+            (DecodeError::BadMagic, "not a faas policy document"),
+            (DecodeError::Version(9), version.as_str()),
+            (
+                DecodeError::Truncated,
+                "policy document is truncated or has trailing bytes",
+            ),
+            (
+                DecodeError::Invalid("cors flag"),
+                "policy document has an invalid cors flag",
+            ),
+            (
+                DecodeError::Checksum,
+                "policy document is damaged (its checksum does not match)",
+            ),
+        ] {
+            assert_eq!(error.to_string(), text);
+        }
+    }
+
+    #[test]
     fn other_versions_are_refused() {
         let mut bytes = sample().encode();
         bytes[8] = 9;
         assert_eq!(Policy::decode(&bytes), Err(DecodeError::Version(9)));
+    }
+
+    /// Each variant of each field, in a policy of its own beside the sample: every tag the
+    /// decoder reads is one some policy writes.
+    #[test]
+    fn every_variant_round_trips() {
+        let mut variants = alloc::vec![Policy::default(), sample()];
+        let mut bare = sample();
+        bare.cors = None;
+        bare.jwt = None;
+        bare.messaging = None;
+        bare.hmac = None;
+        bare.rules[1].access = Access::Public;
+        bare.audit = AuditLevel::All;
+        bare.credentials[0].source = ValueSource::Secrets;
+        variants.push(bare);
+        let jwt = sample().jwt.unwrap();
+        for (secret, remote, lifetime) in [(None, None, None), (Some("s".into()), None, Some(1))] {
+            let mut policy = sample();
+            policy.jwt = Some(Jwt {
+                hs256_secret: secret,
+                remote_jwks: remote,
+                max_lifetime_seconds: lifetime,
+                ..jwt.clone()
+            });
+            variants.push(policy);
+        }
+        for format in [
+            SignatureFormat::Prefixed {
+                prefix: "sha256=".into(),
+                encoding: DigestEncoding::Hex,
+            },
+            SignatureFormat::Prefixed {
+                prefix: "".into(),
+                encoding: DigestEncoding::Base64,
+            },
+        ] {
+            for algorithm in [HmacAlgorithm::Sha256, HmacAlgorithm::Sha512] {
+                let mut policy = sample();
+                let hmac = policy.hmac.as_mut().unwrap();
+                hmac.format = format.clone();
+                hmac.algorithm = algorithm;
+                variants.push(policy);
+            }
+        }
+        for key in [
+            LimitKey::Subject,
+            LimitKey::Header("x-tenant".into()),
+            LimitKey::Global,
+        ] {
+            let mut policy = sample();
+            policy.limits[0].key = key;
+            variants.push(policy);
+        }
+        for policy in variants {
+            assert_eq!(
+                Policy::decode(&policy.encode()),
+                Ok(policy.clone()),
+                "{policy:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_count_larger_than_the_bytes_left_is_refused_before_allocating() {
+        // The count of `[filters] methods` of an empty policy (a list read with one allocation
+        // for all its items), claiming far more items than the document has bytes.
+        let mut bytes = Policy::default().encode();
+        bytes.truncate(bytes.len() - CHECKSUM_BYTES);
+        let at = MAGIC.len() + 2 + 4 + 4;
+        assert_eq!(bytes[at..at + 4], [0, 0, 0, 0]);
+        bytes[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        let sum = checksum(&bytes);
+        bytes.extend_from_slice(&sum.to_le_bytes());
+        assert_eq!(Policy::decode(&bytes), Err(DecodeError::Truncated));
     }
 }

@@ -314,4 +314,34 @@ mod tests {
             assert!(err.contains("shorter than 32 bytes or blank"), "{err}");
         }
     }
+
+    #[test]
+    fn a_stripe_timestamp_counts_once_and_exactly_to_the_tolerance() {
+        let now = 1_800_000_000;
+        let body = b"{}";
+        let at = |t: u64| sign(&stripe(), body, SECRET, t).1;
+        // 300 s either side of now is within the tolerance; a second more is not.
+        for t in [now - 300, now + 300] {
+            let h = headers("stripe-signature", &at(t));
+            assert_eq!(verify(&stripe(), &h, body, SECRET, now), Ok(()), "{t}");
+        }
+        for t in [now - 301, now + 301] {
+            let h = headers("stripe-signature", &at(t));
+            assert!(verify(&stripe(), &h, body, SECRET, now).is_err(), "{t}");
+        }
+        // A second `t` could pick which timestamp a layer reads: refused, first or second valid.
+        let signed = at(now);
+        let twice = format!("{signed},t={now}");
+        let h = headers("stripe-signature", &twice);
+        assert_eq!(
+            verify(&stripe(), &h, body, SECRET, now),
+            Err("repeated timestamp".to_string())
+        );
+        let early = format!("t=1,{signed}");
+        let h = headers("stripe-signature", &early);
+        assert_eq!(
+            verify(&stripe(), &h, body, SECRET, now),
+            Err("repeated timestamp".to_string())
+        );
+    }
 }

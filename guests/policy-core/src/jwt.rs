@@ -693,4 +693,7 @@ mod tests {
             ));
         }
     }
+
+    /// Tokens signed with RSA, EC and Ed25519 keys, and JWKS documents holding them.
+    mod keys;
 }

@@ -397,4 +397,24 @@ mod tests {
         assert!(!host_granted(&grants, "evilinternal.test", 80));
         assert!(!host_granted(&grants, "10.0.0.1:8080", 80));
     }
+
+    #[test]
+    fn only_a_secrets_grant_reads_secrets_and_the_default_body_limit_is_one_mib() {
+        let grant = |source| Grant {
+            name: "db".into(),
+            key: "db-password".into(),
+            source,
+        };
+        let mut policy = Policy {
+            credentials: vec![grant(ValueSource::Config)],
+            ..Policy::default()
+        };
+        assert!(!policy.reads_secrets());
+        policy.credentials.push(grant(ValueSource::Secrets));
+        assert!(policy.reads_secrets());
+        policy.credentials.clear();
+        assert!(!policy.reads_secrets());
+        assert_eq!(DEFAULT_MAX_BODY_BYTES, 1_048_576);
+        assert_eq!(Filters::default().max_body_bytes, 1_048_576);
+    }
 }

@@ -119,4 +119,21 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn one_traceparent_field_is_continued_and_two_count_as_none() {
+        use alloc::string::ToString;
+        let field = |v: &str| ("traceparent".to_string(), v.to_string());
+        let sent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let other = (
+            "x-other".to_string(),
+            "00-ffffffffffffffffffffffffffffffff-00f067aa0ba902b7-01".to_string(),
+        );
+        let one = TraceContext::from_headers(&[other.clone(), field(sent)], &RANDOM);
+        assert_eq!(one.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+        let two = TraceContext::from_headers(&[field(sent), field(sent)], &RANDOM);
+        assert_eq!(two.trace_id, "0102030405060708090a0b0c0d0e0f10");
+        let none = TraceContext::from_headers(&[other], &RANDOM);
+        assert_eq!(none.trace_id, "0102030405060708090a0b0c0d0e0f10");
+    }
 }
