@@ -1,0 +1,122 @@
+//! faas artifacts on wasmCloud's own host, `wash host` 2.10, placed from the `WorkloadDeployment`
+//! that `faas deploy` writes as the runtime operator places it (tests/e2e/wash.rs): pulled from a
+//! real registry, routed by the `Host` header, with the policy enforced by the artifact. Each
+//! check is an answer, never a log line.
+
+use crate::common::*;
+use crate::wash::{Cluster, place};
+use serde_json::{Value, json};
+use std::path::Path;
+
+/// The group label of the tests' hosts, which the deployments' `hostSelector` names.
+const GROUP: &str = "faas-e2e";
+
+/// Appends a `[deploy]` table to the project's faas.toml.
+fn deploy_table(dir: &Path, table: &str) {
+    let path = dir.join("faas.toml");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(&format!(
+        "\n[deploy]\nhost-selector = {{ hostgroup = \"{GROUP}\" }}\n{table}\n"
+    ));
+    std::fs::write(path, text).unwrap();
+}
+
+/// Signs and publishes the project's wrapped artifact to `registry`, then writes its wasmCloud
+/// manifests; returns the WorkloadDeployment as JSON.
+fn publish_and_deploy(dir: &Path, registry: &Registry, repository: &str) -> Value {
+    success(&faas(
+        dir,
+        &["keygen", "--key", "faas.key", "--pub", "faas.pub"],
+    ));
+    let reference = format!("{}/{repository}:0.1.0", registry.addr);
+    success(&faas(dir, &["publish", &reference, "--key", "faas.key"]));
+    success(&faas(
+        dir,
+        &["deploy", "--emit", "wasmcloud", "-o", "deploy"],
+    ));
+    yaml(&dir.join("deploy/workload.yaml"))
+}
+
+fn get(addr: &str, host: &str, key: Option<&str>) -> HttpResponse {
+    let bearer = key.map(|k| format!("Bearer {k}"));
+    let mut headers = vec![("host", host)];
+    if let Some(bearer) = &bearer {
+        headers.push(("authorization", bearer));
+    }
+    http(addr, "GET", "/", &headers, b"")
+}
+
+#[test]
+fn three_replicas_answer_on_three_hosts_with_the_policy_enforced() {
+    let registry = Registry::start();
+    let (_tmp, dir) = built_function("replicated");
+    deploy_table(&dir, "replicas = 3\nhost = \"replicated.test\"");
+    success(&faas(&dir, &["wrap", "--target", "wasmcloud"]));
+    let deployment = publish_and_deploy(&dir, &registry, "team/replicated");
+    let key = sample_key(&dir);
+
+    let cluster = Cluster::start(&["h1", "h2", "h3"], GROUP);
+    let placements = place(&deployment, &[], &cluster.beats).unwrap();
+    assert_eq!(placements.len(), 3);
+    cluster.start_all(&placements);
+    for placement in &placements {
+        let addr = Cluster::http_addr(&placement.host);
+        let what = &placement.host.hostname;
+        assert_eq!(get(&addr, "replicated.test", None).status, 401, "{what}");
+        let r = get(&addr, "replicated.test", Some(&key));
+        assert_eq!(
+            r.status,
+            200,
+            "{what}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        assert_eq!(r.json()["caller"], "sample-client", "{what}");
+        // Routed by the Host header: another host name reaches no workload.
+        assert_ne!(get(&addr, "other.test", Some(&key)).status, 200, "{what}");
+    }
+
+    // `workload.stop` leaves nothing answering.
+    for placement in &placements {
+        let id = placement.request["workloadId"].as_str().unwrap();
+        cluster.stop(&placement.host, id);
+        let addr = Cluster::http_addr(&placement.host);
+        assert_ne!(get(&addr, "replicated.test", Some(&key)).status, 200);
+    }
+}
+
+#[test]
+fn credentials_from_config_maps_and_secrets_reach_the_function() {
+    let registry = Registry::start();
+    let (_tmp, dir) = new_function("credentialed");
+    use_function_fixture(&dir, "reads-credentials.rs");
+    success(&faas(&dir, &["build"]));
+    let auth = dir.join("auth.toml");
+    let mut policy = std::fs::read_to_string(&auth).unwrap();
+    policy.push_str("\n[credentials]\ndb-password = { config = \"db-password-key\" }\n");
+    std::fs::write(&auth, policy).unwrap();
+    deploy_table(
+        &dir,
+        "host = \"credentialed.test\"\nconfig-from = [\"credentialed-config\"]\n\
+         secret-from = [\"credentialed-secrets\"]",
+    );
+    success(&faas(&dir, &["wrap", "--target", "wasmcloud"]));
+    let deployment = publish_and_deploy(&dir, &registry, "team/credentialed");
+    let key = sample_key(&dir);
+
+    // As a platform team would write them: the Secret's value wins over the ConfigMap's.
+    let objects = [
+        json!({"kind": "ConfigMap", "metadata": {"name": "credentialed-config", "namespace": "default"},
+               "data": {"db-password-key": "from-the-config-map"}}),
+        json!({"kind": "Secret", "metadata": {"name": "credentialed-secrets", "namespace": "default"},
+               "data": {"db-password-key": "ZnJvbS10aGUtc2VjcmV0"}}),
+    ];
+    let cluster = Cluster::start(&["h1"], GROUP);
+    let placements = place(&deployment, &objects, &cluster.beats).unwrap();
+    cluster.start_all(&placements);
+    let addr = Cluster::http_addr(&placements[0].host);
+    let r = get(&addr, "credentialed.test", Some(&key));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["granted"], "value:from-the-secret");
+    assert_eq!(r.json()["ungranted"], "denied");
+    assert_eq!(get(&addr, "credentialed.test", None).status, 401);
+}
