@@ -120,3 +120,76 @@ fn credentials_from_config_maps_and_secrets_reach_the_function() {
     assert_eq!(r.json()["ungranted"], "denied");
     assert_eq!(get(&addr, "credentialed.test", None).status, 401);
 }
+
+#[test]
+fn wasi_0_3_artifacts_answer_with_the_policy_enforced() {
+    let registry = Registry::start();
+    // A function wrapped for wasmCloud's WASI 0.3 flavour.
+    let (_tmp, function) = built_function("p3-function");
+    deploy_table(&function, "host = \"p3-function.test\"");
+    success(&faas(&function, &["wrap", "--target", "wasmcloud@0.3"]));
+    let function_deployment = publish_and_deploy(&function, &registry, "team/p3-function");
+    let key = sample_key(&function);
+    // A plain WASI 0.3 component that knows nothing of faas, wrapped with one command.
+    let (_tmp2, project) = new_function("p3-component");
+    deploy_table(&project, "host = \"p3-component.test\"");
+    std::fs::copy(crate::p3::p3_app(), project.join("app.wasm")).unwrap();
+    let policy = policy_fixture("http-component.toml");
+    let policy = policy.to_str().unwrap();
+    let args = [
+        "wrap",
+        "--http-component",
+        "app.wasm",
+        "--policy",
+        policy,
+        "-o",
+        "app.protected.wasm",
+    ];
+    success(&faas(&project, &args));
+    success(&faas(
+        &project,
+        &["keygen", "--key", "faas.key", "--pub", "faas.pub"],
+    ));
+    let reference = format!("{}/team/p3-component:0.1.0", registry.addr);
+    let publish = [
+        "publish",
+        &reference,
+        "--artifact",
+        "app.protected.wasm",
+        "--key",
+        "faas.key",
+    ];
+    success(&faas(&project, &publish));
+    success(&faas(
+        &project,
+        &["deploy", &reference, "--emit", "wasmcloud", "-o", "deploy"],
+    ));
+    let component_deployment = yaml(&project.join("deploy/workload.yaml"));
+    for deployment in [&function_deployment, &component_deployment] {
+        let http = &deployment["spec"]["template"]["spec"]["hostInterfaces"][0];
+        assert_eq!(
+            (&http["version"], &http["interfaces"]),
+            (&json!("0.3.0"), &json!(["handler"]))
+        );
+    }
+
+    let cluster = Cluster::start(&["h1"], GROUP);
+    for deployment in [&function_deployment, &component_deployment] {
+        cluster.start_all(&place(deployment, &[], &cluster.beats).unwrap());
+    }
+    let addr = Cluster::http_addr(&cluster.beats[0]);
+    assert_eq!(get(&addr, "p3-function.test", None).status, 401);
+    let r = get(&addr, "p3-function.test", Some(&key));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["caller"], "sample-client");
+    assert_eq!(get(&addr, "p3-component.test", None).status, 401);
+    let r = get(&addr, "p3-component.test", Some("test-reader-key"));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["app"], "p3-app");
+    assert_eq!(r.json()["faas-caller-subject"], "reader");
+    assert_eq!(
+        r.json()["authorization"],
+        Value::Null,
+        "no credential reaches the component"
+    );
+}

@@ -45,8 +45,8 @@ fn build_fixture_with(name: &str, lib: &str, feature: Option<&str>) -> PathBuf {
     copy
 }
 
-/// The plain WASI 0.3 component, built once.
-fn p3_app() -> &'static PathBuf {
+/// The plain WASI 0.3 component, built once (also placed on wasmCloud's host: on_wash_host.rs).
+pub(crate) fn p3_app() -> &'static PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| build_fixture("p3-app", "p3_app"))
 }
