@@ -193,3 +193,139 @@ fn wasi_0_3_artifacts_answer_with_the_policy_enforced() {
         "no credential reaches the component"
     );
 }
+
+/// A warm instance serves many callers one after another: nothing of one request may reach the
+/// next. 1,000 calls, 4 at a time, from two keys, a wrong key and no credential, to a public, a
+/// keyed and an admin route of a plain WASI 0.3 component behind the policy, on a pool of 4 warm
+/// instances: every answer is the one its own credential earns, names its own caller and carries a
+/// trace of its own, and the audit lines name the same callers as many times.
+#[test]
+fn a_pooled_instance_keeps_no_caller_from_one_request_to_the_next() {
+    let registry = Registry::start();
+    let (_tmp, project) = new_function("pooled");
+    deploy_table(&project, "host = \"pooled.test\"\npool-size = 4");
+    std::fs::copy(crate::p3::p3_app(), project.join("app.wasm")).unwrap();
+    let policy = policy_fixture("http-component.toml");
+    let policy = policy.to_str().unwrap();
+    let args = [
+        "wrap",
+        "--http-component",
+        "app.wasm",
+        "--policy",
+        policy,
+        "-o",
+        "app.protected.wasm",
+    ];
+    success(&faas(&project, &args));
+    success(&faas(
+        &project,
+        &["keygen", "--key", "faas.key", "--pub", "faas.pub"],
+    ));
+    let reference = format!("{}/team/pooled:0.1.0", registry.addr);
+    let publish = [
+        "publish",
+        &reference,
+        "--artifact",
+        "app.protected.wasm",
+        "--key",
+        "faas.key",
+    ];
+    success(&faas(&project, &publish));
+    success(&faas(
+        &project,
+        &["deploy", &reference, "--emit", "wasmcloud", "-o", "deploy"],
+    ));
+    let deployment = yaml(&project.join("deploy/workload.yaml"));
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["components"][0]["poolSize"],
+        4
+    );
+
+    let cluster = Cluster::start(&["h1"], GROUP);
+    cluster.start_all(&place(&deployment, &[], &cluster.beats).unwrap());
+    let addr = Cluster::http_addr(&cluster.beats[0]);
+
+    // (credential, its subject) × (path, the scope it needs): the answer each pair earns.
+    let callers = [
+        (Some("test-reader-key"), Some("reader")),
+        (Some("test-admin-key"), Some("admin")),
+        (Some("not-a-key"), None),
+        (None, None),
+    ];
+    let paths = ["/health", "/items/1", "/admin/x"];
+    let expected = |caller: usize, path: usize| -> (u16, Option<&str>) {
+        let subject = callers[caller].1;
+        match (paths[path], subject) {
+            ("/health", _) => (200, None),
+            (_, None) => (401, None),
+            ("/admin/x", Some("reader")) => (403, None),
+            (_, subject) => (200, subject),
+        }
+    };
+    let answers = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for thread in 0..4 {
+            let (addr, answers, callers) = (&addr, &answers, &callers);
+            scope.spawn(move || {
+                for i in 0..250 {
+                    let n = thread * 250 + i;
+                    let (caller, path) = (n % callers.len(), (n / callers.len()) % paths.len());
+                    let bearer = callers[caller].0.map(|k| format!("Bearer {k}"));
+                    let mut headers = vec![("host", "pooled.test")];
+                    if let Some(bearer) = &bearer {
+                        headers.push(("authorization", bearer));
+                    }
+                    let r = http(addr, "GET", paths[path], &headers, b"");
+                    answers.lock().unwrap().push((caller, path, r));
+                }
+            });
+        }
+    });
+    let answers = answers.into_inner().unwrap();
+    assert_eq!(answers.len(), 1000);
+    let mut traces = std::collections::HashSet::new();
+    let mut allowed: std::collections::BTreeMap<String, usize> = Default::default();
+    for (caller, path, r) in &answers {
+        let (status, subject) = expected(*caller, *path);
+        let what = format!("{:?} {}", callers[*caller].0, paths[*path]);
+        assert_eq!(
+            r.status,
+            status,
+            "{what}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        if status != 200 {
+            assert_eq!(
+                r.json()["app"],
+                Value::Null,
+                "{what}: the component answered"
+            );
+            continue;
+        }
+        let seen = r.json();
+        assert_eq!(
+            seen["faas-caller-subject"].as_str(),
+            subject,
+            "{what}: {seen}"
+        );
+        assert_eq!(seen["authorization"], Value::Null, "{what}");
+        let trace = seen["traceparent"].as_str().unwrap().to_string();
+        assert!(
+            traces.insert(trace.clone()),
+            "{what}: trace {trace} seen twice"
+        );
+        *allowed
+            .entry(subject.unwrap_or("-").to_string())
+            .or_default() += 1;
+    }
+
+    // The audit lines (the host's stderr) tell the same story: one per request, the same callers.
+    let events = audit_events(&cluster.log(0));
+    assert_eq!(events.len(), 1000, "{}", cluster.logs());
+    let mut audited: std::collections::BTreeMap<String, usize> = Default::default();
+    for event in events.iter().filter(|e| e["decision"] == "allowed") {
+        let subject = event["subject"].as_str().unwrap_or("-").to_string();
+        *audited.entry(subject).or_default() += 1;
+    }
+    assert_eq!(audited, allowed);
+}

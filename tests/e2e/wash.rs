@@ -280,7 +280,12 @@ impl Cluster {
         let mut hosts = Vec::new();
         for name in names {
             let log = logs.path().join(format!("{name}.log"));
+            // RUST_BACKTRACE=1 (set where Rust developers work, this machine included) makes the
+            // host capture a backtrace on an error path it takes for every fresh instance and every
+            // call between components: 5-10x slower answers (docs/deploy.md). Hosts run without it.
             let child = Command::new(&wash)
+                .env_remove("RUST_BACKTRACE")
+                .env_remove("RUST_LIB_BACKTRACE")
                 .args(["host", "--non-interactive", "--host-name", name])
                 .args(["--host-group", group])
                 .args(["--scheduler-nats-url", &url, "--data-nats-url", &url])
@@ -326,6 +331,11 @@ impl Cluster {
         );
         cluster.beats = beats;
         cluster
+    }
+
+    /// Everything host `index` has written so far (its log and its guests' stderr).
+    pub fn log(&self, index: usize) -> String {
+        std::fs::read_to_string(&self.hosts[index].1).unwrap_or_default()
     }
 
     /// Every host's log, for a failing assertion.
