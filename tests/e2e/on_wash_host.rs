@@ -329,3 +329,68 @@ fn a_pooled_instance_keeps_no_caller_from_one_request_to_the_next() {
     }
     assert_eq!(audited, allowed);
 }
+
+/// A function triggered by messages, for `target`: its deployment (subscribed to the policy's
+/// subjects) and the same placed with `payments.*` subscribed too, as an operator could edit it.
+fn messaging_function(registry: &Registry, name: &str, target: &str) -> (tempfile::TempDir, Value) {
+    let (tmp, dir) = built_function(name);
+    let manifest = std::fs::read_to_string(dir.join("faas.toml")).unwrap();
+    let manifest = manifest.replace("triggers = [\"http\"]", "triggers = [\"messaging\"]");
+    std::fs::write(dir.join("faas.toml"), manifest).unwrap();
+    deploy_table(&dir, "");
+    let policy = tmp.path().join("messages.toml");
+    std::fs::write(
+        &policy,
+        "version = 1\n[messaging]\nsubjects = [\"orders.*\"]\nscopes = [\"orders:write\"]\n",
+    )
+    .unwrap();
+    let policy = policy.to_str().unwrap();
+    success(&faas(
+        &dir,
+        &["wrap", "--policy", policy, "--target", target],
+    ));
+    let deployment = publish_and_deploy(&dir, registry, &format!("team/{name}"));
+    (tmp, deployment)
+}
+
+/// `wasmcloud:messaging` 0.2.0 through NATS. Not 0.3.0: `wash host` 2.10.3 delivers 0.3.0 messages
+/// only to a workload's long-lived `service` (its "trigger service"), never per message to a
+/// component ("no trigger service registered and no per-message instance; dropping message"), and
+/// the service path links a 0.3.0 whose bodies are `stream<u8>`, not the `list<u8>` of the WIT
+/// faas targets (wit/targets/deps/messaging-0.3.wit): see docs/deploy.md.
+#[test]
+fn messages_reach_the_function_for_listed_subjects_only() {
+    let registry = Registry::start();
+    let cluster = Cluster::start(&["h1"], GROUP);
+    let wait = std::time::Duration::from_secs(10);
+    let (name, target, version) = ("on-message", "wasmcloud", "0.2.0");
+    let (_tmp, mut deployment) = messaging_function(&registry, name, target);
+    let interfaces = deployment["spec"]["template"]["spec"]["hostInterfaces"]
+        .as_array_mut()
+        .unwrap();
+    let messaging = interfaces
+        .iter_mut()
+        .find(|i| i["package"] == "messaging")
+        .unwrap();
+    assert_eq!(messaging["version"], version, "{name}");
+    assert_eq!(messaging["config"]["subscriptions"], "orders.*", "{name}");
+    // Subscribed by hand to one subject more than the policy lists: the decorator refuses it.
+    messaging["config"]["subscriptions"] = json!("orders.*,payments.*");
+    cluster.start_all(&place(&deployment, &[], &cluster.beats).unwrap());
+
+    let reply = cluster
+        .nats_request("orders.created", b"{\"id\":1}", wait)
+        .unwrap_or_else(|| panic!("{name}: no reply\n{}", cluster.logs()));
+    let reply: Value = serde_json::from_slice(&reply).unwrap();
+    assert_eq!(reply["caller"], "orders.created", "{name}: {reply}");
+    let refused = cluster
+        .nats_request("payments.created", b"{}", wait)
+        .unwrap_or_else(|| panic!("{name}: no reply\n{}", cluster.logs()));
+    let refused: Value = serde_json::from_slice(&refused).unwrap();
+    assert_eq!(refused["error"], "forbidden", "{name}: {refused}");
+    // A subject nothing subscribes to is delivered to no one.
+    assert_eq!(
+        cluster.nats_request("refunds.created", b"{}", wait / 5),
+        None
+    );
+}

@@ -378,6 +378,23 @@ impl Cluster {
         })
     }
 
+    /// A NATS request on `subject` (a message with a reply subject, as a broker's client sends
+    /// it): the reply's body, or `None` when none comes within `wait`.
+    pub fn nats_request(&self, subject: &str, body: &[u8], wait: Duration) -> Option<Vec<u8>> {
+        let answer = self.runtime.block_on(async {
+            tokio::time::timeout(
+                wait,
+                self.client
+                    .request(subject.to_string(), body.to_vec().into()),
+            )
+            .await
+        });
+        match answer {
+            Ok(Ok(message)) => Some(message.payload.to_vec()),
+            _ => None,
+        }
+    }
+
     /// Starts each placement's workload and asserts that it runs.
     pub fn start_all(&self, placements: &[Placement]) {
         for placement in placements {
