@@ -394,3 +394,67 @@ fn messages_reach_the_function_for_listed_subjects_only() {
         None
     );
 }
+
+/// `[capabilities] outgoing-hosts` on the host: the grant becomes the component's `allowedHosts`;
+/// a granted host is reached, any other is refused by the artifact's outgoing guard; and with the
+/// grant taken out of `allowedHosts` (an edited manifest), the host refuses the granted one too.
+#[test]
+fn outgoing_calls_reach_granted_hosts_only_and_the_host_enforces_the_grant_too() {
+    let registry = Registry::start();
+    let (tmp, dir) = calls_out("egress");
+    let granted = crate::outgoing::upstream();
+    let other = crate::outgoing::upstream();
+    let policy = tmp.path().join("outgoing.toml");
+    std::fs::write(
+        &policy,
+        format!(
+            "version = 1\n[capabilities]\noutgoing-hosts = [\"127.0.0.1:{granted}\"]\n\n\
+             [[rule]]\npath = \"/**\"\npublic = true\n"
+        ),
+    )
+    .unwrap();
+    deploy_table(&dir, "host = \"egress.test\"");
+    let policy = policy.to_str().unwrap();
+    success(&faas(
+        &dir,
+        &["wrap", "--policy", policy, "--target", "wasmcloud"],
+    ));
+    let mut deployment = publish_and_deploy(&dir, &registry, "team/egress");
+    let component = &deployment["spec"]["template"]["spec"]["components"][0];
+    assert_eq!(
+        component["localResources"]["allowedHosts"],
+        json!([format!("127.0.0.1:{granted}")])
+    );
+
+    let cluster = Cluster::start(&["h1"], GROUP);
+    cluster.start_all(&place(&deployment, &[], &cluster.beats).unwrap());
+    let addr = Cluster::http_addr(&cluster.beats[0]);
+    let call = |host: &str, port: u16| {
+        let path = format!("/?to=127.0.0.1:{port}");
+        http(&addr, "GET", &path, &[("host", host)], b"").json()
+    };
+    assert_eq!(
+        call("egress.test", granted)["upstream"],
+        200,
+        "{}",
+        cluster.logs()
+    );
+    let refused = call("egress.test", other);
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("HttpRequestDenied"),
+        "{refused}"
+    );
+
+    // The same artifact with the grant taken out of allowedHosts: the host refuses it.
+    deployment["metadata"]["name"] = json!("egress-denied");
+    let spec = &mut deployment["spec"]["template"]["spec"];
+    spec["components"][0]["localResources"]["allowedHosts"] = json!([]);
+    spec["hostInterfaces"][0]["config"]["host"] = json!("egress-denied.test");
+    cluster.start_all(&place(&deployment, &[], &cluster.beats).unwrap());
+    let denied = call("egress-denied.test", granted);
+    assert_eq!(denied["upstream"], Value::Null, "{denied}");
+    assert!(denied["error"].is_string(), "{denied}");
+}

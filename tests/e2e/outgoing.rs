@@ -5,7 +5,7 @@ use crate::common::*;
 use std::io::{Read, Write};
 
 /// A one-route upstream on 127.0.0.1 answering every request 200; returns its port.
-fn upstream() -> u16 {
+pub(crate) fn upstream() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
