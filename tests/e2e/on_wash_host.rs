@@ -458,3 +458,71 @@ fn outgoing_calls_reach_granted_hosts_only_and_the_host_enforces_the_grant_too()
     assert_eq!(denied["upstream"], Value::Null, "{denied}");
     assert!(denied["error"].is_string(), "{denied}");
 }
+
+/// A rolling update as the operator makes one: the new digest's workload started beside the old
+/// one (same `Host`), then the old one stopped, under a steady load that sees only 200s, the last
+/// of them from the new function.
+#[test]
+fn a_rolling_update_answers_throughout() {
+    let registry = Registry::start();
+    let (_tmp, dir) = built_function("rolled");
+    deploy_table(&dir, "host = \"rolled.test\"");
+    success(&faas(&dir, &["wrap", "--target", "wasmcloud"]));
+    let old = publish_and_deploy(&dir, &registry, "team/rolled");
+    let key = sample_key(&dir);
+    // The next release says hello differently: another digest.
+    let source = dir.join("src/lib.rs");
+    let text = std::fs::read_to_string(&source).unwrap();
+    std::fs::write(
+        &source,
+        text.replace("Hello, {subject}!", "Hi again, {subject}!"),
+    )
+    .unwrap();
+    success(&faas(&dir, &["build"]));
+    success(&faas(&dir, &["wrap", "--target", "wasmcloud"]));
+    let reference = format!("{}/team/rolled:0.2.0", registry.addr);
+    success(&faas(&dir, &["publish", &reference, "--key", "faas.key"]));
+    success(&faas(
+        &dir,
+        &["deploy", "--emit", "wasmcloud", "-o", "deploy"],
+    ));
+    let mut new = yaml(&dir.join("deploy/workload.yaml"));
+    let image = |d: &Value| d["spec"]["template"]["spec"]["components"][0]["image"].clone();
+    assert_ne!(image(&old), image(&new));
+    // The operator names the new replica set's workloads anew.
+    new["metadata"]["name"] = json!("rolled-next");
+
+    let cluster = Cluster::start(&["h1"], GROUP);
+    let old_placements = place(&old, &[], &cluster.beats).unwrap();
+    cluster.start_all(&old_placements);
+    let addr = Cluster::http_addr(&cluster.beats[0]);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let answers = std::thread::scope(|scope| {
+        let load = scope.spawn(|| {
+            let mut answers = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                answers.push(get(&addr, "rolled.test", Some(&key)));
+            }
+            answers
+        });
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        cluster.start_all(&place(&new, &[], &cluster.beats).unwrap());
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        for placement in &old_placements {
+            cluster.stop(
+                &placement.host,
+                placement.request["workloadId"].as_str().unwrap(),
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        load.join().unwrap()
+    });
+    assert!(answers.len() > 20, "{} answers", answers.len());
+    for r in &answers {
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    }
+    let last = answers.last().unwrap().json();
+    assert_eq!(last["message"], "Hi again, sample-client!", "{last}");
+    assert!(answers[0].json()["message"] == "Hello, sample-client!");
+}
