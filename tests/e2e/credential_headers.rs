@@ -63,13 +63,12 @@ fn token() -> String {
     .unwrap()
 }
 
+/// A request: method, path and header fields.
+type Request = (&'static str, &'static str, Vec<(String, String)>);
+
 /// The requests each policy lets through, each carrying every credential header there is (the
 /// one that authenticates it, and the others with values a function could misuse).
-fn requests(
-    key_header: &str,
-    jwt: bool,
-    hmac: bool,
-) -> Vec<(&'static str, &'static str, Vec<(String, String)>)> {
+fn requests(key_header: &str, jwt: bool, hmac: bool) -> Vec<Request> {
     let token = token();
     let key = if key_header == "authorization" {
         format!("Bearer {KEY}")

@@ -19,6 +19,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Configuration as the host receives it: keys and values.
+type ConfigMap = BTreeMap<String, String>;
+
 /// What a host says about itself in its heartbeat.
 #[derive(Debug, Clone)]
 pub struct Heartbeat {
@@ -153,7 +156,7 @@ pub fn place(
 /// `environment` layer materialized (it becomes the component's environment).
 fn materialize_local_resources(
     spec: &Value,
-    layer: &dyn Fn(&Value) -> Result<BTreeMap<String, String>, String>,
+    layer: &dyn Fn(&Value) -> Result<ConfigMap, String>,
 ) -> Result<Value, String> {
     let mut out = Map::new();
     for field in [
