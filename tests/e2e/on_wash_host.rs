@@ -121,22 +121,20 @@ fn credentials_from_config_maps_and_secrets_reach_the_function() {
     assert_eq!(get(&addr, "credentialed.test", None).status, 401);
 }
 
-#[test]
-fn wasi_0_3_artifacts_answer_with_the_policy_enforced() {
-    let registry = Registry::start();
-    // A function wrapped for wasmCloud's WASI 0.3 flavour.
-    let (_tmp, function) = built_function("p3-function");
-    deploy_table(&function, "host = \"p3-function.test\"");
-    success(&faas(&function, &["wrap", "--target", "wasmcloud@0.3"]));
-    let function_deployment = publish_and_deploy(&function, &registry, "team/p3-function");
-    let key = sample_key(&function);
-    // A plain WASI 0.3 component that knows nothing of faas, wrapped with one command.
-    let (_tmp2, project) = new_function("p3-component");
-    deploy_table(&project, "host = \"p3-component.test\"");
+/// The plain WASI 0.3 component (`fixtures/components/p3-app`) wrapped with `faas wrap
+/// --http-component` and the fixture policy `http-component.toml` in a project `name` with
+/// `deploy` as its `[deploy]` table, signed, published and deployed; returns its deployment.
+fn protected_component(
+    registry: &Registry,
+    name: &str,
+    deploy: &str,
+) -> (tempfile::TempDir, Value) {
+    let (tmp, project) = new_function(name);
+    deploy_table(&project, deploy);
     std::fs::copy(crate::p3::p3_app(), project.join("app.wasm")).unwrap();
     let policy = policy_fixture("http-component.toml");
     let policy = policy.to_str().unwrap();
-    let args = [
+    let wrap = [
         "wrap",
         "--http-component",
         "app.wasm",
@@ -145,12 +143,12 @@ fn wasi_0_3_artifacts_answer_with_the_policy_enforced() {
         "-o",
         "app.protected.wasm",
     ];
-    success(&faas(&project, &args));
+    success(&faas(&project, &wrap));
     success(&faas(
         &project,
         &["keygen", "--key", "faas.key", "--pub", "faas.pub"],
     ));
-    let reference = format!("{}/team/p3-component:0.1.0", registry.addr);
+    let reference = format!("{}/team/{name}:0.1.0", registry.addr);
     let publish = [
         "publish",
         &reference,
@@ -164,7 +162,21 @@ fn wasi_0_3_artifacts_answer_with_the_policy_enforced() {
         &project,
         &["deploy", &reference, "--emit", "wasmcloud", "-o", "deploy"],
     ));
-    let component_deployment = yaml(&project.join("deploy/workload.yaml"));
+    (tmp, yaml(&project.join("deploy/workload.yaml")))
+}
+
+#[test]
+fn wasi_0_3_artifacts_answer_with_the_policy_enforced() {
+    let registry = Registry::start();
+    // A function wrapped for wasmCloud's WASI 0.3 flavour.
+    let (_tmp, function) = built_function("p3-function");
+    deploy_table(&function, "host = \"p3-function.test\"");
+    success(&faas(&function, &["wrap", "--target", "wasmcloud@0.3"]));
+    let function_deployment = publish_and_deploy(&function, &registry, "team/p3-function");
+    let key = sample_key(&function);
+    // A plain WASI 0.3 component that knows nothing of faas, wrapped with one command.
+    let (_tmp2, component_deployment) =
+        protected_component(&registry, "p3-component", "host = \"p3-component.test\"");
     for deployment in [&function_deployment, &component_deployment] {
         let http = &deployment["spec"]["template"]["spec"]["hostInterfaces"][0];
         assert_eq!(
@@ -202,40 +214,8 @@ fn wasi_0_3_artifacts_answer_with_the_policy_enforced() {
 #[test]
 fn a_pooled_instance_keeps_no_caller_from_one_request_to_the_next() {
     let registry = Registry::start();
-    let (_tmp, project) = new_function("pooled");
-    deploy_table(&project, "host = \"pooled.test\"\npool-size = 4");
-    std::fs::copy(crate::p3::p3_app(), project.join("app.wasm")).unwrap();
-    let policy = policy_fixture("http-component.toml");
-    let policy = policy.to_str().unwrap();
-    let args = [
-        "wrap",
-        "--http-component",
-        "app.wasm",
-        "--policy",
-        policy,
-        "-o",
-        "app.protected.wasm",
-    ];
-    success(&faas(&project, &args));
-    success(&faas(
-        &project,
-        &["keygen", "--key", "faas.key", "--pub", "faas.pub"],
-    ));
-    let reference = format!("{}/team/pooled:0.1.0", registry.addr);
-    let publish = [
-        "publish",
-        &reference,
-        "--artifact",
-        "app.protected.wasm",
-        "--key",
-        "faas.key",
-    ];
-    success(&faas(&project, &publish));
-    success(&faas(
-        &project,
-        &["deploy", &reference, "--emit", "wasmcloud", "-o", "deploy"],
-    ));
-    let deployment = yaml(&project.join("deploy/workload.yaml"));
+    let (_tmp, deployment) =
+        protected_component(&registry, "pooled", "host = \"pooled.test\"\npool-size = 4");
     assert_eq!(
         deployment["spec"]["template"]["spec"]["components"][0]["poolSize"],
         4
