@@ -333,11 +333,10 @@ fn messaging_function(registry: &Registry, name: &str, target: &str) -> (tempfil
     (tmp, deployment)
 }
 
-/// `wasmcloud:messaging` 0.2.0 through NATS. Not 0.3.0: `wash host` 2.10.3 delivers 0.3.0 messages
-/// only to a workload's long-lived `service` (its "trigger service"), never per message to a
-/// component ("no trigger service registered and no per-message instance; dropping message"), and
-/// the service path links a 0.3.0 whose bodies are `stream<u8>`, not the `list<u8>` of the WIT
-/// faas targets (wit/targets/deps/messaging-0.3.wit): see docs/deploy.md.
+/// `wasmcloud:messaging` 0.2.0 through NATS. Not 0.3.0: the revision `wash host` 2.10.3 links has
+/// `stream<u8>` bodies, not the `list<u8>` of the WIT faas targets
+/// (wit/targets/deps/messaging-0.3.wit), so the host starts such a workload and then drops every
+/// message it cannot instantiate it for: see docs/deploy.md.
 #[test]
 fn messages_reach_the_function_for_listed_subjects_only() {
     let registry = Registry::start();
