@@ -300,7 +300,13 @@ fn a_pooled_instance_keeps_no_caller_from_one_request_to_the_next() {
     }
 
     // The audit lines (the host's stderr) tell the same story: one per request, the same callers.
-    let events = audit_events(&cluster.log(0));
+    // The host writes its guests' stderr as it comes: wait for the last lines to land.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut events = audit_events(&cluster.log(0));
+    while events.len() < 1000 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        events = audit_events(&cluster.log(0));
+    }
     assert_eq!(events.len(), 1000, "{}", cluster.logs());
     let mut audited: std::collections::BTreeMap<String, usize> = Default::default();
     for event in events.iter().filter(|e| e["decision"] == "allowed") {
