@@ -389,15 +389,7 @@ fn outgoing_calls_reach_granted_hosts_only_and_the_host_enforces_the_grant_too()
     let (tmp, dir) = calls_out("egress");
     let granted = crate::outgoing::upstream();
     let other = crate::outgoing::upstream();
-    let policy = tmp.path().join("outgoing.toml");
-    std::fs::write(
-        &policy,
-        format!(
-            "version = 1\n[capabilities]\noutgoing-hosts = [\"127.0.0.1:{granted}\"]\n\n\
-             [[rule]]\npath = \"/**\"\npublic = true\n"
-        ),
-    )
-    .unwrap();
+    let policy = crate::outgoing::granting_policy(tmp.path(), granted);
     deploy_table(&dir, "host = \"egress.test\"");
     let policy = policy.to_str().unwrap();
     success(&faas(

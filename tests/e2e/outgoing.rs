@@ -21,20 +21,26 @@ pub(crate) fn upstream() -> u16 {
     port
 }
 
+/// A public policy granting outgoing calls to 127.0.0.1:`port` only, written into `dir`.
+pub(crate) fn granting_policy(dir: &std::path::Path, port: u16) -> std::path::PathBuf {
+    let policy = dir.join("outgoing.toml");
+    std::fs::write(
+        &policy,
+        format!(
+            "version = 1\n[capabilities]\noutgoing-hosts = [\"127.0.0.1:{port}\"]\n\n\
+             [[rule]]\npath = \"/**\"\npublic = true\n"
+        ),
+    )
+    .unwrap();
+    policy
+}
+
 #[test]
 fn granted_hosts_are_reached_and_every_other_is_refused() {
     let (tmp, dir) = calls_out("calls-out");
     let granted = upstream();
     let other = upstream();
-    let policy = tmp.path().join("outgoing.toml");
-    std::fs::write(
-        &policy,
-        format!(
-            "version = 1\n[capabilities]\noutgoing-hosts = [\"127.0.0.1:{granted}\"]\n\n\
-             [[rule]]\npath = \"/**\"\npublic = true\n"
-        ),
-    )
-    .unwrap();
+    let policy = granting_policy(tmp.path(), granted);
     wrap_with(&dir, &policy, "app.wasm", &[]);
     let artifact = dir.join("app.wasm");
     let inspected: serde_json::Value =

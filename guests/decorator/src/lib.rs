@@ -125,21 +125,15 @@ fn handle(mut req: outer::Request) -> outer::Response {
         outer::TriggerKind::Messaging => "messaging",
     };
     let messaging = req.trigger.kind == outer::TriggerKind::Messaging;
-    let mut event = Event {
-        time: (now.seconds, now.nanoseconds),
-        outcome: Outcome::Refused,
-        status: 0,
-        reason: None,
-        rule: None,
-        subject: None,
-        scheme: None,
+    let mut event = Event::for_decision(
+        (now.seconds, now.nanoseconds),
         trigger,
-        method: (!messaging).then_some(req.method.as_str()),
-        path: (!messaging).then_some(req.path.as_str()),
-        source: messaging.then_some(req.trigger.source.as_str()),
-        trace: Some((&trace.trace_id, &trace.span_id)),
-    };
-    event.record(&decision);
+        (!messaging).then_some(req.method.as_str()),
+        (!messaging).then_some(req.path.as_str()),
+        messaging.then_some(req.trigger.source.as_str()),
+        Some((&trace.trace_id, &trace.span_id)),
+        &decision,
+    );
     let mut response = match &decision {
         Decision::Respond(answer) => outer::Response {
             status: answer.status,

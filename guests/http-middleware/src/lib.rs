@@ -111,21 +111,15 @@ async fn apply(
         Decision::Refuse(refusal) if !refusal.cors => Vec::new(),
         _ => cors_headers(policy, &head.headers),
     };
-    let mut event = Event {
+    let mut event = Event::for_decision(
         time,
-        outcome: Outcome::Refused,
-        status: 0,
-        reason: None,
-        rule: None,
-        subject: None,
-        scheme: None,
-        trigger: "http",
-        method: Some(&head.method),
-        path: Some(&head.path),
-        source: None,
-        trace: Some((&trace.trace_id, &trace.span_id)),
-    };
-    event.record(&decision);
+        "http",
+        Some(&head.method),
+        Some(&head.path),
+        None,
+        Some((&trace.trace_id, &trace.span_id)),
+        &decision,
+    );
     let (status, response) = match &decision {
         Decision::Respond(answer) => {
             let mut headers = answer.headers.clone();

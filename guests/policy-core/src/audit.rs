@@ -86,6 +86,36 @@ impl<'a> Event<'a> {
         }
     }
 
+    /// The event of a request the engine decided: what the request was (its trigger, method and
+    /// path, or the message's source, and the trace it joined) and what `decision` says of it
+    /// ([`Event::record`]). Its `status` is the answer's, set once the answer is known.
+    pub fn for_decision(
+        time: (u64, u32),
+        trigger: &'a str,
+        method: Option<&'a str>,
+        path: Option<&'a str>,
+        source: Option<&'a str>,
+        trace: Option<(&'a str, &'a str)>,
+        decision: &'a crate::Decision,
+    ) -> Self {
+        let mut event = Event {
+            time,
+            outcome: Outcome::Refused,
+            status: 0,
+            reason: None,
+            rule: None,
+            subject: None,
+            scheme: None,
+            trigger,
+            method,
+            path,
+            source,
+            trace,
+        };
+        event.record(decision);
+        event
+    }
+
     /// Records what `decision` says about the request: the outcome and, as far as the decision
     /// got, the reason, the rule and the caller. Never the credential, and (in the JSON) the path
     /// without its query, where clients sometimes put keys.
@@ -365,20 +395,7 @@ mod tests {
     #[test]
     fn an_event_records_what_each_decision_says() {
         use crate::{Answer, Caller, Decision, Refusal};
-        let blank = || Event {
-            time: (0, 0),
-            outcome: Outcome::Allowed,
-            status: 0,
-            reason: None,
-            rule: None,
-            subject: None,
-            scheme: None,
-            trigger: "http",
-            method: None,
-            path: None,
-            source: None,
-            trace: None,
-        };
+        let of = |decision| Event::for_decision((0, 0), "http", None, None, None, None, decision);
         let rule = RuleRef {
             number: 1,
             path: "/x".into(),
@@ -396,8 +413,7 @@ mod tests {
             scheme: Some("api-key"),
             cors: true,
         });
-        let mut event = blank();
-        event.record(&refused);
+        let event = of(&refused);
         assert_eq!(
             (event.outcome, event.reason, event.subject, event.scheme),
             (
@@ -419,16 +435,13 @@ mod tests {
             rule: Some(rule.clone()),
             response_headers: alloc::vec![],
         };
-        let mut event = blank();
-        event.outcome = Outcome::Refused;
-        event.record(&forwarded);
+        let event = of(&forwarded);
         assert_eq!(
             (event.outcome, event.subject, event.scheme),
             (Outcome::Allowed, Some("reader"), Some("jwt"))
         );
         let answered = Decision::Respond(answer);
-        let mut event = blank();
-        event.record(&answered);
+        let event = of(&answered);
         assert_eq!(event.outcome, Outcome::Answered);
     }
 }

@@ -7,7 +7,7 @@
 //! faas-policy-core --test properties`. A failing case is written to
 //! `tests/properties.proptest-regressions` and replayed by every later run: commit it with its fix.
 
-use faas_policy_core::audit::{Event, Outcome};
+use faas_policy_core::audit::Event;
 use faas_policy_core::jwt::VerifiedToken;
 use faas_policy_core::{
     Access, ApiKey, AuditLevel, Cors, DigestEncoding, Filters, FunctionCaller, Grant, Hmac,
@@ -452,21 +452,15 @@ proptest! {
     ) {
         let headers = vec![(policy.api_key_header.clone(), format!("Bearer {key}"))];
         let decision = run(&policy, &method, &path, &headers);
-        let mut event = Event {
-            time: (1_700_000_000, 5),
-            outcome: Outcome::Refused,
-            status: 0,
-            reason: None,
-            rule: None,
-            subject: None,
-            scheme: None,
-            trigger: "http",
-            method: Some(&method),
-            path: Some(&path),
-            source: Some(&source),
-            trace: None,
-        };
-        event.record(&decision);
+        let mut event = Event::for_decision(
+            (1_700_000_000, 5),
+            "http",
+            Some(&method),
+            Some(&path),
+            Some(&source),
+            None,
+            &decision,
+        );
         if event.subject.is_none() {
             event.subject = Some(&subject);
         }
