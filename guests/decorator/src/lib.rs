@@ -45,9 +45,19 @@ impl outer::Guest for Decorator {
     }
 }
 
+/// The policy, read from the policy component once per instance: a host that keeps instances warm
+/// pays for it once, not per request. It never changes within an artifact.
+fn compiled_policy() -> Result<&'static Policy, &'static faas_policy_core::DecodeError> {
+    static POLICY: faas_guest_runtime::Once<Result<Policy, faas_policy_core::DecodeError>> =
+        faas_guest_runtime::Once::new();
+    POLICY
+        .get_or_init(|| Policy::decode(&policy::document()))
+        .as_ref()
+}
+
 fn handle(mut req: outer::Request) -> outer::Response {
     let now = wasip2::clocks::wall_clock::now();
-    let policy = match Policy::decode(&policy::document()) {
+    let policy = match compiled_policy() {
         Ok(policy) => policy,
         Err(e) => {
             log(&format!("cannot read the policy document: {e}"));
@@ -99,7 +109,7 @@ fn handle(mut req: outer::Request) -> outer::Response {
         |_: u32, _: &str, _: u64| Err(String::from("this decorator has no verifier layer")),
     );
     let decision = decide(
-        &policy,
+        policy,
         &view,
         &Environment {
             verify_jwt: &verify_jwt,
@@ -116,7 +126,7 @@ fn handle(mut req: outer::Request) -> outer::Response {
     // A refused preflight gets no CORS header at all; every other answer to an allowed origin does.
     let cors = match &decision {
         Decision::Refuse(refusal) if !refusal.cors => Vec::new(),
-        _ => cors_headers(&policy, &req.headers),
+        _ => cors_headers(policy, &req.headers),
     };
     let trigger = match req.trigger.kind {
         _ if view.function.is_some() => "function",

@@ -28,7 +28,6 @@ wit_bindgen::generate!({
 use faas::function::handler::{self, Request, TriggerInfo, TriggerKind};
 use faas::function::policy;
 use faas_guest_http_p3::{Refused, head, plain, read_body, respond};
-use faas_policy_core::Policy;
 use wasip3::http::types::{ErrorCode, Request as HttpRequest, Response as HttpResponse};
 
 struct Adapter;
@@ -60,7 +59,7 @@ impl exports::wasi::http::handler::Guest for Adapter {
 
 /// The request as the contract's record, or why it cannot be passed on.
 async fn translate(request: HttpRequest) -> Result<Request, Refused> {
-    let Ok(policy) = Policy::decode(&policy::document()) else {
+    let Some(policy) = faas_guest_http_p3::compiled_policy(policy::document) else {
         return Err(Refused {
             status: 500,
             reason: "cannot read the policy document",
@@ -91,7 +90,7 @@ async fn translate(request: HttpRequest) -> Result<Request, Refused> {
 #[cfg(feature = "secrets")]
 fn may_be_allowed(req: &Request) -> bool {
     use faas_policy_core::{Decision, Environment, RequestView, Trigger, decide};
-    let Ok(policy) = Policy::decode(&policy::document()) else {
+    let Some(policy) = faas_guest_http_p3::compiled_policy(policy::document) else {
         return false;
     };
     let view = RequestView {
@@ -104,7 +103,7 @@ fn may_be_allowed(req: &Request) -> bool {
     };
     let deferred = || String::from("deferred to the verifier layer");
     let decision = decide(
-        &policy,
+        policy,
         &view,
         &Environment {
             verify_jwt: &|_| Err(deferred()),

@@ -45,7 +45,7 @@ struct Middleware;
 
 impl exports::wasi::http::handler::Guest for Middleware {
     async fn handle(request: Request) -> Result<Response, ErrorCode> {
-        let Ok(policy) = Policy::decode(&policy::document()) else {
+        let Some(policy) = faas_guest_http_p3::compiled_policy(policy::document) else {
             faas_guest_http_p3::log("faas middleware", "cannot read the policy document");
             return Ok(plain(500));
         };
@@ -61,7 +61,7 @@ impl exports::wasi::http::handler::Guest for Middleware {
             Ok(body) => body,
             Err(refused) => return Ok(refused.answer()),
         };
-        Ok(apply(&policy, head, body, scheme, authority, options).await)
+        Ok(apply(policy, head, body, scheme, authority, options).await)
     }
 }
 
@@ -195,6 +195,28 @@ struct Forwarded<'a> {
     options: Option<wasip3::http::types::RequestOptions>,
 }
 
+/// The header fields passed on, in one call to the host when it takes them all (the usual
+/// case); else one at a time, a field the host will not let a guest set (a hop-by-hop one)
+/// dropped, not fatal. `None` when the host refuses one of the caller's fields: they were checked
+/// to be carriable, and the request is not passed on without them.
+fn request_fields(headers: &[(String, String)]) -> Option<Fields> {
+    let list: Vec<(String, Vec<u8>)> = headers
+        .iter()
+        .map(|(name, value)| (name.clone(), value.as_bytes().to_vec()))
+        .collect();
+    if let Ok(fields) = Fields::from_list(&list) {
+        return Some(fields);
+    }
+    let fields = Fields::new();
+    for (name, value) in headers {
+        if fields.append(name, value.as_bytes()).is_err() && CALLER_HEADERS.contains(&name.as_str())
+        {
+            return None;
+        }
+    }
+    Some(fields)
+}
+
 /// Calls the component behind with the request and `body`, and answers with its response plus
 /// `extra` headers (rate limits, CORS); its body streams through. Returns the status for the audit
 /// event.
@@ -203,20 +225,20 @@ async fn forward(
     body: Vec<u8>,
     extra: &[(String, String)],
 ) -> (u16, Response) {
-    // A field the host will not let a guest set (a hop-by-hop one) is dropped, not fatal.
-    let fields = Fields::new();
-    for (name, value) in request.headers {
-        // The caller's fields were checked to be carriable; if the host refuses one anyway, the
-        // request is not passed on without it.
-        if fields.append(name, value.as_bytes()).is_err() && CALLER_HEADERS.contains(&name.as_str())
-        {
-            return (401, plain(401));
-        }
-    }
-    let (mut body_tx, body_rx) = wasip3::wit_stream::new();
+    let Some(fields) = request_fields(request.headers) else {
+        return (401, plain(401));
+    };
     let (trailers_tx, trailers_rx) = wit_future::new(|| Ok(None));
     drop(trailers_tx);
-    let (outgoing, _sent) = Request::new(fields, Some(body_rx), trailers_rx, request.options);
+    // An empty body travels as none: no stream to make, fill and close.
+    let body_rx = (!body.is_empty()).then(|| {
+        let (mut body_tx, body_rx) = wasip3::wit_stream::new();
+        wit_bindgen::spawn_local(async move {
+            let _ = body_tx.write_all(body).await;
+        });
+        body_rx
+    });
+    let (outgoing, _sent) = Request::new(fields, body_rx, trailers_rx, request.options);
     let method = match request.method {
         "GET" => wasip3::http::types::Method::Get,
         "HEAD" => wasip3::http::types::Method::Head,
@@ -235,9 +257,6 @@ async fn forward(
     if !set {
         return (400, plain(400));
     }
-    wit_bindgen::spawn_local(async move {
-        let _ = body_tx.write_all(body).await;
-    });
     let response = match inner::handle(outgoing).await {
         Ok(response) => response,
         Err(error) => {
@@ -249,6 +268,10 @@ async fn forward(
         }
     };
     let status = response.get_status_code();
+    // Nothing to add: the response goes back as it came, its body streaming straight through.
+    if extra.is_empty() {
+        return (status, response);
+    }
     let mut headers: Vec<(String, Vec<u8>)> = response.get_headers().copy_all();
     headers.retain(|(name, _)| !extra.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)));
     headers.extend(

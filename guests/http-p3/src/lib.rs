@@ -179,6 +179,18 @@ pub fn plain(status: u16) -> Response {
     respond(answer.status, &answer.headers, answer.body)
 }
 
+/// The policy, read with `document` (the layer's `faas:function/policy` import) once per
+/// instance: a host that keeps instances warm (wasmCloud's `poolSize`) pays for it once, not per
+/// request. It never changes within an artifact, so nothing of one request reaches the next
+/// through it. `None` when the document cannot be read.
+pub fn compiled_policy(document: fn() -> Vec<u8>) -> Option<&'static faas_policy_core::Policy> {
+    static POLICY: std::sync::OnceLock<Option<faas_policy_core::Policy>> =
+        std::sync::OnceLock::new();
+    POLICY
+        .get_or_init(|| faas_policy_core::Policy::decode(&document()).ok())
+        .as_ref()
+}
+
 /// The wall-clock time as (seconds, nanoseconds) since the epoch, for audit events.
 pub fn now() -> (u64, u32) {
     let now = wasip2::clocks::wall_clock::now();

@@ -71,18 +71,9 @@ impl<'a> Event<'a> {
         path: Option<&'a str>,
     ) -> Self {
         Event {
-            time,
-            outcome: Outcome::Refused,
             status,
             reason: Some(reason),
-            rule: None,
-            subject: None,
-            scheme: None,
-            trigger,
-            method,
-            path,
-            source: None,
-            trace: None,
+            ..Event::of_request(time, trigger, method, path, None, None)
         }
     }
 
@@ -98,7 +89,22 @@ impl<'a> Event<'a> {
         trace: Option<(&'a str, &'a str)>,
         decision: &'a crate::Decision,
     ) -> Self {
-        let mut event = Event {
+        let mut event = Event::of_request(time, trigger, method, path, source, trace);
+        event.record(decision);
+        event
+    }
+
+    /// What is known of a request before anything is decided about it: a refusal with no status,
+    /// reason, rule or caller yet (fail closed: an event nobody completes says refused).
+    fn of_request(
+        time: (u64, u32),
+        trigger: &'a str,
+        method: Option<&'a str>,
+        path: Option<&'a str>,
+        source: Option<&'a str>,
+        trace: Option<(&'a str, &'a str)>,
+    ) -> Self {
+        Event {
             time,
             outcome: Outcome::Refused,
             status: 0,
@@ -111,9 +117,7 @@ impl<'a> Event<'a> {
             path,
             source,
             trace,
-        };
-        event.record(decision);
-        event
+        }
     }
 
     /// Records what `decision` says about the request: the outcome and, as far as the decision
@@ -308,6 +312,24 @@ mod tests {
         assert_eq!(rfc3339(7_263_216_000, 0), "2200-03-01T00:00:00.000Z");
         assert_eq!(rfc3339(13_574_563_200, 0), "2400-02-29T00:00:00.000Z");
         assert_eq!(rfc3339(13_574_649_600, 0), "2400-03-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn an_adapters_refusal_says_its_status_and_reason_and_names_no_caller_or_trace() {
+        let event = Event::adapter_refusal(
+            (0, 0),
+            413,
+            "body larger than max-body-bytes",
+            "http",
+            Some("POST"),
+            Some("/upload?token=secret"),
+        );
+        assert_eq!(
+            event.to_json(),
+            "{\"faas-audit\":1,\"time\":\"1970-01-01T00:00:00.000Z\",\"decision\":\"refused\",\
+             \"status\":413,\"trigger\":\"http\",\"method\":\"POST\",\"path\":\"/upload\",\
+             \"reason\":\"body larger than max-body-bytes\"}"
+        );
     }
 
     #[test]

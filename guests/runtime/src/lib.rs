@@ -245,3 +245,39 @@ pub fn read_to_end(
         }
     }
 }
+
+/// A value made on first use and kept for the instance's life: what a warm instance (a host's
+/// pool, wasmCloud's `poolSize`) reads once rather than on every call, such as the compiled
+/// policy. Only for values that never change within an artifact: nothing of one call may reach
+/// the next through it.
+pub struct Once<T>(UnsafeCell<Option<T>>);
+
+// SAFETY: wasm32 guests are single-threaded, and a component instance is never re-entered while
+// it runs `init`: no other access to the cell can happen meanwhile.
+unsafe impl<T> Sync for Once<T> {}
+
+impl<T> Once<T> {
+    /// Empty until the first [`Once::get_or_init`].
+    pub const fn new() -> Self {
+        Self(UnsafeCell::new(None))
+    }
+
+    /// The value, made by `init` the first time.
+    pub fn get_or_init(&'static self, init: impl FnOnce() -> T) -> &'static T {
+        // SAFETY: see the `Sync` impl: nothing else touches the cell during this call, and once
+        // set it is never written again, so the reference handed out stays valid.
+        unsafe {
+            if (*self.0.get()).is_none() {
+                let value = init();
+                *self.0.get() = Some(value);
+            }
+            (*self.0.get()).as_ref().expect("set above")
+        }
+    }
+}
+
+impl<T> Default for Once<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
