@@ -6,7 +6,9 @@
 
 use super::RequestState;
 use anyhow::Context;
-use wasmtime::component::{Accessor, HasData, HasSelf, Linker};
+use wasmtime::component::{
+    Accessor, HasData, HasSelf, Linker, Source, StreamConsumer, StreamReader, StreamResult,
+};
 use wasmtime_wasi::WasiCtx;
 
 mod bindings {
@@ -101,26 +103,80 @@ impl consumer_p3::Host for &mut RequestState {}
 
 impl<T> consumer_p3::HostWithStore<T> for Broker {
     async fn request(
-        _accessor: &Accessor<T, Self>,
+        accessor: &Accessor<T, Self>,
         subject: String,
-        _body: Vec<u8>,
-        _timeout_ms: u32,
-    ) -> Result<types_p3::BrokerMessage, String> {
-        Err(format!("no broker here answers requests (to {subject})"))
+        mut body: StreamReader<u8>,
+        _timeout_ms: Option<u32>,
+    ) -> Result<types_p3::BrokerMessage, types_p3::Error> {
+        accessor.with(|mut access| {
+            let _ = body.close(&mut access);
+        });
+        Err(types_p3::Error::Other(format!(
+            "no broker here answers requests (to {subject})"
+        )))
     }
 
     async fn publish(
         accessor: &Accessor<T, Self>,
         msg: types_p3::BrokerMessage,
-    ) -> Result<(), String> {
+    ) -> Result<(), types_p3::Error> {
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        let collected = accessor.with(|mut access| {
+            msg.body.pipe(
+                &mut access,
+                Collect {
+                    bytes: Vec::new(),
+                    done: Some(done_tx),
+                },
+            )
+        });
+        if collected.is_err() {
+            return Err(types_p3::Error::Other("the body cannot be read".into()));
+        }
+        // The whole body, once its writer has closed the stream (a broker takes it whole).
+        let body = done_rx
+            .await
+            .map_err(|_| types_p3::Error::Other("the body was not sent".into()))?;
         accessor.with(|mut access| {
             access.get().published.push(Message {
                 subject: msg.subject,
-                body: msg.body,
+                body,
                 reply_to: msg.reply_to,
             })
         });
         Ok(())
+    }
+}
+
+/// Reads a guest's `stream<u8>` whole, and hands the bytes over when the stream ends.
+struct Collect {
+    bytes: Vec<u8>,
+    done: Option<tokio::sync::oneshot::Sender<Vec<u8>>>,
+}
+
+impl<D> StreamConsumer<D> for Collect {
+    type Item = u8;
+
+    fn poll_consume(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        store: wasmtime::StoreContextMut<D>,
+        source: Source<'_, u8>,
+        _finish: bool,
+    ) -> std::task::Poll<wasmtime::Result<StreamResult>> {
+        let mut source = source.as_direct(store);
+        let chunk = source.remaining().to_vec();
+        source.mark_read(chunk.len());
+        self.bytes.extend_from_slice(&chunk);
+        std::task::Poll::Ready(Ok(StreamResult::Completed))
+    }
+}
+
+impl Drop for Collect {
+    fn drop(&mut self) {
+        if let Some(done) = self.done.take() {
+            let _ = done.send(std::mem::take(&mut self.bytes));
+        }
     }
 }
 
@@ -196,13 +252,16 @@ impl super::OneShot {
             .await
             .map_err(anyhow::Error::from)
             .with_context(|| format!("cannot deliver to {}", self.path.display()))?;
-            let message = types_p3::BrokerMessage {
-                subject: message.subject,
-                body: message.body,
-                reply_to: message.reply_to,
-            };
             let result = store
                 .run_concurrent(async move |accessor| {
+                    // The body as the host's stream, read by the artifact.
+                    let body =
+                        accessor.with(|mut access| StreamReader::new(&mut access, message.body))?;
+                    let message = types_p3::BrokerMessage {
+                        subject: message.subject,
+                        body,
+                        reply_to: message.reply_to,
+                    };
                     host.wasmcloud_messaging_handler()
                         .call_handle_message(accessor, message)
                         .await
@@ -213,7 +272,11 @@ impl super::OneShot {
                 .map_err(anyhow::Error::from)
                 .context("the artifact trapped")?;
             Ok(Delivery {
-                result,
+                result: result.map_err(|disposition| match disposition {
+                    types_p3::HandleMessageError::Reject => "rejected".to_string(),
+                    types_p3::HandleMessageError::Retry => "to be retried".to_string(),
+                    types_p3::HandleMessageError::Other(detail) => detail,
+                }),
                 published: std::mem::take(&mut store.data_mut().published),
             })
         })
