@@ -329,6 +329,8 @@ fn parse_response(raw: &[u8]) -> HttpResponse {
 pub struct Served {
     pub child: std::process::Child,
     pub addr: String,
+    /// Its stderr, read as it comes (a pipe nobody reads fills up and stops the server).
+    stderr: Option<std::thread::JoinHandle<String>>,
 }
 
 impl Served {
@@ -361,7 +363,17 @@ impl Served {
             .strip_prefix("http://")
             .unwrap_or_else(|| panic!("unexpected first line from faas serve: {line:?}"))
             .to_string();
-        Served { child, addr }
+        let mut pipe = child.stderr.take().unwrap();
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut pipe, &mut text);
+            text
+        });
+        Served {
+            child,
+            addr,
+            stderr: Some(stderr),
+        }
     }
 
     /// Sends SIGINT (as Ctrl-C does) and returns the exit status and stderr.
@@ -377,14 +389,7 @@ impl Served {
     fn signal(mut self, signal: &str) -> (std::process::ExitStatus, String) {
         send_signal(self.child.id(), signal);
         let status = self.child.wait().unwrap();
-        let mut stderr = String::new();
-        use std::io::Read;
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
+        let stderr = self.stderr.take().unwrap().join().unwrap();
         (status, stderr)
     }
 }
@@ -477,14 +482,7 @@ fn listening_within(addr: &str, limit: std::time::Duration) -> bool {
     false
 }
 
-/// A free TCP port on 127.0.0.1.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use crate::ports::free_port;
 
 /// A real OCI registry (Debian's docker-registry, distribution 2.8) on 127.0.0.1, with its own
 /// storage folder, stopped when dropped.

@@ -4,6 +4,7 @@
 //! check is an answer, never a log line.
 
 use crate::common::*;
+use crate::warm::{audited_as_answered, interleave_callers};
 use crate::wash::{Cluster, place};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -225,79 +226,13 @@ fn a_pooled_instance_keeps_no_caller_from_one_request_to_the_next() {
     cluster.start_all(&place(&deployment, &[], &cluster.beats).unwrap());
     let addr = Cluster::http_addr(&cluster.beats[0]);
 
-    // (credential, its subject) × (path, the scope it needs): the answer each pair earns.
-    let callers = [
-        (Some("test-reader-key"), Some("reader")),
-        (Some("test-admin-key"), Some("admin")),
-        (Some("not-a-key"), None),
-        (None, None),
-    ];
-    let paths = ["/health", "/items/1", "/admin/x"];
-    let expected = |caller: usize, path: usize| -> (u16, Option<&str>) {
-        let subject = callers[caller].1;
-        match (paths[path], subject) {
-            ("/health", _) => (200, None),
-            (_, None) => (401, None),
-            ("/admin/x", Some("reader")) => (403, None),
-            (_, subject) => (200, subject),
-        }
-    };
-    let answers = std::sync::Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for thread in 0..4 {
-            let (addr, answers, callers) = (&addr, &answers, &callers);
-            scope.spawn(move || {
-                for i in 0..250 {
-                    let n = thread * 250 + i;
-                    let (caller, path) = (n % callers.len(), (n / callers.len()) % paths.len());
-                    let bearer = callers[caller].0.map(|k| format!("Bearer {k}"));
-                    let mut headers = vec![("host", "pooled.test")];
-                    if let Some(bearer) = &bearer {
-                        headers.push(("authorization", bearer));
-                    }
-                    let r = http(addr, "GET", paths[path], &headers, b"");
-                    answers.lock().unwrap().push((caller, path, r));
-                }
-            });
-        }
-    });
-    let answers = answers.into_inner().unwrap();
-    assert_eq!(answers.len(), 1000);
-    let mut traces = std::collections::HashSet::new();
-    let mut allowed: std::collections::BTreeMap<String, usize> = Default::default();
-    for (caller, path, r) in &answers {
-        let (status, subject) = expected(*caller, *path);
-        let what = format!("{:?} {}", callers[*caller].0, paths[*path]);
-        assert_eq!(
-            r.status,
-            status,
-            "{what}: {}",
-            String::from_utf8_lossy(&r.body)
-        );
-        if status != 200 {
-            assert_eq!(
-                r.json()["app"],
-                Value::Null,
-                "{what}: the component answered"
-            );
-            continue;
-        }
-        let seen = r.json();
-        assert_eq!(
-            seen["faas-caller-subject"].as_str(),
-            subject,
-            "{what}: {seen}"
-        );
-        assert_eq!(seen["authorization"], Value::Null, "{what}");
-        let trace = seen["traceparent"].as_str().unwrap().to_string();
-        assert!(
-            traces.insert(trace.clone()),
-            "{what}: trace {trace} seen twice"
-        );
-        *allowed
-            .entry(subject.unwrap_or("-").to_string())
-            .or_default() += 1;
-    }
+    let seen = interleave_callers(&addr, "pooled.test");
+    // The pool was used: some instance answered many of the calls.
+    assert!(
+        seen.most_calls_on_one_instance > 100,
+        "the instances were not reused: {}",
+        seen.most_calls_on_one_instance
+    );
 
     // The audit lines (the host's stderr) tell the same story: one per request, the same callers.
     // The host writes its guests' stderr as it comes: wait for the last lines to land.
@@ -308,12 +243,7 @@ fn a_pooled_instance_keeps_no_caller_from_one_request_to_the_next() {
         events = audit_events(&cluster.log(0));
     }
     assert_eq!(events.len(), 1000, "{}", cluster.logs());
-    let mut audited: std::collections::BTreeMap<String, usize> = Default::default();
-    for event in events.iter().filter(|e| e["decision"] == "allowed") {
-        let subject = event["subject"].as_str().unwrap_or("-").to_string();
-        *audited.entry(subject).or_default() += 1;
-    }
-    assert_eq!(audited, allowed);
+    audited_as_answered(&events, &seen.allowed);
 }
 
 /// A function triggered by messages, for `target`: its deployment (subscribed to the policy's
@@ -327,7 +257,8 @@ fn messaging_function(registry: &Registry, name: &str, target: &str) -> (tempfil
     let policy = tmp.path().join("messages.toml");
     std::fs::write(
         &policy,
-        "version = 1\n[messaging]\nsubjects = [\"orders.*\"]\nscopes = [\"orders:write\"]\n",
+        "version = 1\n[messaging]\nsubjects = [\"orders.*\"]\nscopes = [\"orders:write\"]\n\
+         [filters]\nmax-body-bytes = 1024\n",
     )
     .unwrap();
     let policy = policy.to_str().unwrap();
@@ -339,17 +270,30 @@ fn messaging_function(registry: &Registry, name: &str, target: &str) -> (tempfil
     (tmp, deployment)
 }
 
-/// `wasmcloud:messaging` 0.2.0 through NATS. Not 0.3.0: the revision `wash host` 2.10.3 links has
-/// `stream<u8>` bodies, not the `list<u8>` of the WIT faas targets
-/// (wit/targets/deps/messaging-0.3.wit), so the host starts such a workload and then drops every
-/// message it cannot instantiate it for: see docs/deploy.md.
+/// `wasmcloud:messaging` through NATS, on both revisions the host offers: 0.2.0 (`--target
+/// wasmcloud`) and the async 0.3.0 with stream bodies (`--target wasmcloud@0.3`).
 #[test]
 fn messages_reach_the_function_for_listed_subjects_only() {
     let registry = Registry::start();
     let cluster = Cluster::start(&["h1"], GROUP);
     let wait = std::time::Duration::from_secs(10);
-    let (name, target, version) = ("on-message", "wasmcloud", "0.2.0");
-    let (_tmp, mut deployment) = messaging_function(&registry, name, target);
+    for (name, target, version) in [
+        ("on-message", "wasmcloud", "0.2.0"),
+        ("on-message-p3", "wasmcloud@0.3", "0.3.0"),
+    ] {
+        messages_on(&registry, &cluster, wait, (name, target, version));
+    }
+}
+
+/// One revision's messaging checks: the function `name` wrapped for `target`, deployed with the
+/// messaging host interface at `version`.
+fn messages_on(
+    registry: &Registry,
+    cluster: &Cluster,
+    wait: std::time::Duration,
+    (name, target, version): (&str, &str, &str),
+) {
+    let (_tmp, mut deployment) = messaging_function(registry, name, target);
     let interfaces = deployment["spec"]["template"]["spec"]["hostInterfaces"]
         .as_array_mut()
         .unwrap();
@@ -361,7 +305,8 @@ fn messages_reach_the_function_for_listed_subjects_only() {
     assert_eq!(messaging["config"]["subscriptions"], "orders.*", "{name}");
     // Subscribed by hand to one subject more than the policy lists: the decorator refuses it.
     messaging["config"]["subscriptions"] = json!("orders.*,payments.*");
-    cluster.start_all(&place(&deployment, &[], &cluster.beats).unwrap());
+    let placements = place(&deployment, &[], &cluster.beats).unwrap();
+    cluster.start_all(&placements);
 
     let reply = cluster
         .nats_request("orders.created", b"{\"id\":1}", wait)
@@ -373,11 +318,22 @@ fn messages_reach_the_function_for_listed_subjects_only() {
         .unwrap_or_else(|| panic!("{name}: no reply\n{}", cluster.logs()));
     let refused: Value = serde_json::from_slice(&refused).unwrap();
     assert_eq!(refused["error"], "forbidden", "{name}: {refused}");
+    // A body past the policy's 1 KiB is refused before the function sees it.
+    let large = format!("{{\"pad\":\"{}\"}}", "x".repeat(2048));
+    let refused = cluster
+        .nats_request("orders.created", large.as_bytes(), wait)
+        .unwrap_or_else(|| panic!("{name}: no reply\n{}", cluster.logs()));
+    let refused: Value = serde_json::from_slice(&refused).unwrap();
+    assert_eq!(refused["error"], "payload too large", "{name}: {refused}");
     // A subject nothing subscribes to is delivered to no one.
     assert_eq!(
         cluster.nats_request("refunds.created", b"{}", wait / 5),
         None
     );
+    for placement in &placements {
+        let id = placement.request["workloadId"].as_str().unwrap();
+        cluster.stop(&placement.host, id);
+    }
 }
 
 /// `[capabilities] outgoing-hosts` on the host: the grant becomes the component's `allowedHosts`;

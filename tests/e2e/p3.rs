@@ -52,7 +52,7 @@ pub(crate) fn p3_app() -> &'static PathBuf {
 }
 
 /// The component wrapped with one command, in a fresh folder: (tempdir, artifact).
-fn protected_app() -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn protected_app() -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::copy(p3_app(), tmp.path().join("app.wasm")).unwrap();
     let policy = policy_fixture("http-component.toml");

@@ -74,6 +74,8 @@ impl LimitArgs {
             pooling: true,
             perfmap: self.perfmap,
             guest_log: faas::serve::GuestLog::for_server(),
+            warm: 0,
+            compiler: faas::serve::Compiler::Cranelift,
         }
     }
 }

@@ -34,6 +34,13 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     limits: super::limit_args::LimitArgs,
+
+    /// Keep N instances warm and reuse them, as wasmCloud's host does with `poolSize`: each
+    /// serves one request at a time, a request that finds none free gets a fresh instance, and
+    /// one whose call traps or times out is replaced. WASI 0.3 artifacts only (the host never
+    /// pools WASI 0.2 ones); 0 gives every request a fresh instance.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pool_size: usize,
 }
 
 impl ServeArgs {
@@ -53,7 +60,8 @@ impl ServeArgs {
             }
             (None, None) => unreachable!("a project was required above"),
         };
-        let options = self.limits.options(project.as_ref());
+        let mut options = self.limits.options(project.as_ref());
+        options.warm = self.pool_size;
         let config = self.config.values()?;
         let server = Server::load(&file, config, &options)?.with_secrets(self.secrets.secrets);
         faas::serve::run(server, self.addr, |bound| {

@@ -115,6 +115,23 @@ pub fn deadline_callback<T>(
     }
 }
 
+/// The epoch callback of a warm instance's store, which outlives any one call: every tick, a
+/// running function yields, and it is interrupted when `shutdown` is set. Each call's deadline is
+/// kept by the instance's driver, which retires the instance past it.
+pub fn yield_callback<T>(
+    shutdown: Arc<AtomicBool>,
+) -> impl FnMut(wasmtime::StoreContextMut<'_, T>) -> wasmtime::Result<UpdateDeadline>
++ Send
++ Sync
++ 'static {
+    move |_| {
+        if shutdown.load(Ordering::Relaxed) {
+            return Err(Interrupted::Shutdown.into());
+        }
+        Ok(UpdateDeadline::Yield(1))
+    }
+}
+
 /// Advances `engine`'s epoch every [`TICK`] on a thread of its own, until the engine is dropped
 /// (the thread holds only a weak reference, so a benchmark making many engines does not keep them).
 pub fn start_ticker(engine: &wasmtime::Engine) {

@@ -2,13 +2,15 @@
 //!
 //! The component is compiled once and pre-instantiated; each request gets a fresh instance (as on
 //! the platforms), through `wasi:http/incoming-handler@0.2` or, for WASI 0.3 artifacts
-//! (`--target wasi-http@0.3`, `--http-component`), `wasi:http/handler@0.3`; a sandbox with no environment, arguments, files or network, and outgoing HTTP
-//! denied. One log line per request goes to stderr.
+//! (`--target wasi-http@0.3`, `--http-component`), `wasi:http/handler@0.3`, or a warm one under
+//! `--pool-size` ([`warm`]); a sandbox with no environment, arguments, files or network, and
+//! outgoing HTTP only to granted hosts. One log line per request goes to stderr.
 
 mod keyvalue;
 mod limits;
 mod messaging;
 mod secrets;
+mod warm;
 
 pub use limits::{Interrupted, Limits, MemoryCapExceeded, parse_size};
 pub use messaging::{Delivery, Message};
@@ -53,6 +55,31 @@ pub struct EngineOptions {
     /// Where what the artifact writes to stderr goes: the decorator's audit events, the
     /// function's own lines.
     pub guest_log: GuestLog,
+    /// WASI 0.3 instances kept warm and reused, as wasmCloud's host does with `poolSize`
+    /// (`--pool-size`); 0 gives every request a fresh instance.
+    pub warm: usize,
+    /// The compiler of the artifact's code.
+    pub compiler: Compiler,
+}
+
+/// Which of wasmtime's compilers turns an artifact into machine code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compiler {
+    /// Optimising: the code production serving runs (`faas serve`, `faas test`, the benchmarks).
+    #[default]
+    Cranelift,
+    /// Baseline: compiles several times faster into slower code, for a development loop
+    /// (`faas dev`) where waiting for the compiler costs more than the code's speed.
+    Winch,
+}
+
+impl std::fmt::Display for Compiler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Compiler::Cranelift => "Cranelift",
+            Compiler::Winch => "Winch",
+        })
+    }
 }
 
 /// Where an artifact's stderr goes.
@@ -109,6 +136,8 @@ impl Default for EngineOptions {
             pooling: true,
             guest_log: GuestLog::Inherit,
             perfmap: false,
+            warm: 0,
+            compiler: Compiler::Cranelift,
         }
     }
 }
@@ -147,6 +176,8 @@ pub struct Server {
     interrupt: Arc<AtomicBool>,
     /// Where the artifact's stderr goes.
     guest_log: GuestLog,
+    /// The warm instances (WASI 0.3 artifacts under `--pool-size`).
+    warm: Option<Arc<warm::Pool>>,
 }
 
 impl Server {
@@ -224,6 +255,7 @@ impl Server {
             limits: options.limits.clone(),
             interrupt: Arc::new(AtomicBool::new(false)),
             guest_log: options.guest_log.clone(),
+            warm: (options.warm > 0).then(|| Arc::new(warm::Pool::new(options.warm))),
         })
     }
 
@@ -235,6 +267,32 @@ impl Server {
 
     /// A store for one request: a fresh sandbox, the memory cap, and the deadline.
     fn store(&self) -> Store<RequestState> {
+        let mut store = self.sandbox();
+        store.epoch_deadline_callback(limits::deadline_callback(
+            self.limits.timeout,
+            self.interrupt.clone(),
+        ));
+        store
+    }
+
+    /// A store for a warm instance: the sandbox and memory cap of [`Server::store`], and each
+    /// call's deadline kept by the instance's driver instead of the store.
+    fn warm_store(&self) -> Store<RequestState> {
+        let mut store = self.sandbox();
+        store.epoch_deadline_callback(limits::yield_callback(self.interrupt.clone()));
+        store
+    }
+
+    /// This version without its warm instances, for their drivers (which must not keep alive the
+    /// pool that owns them).
+    fn without_pool(&self) -> Server {
+        Server {
+            warm: None,
+            ..self.clone()
+        }
+    }
+
+    fn sandbox(&self) -> Store<RequestState> {
         let engine = match &self.pre {
             Pre::P2(pre) => pre.engine(),
             Pre::P3(pre) => pre.engine(),
@@ -246,7 +304,7 @@ impl Server {
             self.outgoing.clone(),
         );
         state.secrets = self.secrets.clone();
-        new_store(engine, state, &self.limits, self.interrupt.clone())
+        new_store(engine, state)
     }
 
     /// Times `iterations` instantiations of the pre-instantiated artifact, each in a fresh store as
@@ -425,7 +483,8 @@ impl Server {
     }
 
     /// As [`Server::call`], through `wasi:http/handler@0.3`: the instance runs its tasks
-    /// concurrently in its store until the client has the whole response body (or is gone).
+    /// concurrently in its store until the client has the whole response body (or is gone). A
+    /// warm instance takes the call when one is free ([`warm`]).
     async fn call_p3<B>(
         &self,
         pre: ServicePre<RequestState>,
@@ -436,50 +495,53 @@ impl Server {
         B: hyper::body::Body<Data = hyper::body::Bytes> + Send + 'static,
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
-        use wasmtime_wasi_http::p3::Request;
-        let mut store = self.store();
         // The URI of a request to a server holds its path only: the scheme and authority the
         // guest sees are the ones the client used (wasmtime serve does the same).
-        let req = with_scheme_and_authority(req);
+        let req =
+            with_scheme_and_authority(req).map(|body| body.map_err(Into::into).boxed_unsync());
+        let (req, permit) = match &self.warm {
+            Some(pool) => match pool.offer(self, &pre, req, permit) {
+                Ok(pending) => {
+                    return answered(pending.head, async {
+                        match pending.failure.await {
+                            Ok(e) => anyhow::Error::from(e),
+                            Err(_) => anyhow::anyhow!("no response was set"),
+                        }
+                        .context("the artifact did not answer")
+                    })
+                    .await;
+                }
+                Err(declined) => *declined,
+            },
+            None => (req, permit),
+        };
+        let mut store = self.store();
         let (head_tx, head_rx) = tokio::sync::oneshot::channel();
         let timeout = self.limits.timeout;
         let task = tokio::spawn(within(timeout, async move {
             let _permit = permit;
             let service = pre.instantiate_async(&mut store).await?;
-            let (req, _body_consumed) = Request::from_http(store.data_mut().http().hooks, req);
             store
                 .run_concurrent(async move |store| {
-                    let response = match service.handle(store, req).await? {
-                        Ok(response) => response,
-                        Err(code) => {
-                            let _ = head_tx.send(Err(code));
-                            return Ok(());
-                        }
-                    };
-                    let response = store.with(|s| response.into_http(s, async { Ok(()) }))?;
-                    let (finished_tx, finished_rx) = tokio::sync::oneshot::channel::<()>();
-                    let response = response.map(|body| {
-                        Finishing {
-                            body,
-                            _finished: finished_tx,
-                        }
-                        .boxed_unsync()
-                    });
-                    if head_tx.send(Ok(response)).is_ok() {
-                        // The body is read from the guest's stream by this store's tasks.
-                        let _ = finished_rx.await;
-                    }
-                    wasmtime::error::Ok(())
+                    warm::answer(store, &service, req, head_tx, None).await
                 })
                 .await?
         }));
-        match head_rx.await {
-            Ok(Ok(response)) => Ok(response),
-            Ok(Err(code)) => Err(anyhow::anyhow!(
-                "the artifact answered with an error: {code:?}"
-            )),
-            Err(_) => Err(did_not_answer(task).await),
-        }
+        answered(head_rx, did_not_answer(task)).await
+    }
+}
+
+/// The response whose head the artifact sent on `head`, or why there is none.
+async fn answered(
+    head: tokio::sync::oneshot::Receiver<warm::Head>,
+    why_not: impl std::future::Future<Output = anyhow::Error>,
+) -> anyhow::Result<hyper::Response<HyperOutgoingBody>> {
+    match head.await {
+        Ok(Ok(response)) => Ok(response),
+        Ok(Err(code)) => Err(anyhow::anyhow!(
+            "the artifact answered with an error: {code:?}"
+        )),
+        Err(_) => Err(why_not.await),
     }
 }
 
@@ -534,6 +596,8 @@ fn with_scheme_and_authority<B>(req: hyper::Request<B>) -> hyper::Request<B> {
 struct Finishing<B> {
     body: B,
     _finished: tokio::sync::oneshot::Sender<()>,
+    /// A warm instance's slot, free again once the connection is done with the body.
+    _slot: Option<warm::Taken>,
 }
 
 impl<B: hyper::body::Body + Unpin> hyper::body::Body for Finishing<B> {
@@ -961,6 +1025,9 @@ fn engine_and_linker(
     if options.perfmap {
         config.profiler(wasmtime::ProfilingStrategy::PerfMap);
     }
+    if options.compiler == Compiler::Winch {
+        config.strategy(wasmtime::Strategy::Winch);
+    }
     if let Some(dir) = &options.cache {
         let mut cache = wasmtime::CacheConfig::new();
         cache.with_directory(dir);
@@ -977,6 +1044,7 @@ fn engine_and_linker(
             let mut pooled = config.clone();
             pooled.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pooling(
                 &options.limits,
+                options.warm,
             )));
             match Engine::new(&pooled) {
                 Ok(engine) => engine,
@@ -1019,15 +1087,16 @@ fn engine_and_linker(
 const MEMORY_KEEP_RESIDENT: usize = 2 << 20;
 const TABLE_KEEP_RESIDENT: usize = 64 << 10;
 
-/// The pool for per-request instances: room for every request in flight, each with the many
-/// small layers of an artifact (function, policy, decorator, adapters, deny layers), and memories
-/// up to the cap.
-fn pooling(limits: &Limits) -> wasmtime::PoolingAllocationConfig {
+/// The pool for per-request instances: room for every request in flight and every warm instance,
+/// each with the many small layers of an artifact (function, policy, decorator, adapters, deny
+/// layers), and memories up to the cap.
+fn pooling(limits: &Limits, warm: usize) -> wasmtime::PoolingAllocationConfig {
     // Layers per artifact, generously: a wrapped artifact has about 10 components and 25 modules.
     const CORE_INSTANCES: u32 = 64;
     const MEMORIES: u32 = 48;
     const STACKS_PER_REQUEST: u32 = 8;
-    let requests = limits.max_in_flight.max(1) as u32;
+    // Warm instances keep their slots between requests.
+    let requests = (limits.max_in_flight.max(1) + warm) as u32;
     let mut pool = wasmtime::PoolingAllocationConfig::default();
     pool.total_component_instances(requests)
         .total_core_instances(requests * CORE_INSTANCES)
@@ -1054,18 +1123,12 @@ fn pooling(limits: &Limits) -> wasmtime::PoolingAllocationConfig {
     pool
 }
 
-/// A store for one call of an artifact: its state, the memory cap, and the deadline (checked every
-/// epoch tick, at which a running function also yields to the server's other work).
-fn new_store(
-    engine: &Engine,
-    state: RequestState,
-    limits: &Limits,
-    interrupt: Arc<AtomicBool>,
-) -> Store<RequestState> {
+/// A store for an artifact: its state and the memory cap, its epoch callback (the deadline, at
+/// which a running function also yields to the server's other work) set by the caller.
+fn new_store(engine: &Engine, state: RequestState) -> Store<RequestState> {
     let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.cap);
     store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(limits::deadline_callback(limits.timeout, interrupt));
     store
 }
 
@@ -1266,12 +1329,12 @@ impl OneShot {
             self.limits.max_memory,
             self.outgoing.clone(),
         );
-        new_store(
-            &self.engine,
-            state,
-            &self.limits,
+        let mut store = new_store(&self.engine, state);
+        store.epoch_deadline_callback(limits::deadline_callback(
+            self.limits.timeout,
             Arc::new(AtomicBool::new(false)),
-        )
+        ));
+        store
     }
 
     /// Runs `call` to completion on a runtime of its own.
