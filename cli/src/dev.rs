@@ -9,7 +9,7 @@
 
 use crate::build::{self, Profile};
 use crate::project::Project;
-use crate::serve::{EngineOptions, Live, Server};
+use crate::serve::{Compiler, EngineOptions, Live, Server};
 use crate::wrap::{self, WrapOptions};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -61,6 +61,9 @@ pub enum Event {
         wrap_ms: f64,
         /// Compiling and loading into the server.
         load_ms: f64,
+        /// The compiler that made the served code: `Winch` unless the artifact needs what only
+        /// Cranelift compiles, or `--cranelift` asked for it.
+        compiler: String,
     },
     /// A build, wrap or load failed; the last good version (if any) keeps serving.
     Failed {
@@ -183,10 +186,11 @@ fn reload(options: &DevOptions, live: &Live, changed: Vec<String>, rebuild: bool
     };
     let wrap_ms = elapsed_ms(started);
     let started = Instant::now();
-    match Server::load(&wrapped.path, options.config.clone(), &options.engine) {
-        Ok(server) => live.replace(server.with_secrets(options.secrets.clone())),
+    let (server, compiler) = match load(&wrapped.path, options) {
+        Ok(loaded) => loaded,
         Err(e) => return failed("load", format!("{e:#}"), changed),
-    }
+    };
+    live.replace(server.with_secrets(options.secrets.clone()));
     Event::Reloaded {
         changed,
         rebuilt: rebuild,
@@ -194,6 +198,26 @@ fn reload(options: &DevOptions, live: &Live, changed: Vec<String>, rebuild: bool
         build_ms,
         wrap_ms,
         load_ms: elapsed_ms(started),
+        compiler: compiler.to_string(),
+    }
+}
+
+/// The artifact at `path` compiled with the options' compiler, or with Cranelift when Winch
+/// cannot compile it (a proposal it does not implement): a slower load, never a failed one.
+fn load(path: &Path, options: &DevOptions) -> anyhow::Result<(Server, Compiler)> {
+    let config = options.config.clone();
+    let compiler = options.engine.compiler;
+    match Server::load(path, config.clone(), &options.engine) {
+        Ok(server) => Ok((server, compiler)),
+        Err(e) if compiler == Compiler::Cranelift => Err(e),
+        Err(e) => {
+            tracing::debug!("{compiler} cannot compile {}: {e:#}", path.display());
+            let engine = EngineOptions {
+                compiler: Compiler::Cranelift,
+                ..options.engine.clone()
+            };
+            Ok((Server::load(path, config, &engine)?, Compiler::Cranelift))
+        }
     }
 }
 

@@ -80,6 +80,9 @@ fn faas_dev_reloads_on_save_keeps_the_last_good_version_and_finishes_requests_in
     let first = dev.next();
     assert_eq!(first["event"], "reloaded", "{first}\n{}", dev.stderr());
     assert_eq!(first["changed"], serde_json::json!([]));
+    // Compiled with Winch (a development loop's compiler), and the policy holds there too.
+    assert_eq!(first["compiler"], "Winch", "{first}");
+    assert_eq!(http(&dev.addr, "GET", "/", &[], b"").status, 401);
     let greeting = || {
         let response = http(&dev.addr, "GET", "/", &[("authorization", &bearer)], b"");
         assert_eq!(response.status, 200, "{}", dev.stderr());

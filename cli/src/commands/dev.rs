@@ -37,12 +37,21 @@ pub struct DevArgs {
 
     #[command(flatten)]
     limits: super::limit_args::LimitArgs,
+
+    /// Compile the artifact with Cranelift, as `faas serve` does, instead of Winch (which
+    /// compiles several times faster into slower code: what a development loop wants).
+    #[arg(long)]
+    cranelift: bool,
 }
 
 impl DevArgs {
     pub fn run(self) -> anyhow::Result<()> {
         let project = Project::find(&self.project.start())?;
-        let engine = self.limits.options(Some(&project));
+        let mut engine = self.limits.options(Some(&project));
+        engine.compiler = match self.cranelift {
+            true => faas::serve::Compiler::Cranelift,
+            false => faas::serve::Compiler::Winch,
+        };
         let json = self.json;
         let options = DevOptions {
             profile: if self.debug {
@@ -93,12 +102,15 @@ fn report(event: &Event, json: bool) {
             build_ms,
             wrap_ms,
             load_ms,
+            compiler,
         } => {
             let steps = match rebuilt {
-                true => {
-                    format!("build {build_ms:.0} ms, wrap {wrap_ms:.0} ms, load {load_ms:.0} ms")
+                true => format!(
+                    "build {build_ms:.0} ms, wrap {wrap_ms:.0} ms, load {load_ms:.0} ms ({compiler})"
+                ),
+                false => {
+                    format!("policy only: wrap {wrap_ms:.0} ms, load {load_ms:.0} ms ({compiler})")
                 }
-                false => format!("policy only: wrap {wrap_ms:.0} ms, load {load_ms:.0} ms"),
             };
             let verb = if changed.is_empty() {
                 "Ready"
