@@ -12,12 +12,25 @@
 //! 5. publish time to a loopback registry (Debian's docker-registry), and a republish of the
 //!    unchanged artifact (bytes uploaded);
 //! 6. for the Python and JavaScript templates: the time to install the pinned componentize tool
-//!    into the project and the first and second builds, then 1–4 on their components.
+//!    into the project and the first and second builds, then 1–4 on their components;
+//! 7. one artifact on every host (`--hosts` runs only this): a plain WASI 0.3 component bare and
+//!    behind the policy, on wasmCloud's `wash host` (fresh instances and a warm pool), `faas serve`
+//!    (the same two ways) and `wasmtime serve -Sp3`.
 
 use faas::project::{FunctionName, Language, Project, Trigger};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+/// wasmCloud's host driven as the tests drive it (tests/e2e/wash.rs: NATS, `wash host`
+/// processes, the host API), for the hosts benchmark.
+#[path = "../../tests/e2e/wash.rs"]
+#[allow(dead_code)]
+mod wash;
+
+/// What tests/e2e/wash.rs takes from the tests' common helpers: a free loopback port.
+#[path = "../../tests/e2e/ports.rs"]
+mod common;
 
 const LOAD_THREADS: usize = 4;
 const LOAD_REQUESTS_PER_THREAD: usize = 250;
@@ -36,7 +49,8 @@ const WASMTIME_SERVE_SETTINGS: &[(&str, &[&str])] = &[
 const ROUNDS: usize = 3;
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
+    // cargo appends `--bench` to a harness-less benchmark's arguments: not one of ours.
+    let args: Vec<String> = std::env::args().filter(|a| a != "--bench").collect();
     // Child mode: do one composition and report the peak memory of the process.
     if let Some(i) = args.iter().position(|a| a == "--peak-memory-of") {
         let mode = &args[i + 1];
@@ -56,9 +70,9 @@ fn main() {
     }
     // Profiling aid (docs/benchmarks.md): write the wrapped and the bare artifact of a function.
     if let Some(i) = args.iter().position(|a| a == "--write-artifacts") {
-        let dir = Path::new(&args[i + 1]);
-        let function = std::fs::read(&args[i + 2]).unwrap();
-        let policy = faas::policy::load(Path::new(&args[i + 3])).unwrap();
+        let dir = &typed(&args[i + 1]);
+        let function = std::fs::read(typed(&args[i + 2])).unwrap();
+        let policy = faas::policy::load(&typed(&args[i + 3])).unwrap();
         let wrapped = wrap_http(&function, &policy, Language::Rust, None);
         std::fs::write(dir.join("wrapped.wasm"), wrapped).unwrap();
         let bare = plain_composition(&function, &policy.document, false);
@@ -73,12 +87,13 @@ fn main() {
         let n: usize = args[i + 2].parse().unwrap();
         let servers: Vec<_> = args[i + 3..]
             .iter()
+            .map(|f| typed(f))
             .map(|f| {
                 let options = faas::serve::EngineOptions {
                     perfmap: true,
                     ..Default::default()
                 };
-                faas::serve::Server::from_bytes_with(&std::fs::read(f).unwrap(), vec![], &options)
+                faas::serve::Server::from_bytes_with(&std::fs::read(&f).unwrap(), vec![], &options)
                     .unwrap()
             })
             .collect();
@@ -95,6 +110,12 @@ fn main() {
         return;
     }
     if args.iter().any(|a| a == "--list") {
+        return;
+    }
+    // Only the hosts side by side (`cargo bench --bench faas -- --hosts`).
+    if args.iter().any(|a| a == "--hosts") {
+        println!("machine: {}", machine());
+        hosts_benchmark();
         return;
     }
     // Only the WASI 0.3 comparison (`cargo bench --bench faas -- --wasi-0.3`).
@@ -124,7 +145,19 @@ fn main() {
         report(function);
     }
     host_benchmark(&sample, &python);
+    hosts_benchmark();
     print_goals();
+}
+
+/// A path as the user typed it: cargo runs a benchmark from the package's folder (`cli/`), so a
+/// relative path is taken from the folder the command was typed in (`PWD`, which cargo leaves as
+/// it found it).
+fn typed(path: &str) -> PathBuf {
+    let path = Path::new(path);
+    match std::env::var_os("PWD") {
+        Some(typed_in) if path.is_relative() => Path::new(&typed_in).join(path),
+        _ => path.to_path_buf(),
+    }
 }
 
 /// `function` wrapped with `policy` for the HTTP trigger (for `target`, when given): the
@@ -429,6 +462,20 @@ fn report(built: &Built) {
 /// The function (and optionally the decorator) and the HTTP adapter composed with wac-graph alone:
 /// no checks, no deny layers, no validation, the imports left to the host.
 fn plain_composition(function: &[u8], policy_document: &[u8], with_decorator: bool) -> Vec<u8> {
+    plain_composition_for(function, policy_document, with_decorator, false)
+}
+
+/// As [`plain_composition`], behind the WASI 0.3 HTTP adapter when `p3`.
+fn plain_composition_for(
+    function: &[u8],
+    policy_document: &[u8],
+    with_decorator: bool,
+    p3: bool,
+) -> Vec<u8> {
+    let (adapter, http_export) = match p3 {
+        true => (faas::guests::HTTP_ADAPTER_P3, faas::guests::HTTP_HANDLER_P3),
+        false => (faas::guests::HTTP_ADAPTER, faas::guests::HTTP_EXPORT),
+    };
     use wac_graph::types::Package;
     use wac_graph::{CompositionGraph, EncodeOptions};
     let handler = "faas:function/handler@0.1.0";
@@ -443,7 +490,7 @@ fn plain_composition(function: &[u8], policy_document: &[u8], with_decorator: bo
         faas::generate::policy_component(policy_document, &inspection, &[]).unwrap();
     let f = add(&mut graph, "bench:function", function);
     let p = add(&mut graph, "bench:policy", &policy_component);
-    let a = add(&mut graph, "bench:adapter", faas::guests::HTTP_ADAPTER);
+    let a = add(&mut graph, "bench:adapter", adapter);
     let p = graph.instantiate(p);
     let policy_export = graph.alias_instance_export(p, policy_name).unwrap();
     let f = graph.instantiate(f);
@@ -487,10 +534,8 @@ fn plain_composition(function: &[u8], policy_document: &[u8], with_decorator: bo
     graph
         .set_instantiation_argument(a, policy_name, policy_export)
         .unwrap();
-    let export = graph
-        .alias_instance_export(a, faas::guests::HTTP_EXPORT)
-        .unwrap();
-    graph.export(export, faas::guests::HTTP_EXPORT).unwrap();
+    let export = graph.alias_instance_export(a, http_export).unwrap();
+    graph.export(export, http_export).unwrap();
     graph.encode(EncodeOptions::default()).unwrap()
 }
 
@@ -1220,4 +1265,218 @@ fn machine() -> String {
         .unwrap_or_default();
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     format!("{cpu}, {cores} cores")
+}
+
+/// What the hosts benchmark serves: an artifact and its bare counterpart, and the request asked.
+struct Subject {
+    what: &'static str,
+    bare: PathBuf,
+    protected: PathBuf,
+    path: &'static str,
+    auth: String,
+}
+
+/// The same artifacts on every host, side by side: on wasmCloud's own `wash host` (a fresh
+/// instance per request, and `poolSize: 4`), on `faas serve` (fresh, and `--pool-size 4`) and on
+/// `wasmtime serve -Sp3`, each protected artifact beside its bare counterpart under the same load
+/// (every request on a connection of its own, as `ab` does without `-k`). Two subjects:
+/// - a plain WASI 0.3 component (fixtures/components/p3-app) bare and behind the policy (`faas wrap
+///   --http-component`, fixtures/policies/http-component.toml, an API key), asked for the same
+///   64-byte answer (`/large?bytes=64`), so that what it says about its caller does not change its
+///   size;
+/// - the sample function wrapped for `wasi-http@0.3` (the adapter, decorator and function of
+///   `wasmcloud@0.3` without wasmCloud's configuration and secrets imports, so that every host
+///   here runs it) and the function behind the same adapter alone.
+fn hosts_benchmark() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    if !root.join("target/tools/wash").is_file() || wasmtime_cli().is_none() {
+        println!("\nwash or wasmtime is not installed: run scripts/test once to install them");
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let faas = Path::new(env!("CARGO_BIN_EXE_faas"));
+
+    let target = root.join("target/bench-p3-app");
+    let status = std::process::Command::new("cargo")
+        .current_dir(root.join("fixtures/components/p3-app"))
+        .args(["build", "--release", "--target=wasm32-wasip2"])
+        .arg(format!("--target-dir={}", target.display()))
+        .status()
+        .unwrap();
+    assert!(status.success(), "building fixtures/components/p3-app");
+    let app = work.path().join("app.wasm");
+    std::fs::copy(target.join("wasm32-wasip2/release/p3_app.wasm"), &app).unwrap();
+    let wrapped = std::process::Command::new(faas)
+        .current_dir(work.path())
+        .args(["wrap", "--http-component", "app.wasm", "--policy"])
+        .arg(root.join("fixtures/policies/http-component.toml"))
+        .output()
+        .unwrap();
+    assert!(wrapped.status.success(), "{wrapped:?}");
+    let component = Subject {
+        what: "a plain WASI 0.3 component, `--http-component`",
+        bare: app,
+        protected: work.path().join("app.protected.wasm"),
+        path: "/large?bytes=64",
+        auth: "Bearer test-reader-key".into(),
+    };
+
+    let sample = build_function(work.path(), "sample", None);
+    let function_bytes = std::fs::read(&sample.function).unwrap();
+    let policy = faas::policy::load(&sample.policy).unwrap();
+    let function = Subject {
+        what: "the sample function, WASI 0.3 adapter and decorator",
+        bare: work.path().join("sample-bare.wasm"),
+        protected: work.path().join("sample-p3.wasm"),
+        path: "/hello",
+        auth: format!("Bearer {}", sample.key),
+    };
+    std::fs::write(
+        &function.protected,
+        wrap_http(
+            &function_bytes,
+            &policy,
+            Language::Rust,
+            Some("wasi-http@0.3"),
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        &function.bare,
+        plain_composition_for(&function_bytes, &policy.document, false, true),
+    )
+    .unwrap();
+
+    println!("\n## the same artifacts on every host (WASI 0.3), bare and protected\n");
+    println!(
+        "| artifact | host | bare (req/s) | protected (req/s) | ratio | p50 bare / protected (ms) |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for subject in [&component, &function] {
+        for (host, protected, bare) in on_every_host(faas, work.path(), subject) {
+            println!(
+                "| {} | {host} | {:.0} | {:.0} | {:.2}× | {:.2} / {:.2} |",
+                subject.what,
+                bare.rps,
+                protected.rps,
+                protected.rps / bare.rps,
+                bare.p50.as_secs_f64() * 1000.0,
+                protected.p50.as_secs_f64() * 1000.0
+            );
+        }
+    }
+}
+
+/// `subject` on each host: (host, protected load, bare load).
+fn on_every_host(faas: &Path, work: &Path, subject: &Subject) -> Vec<(String, Load, Load)> {
+    let side_by_side = |protected: std::net::SocketAddr, bare: std::net::SocketAddr| {
+        let modes = [Connection::New];
+        let [(_, protected, bare)] =
+            compare(protected, bare, subject.path, &subject.auth, &modes, ROUNDS)
+                .try_into()
+                .unwrap_or_else(|_| unreachable!("one connection mode"));
+        (protected, bare)
+    };
+    let mut rows = Vec::new();
+
+    let (mut registry, registry_addr, _registry_dir) =
+        start_registry().expect("docker-registry (scripts/test installs it)");
+    let published: Vec<String> = [(&subject.bare, "bare"), (&subject.protected, "protected")]
+        .iter()
+        .map(|(artifact, name)| {
+            let out = std::process::Command::new(faas)
+                .current_dir(work)
+                .arg("publish")
+                .arg(format!("{registry_addr}/bench/{name}:0.1.0"))
+                .arg("--artifact")
+                .arg(artifact)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{out:?}");
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .last()
+                .unwrap()
+                .trim()
+                .to_string()
+        })
+        .collect();
+    // One host per workload, so that each answers for the `host: bench` the load sends.
+    let names = [
+        "bare-fresh",
+        "protected-fresh",
+        "bare-pooled",
+        "protected-pooled",
+    ];
+    let cluster = wash::Cluster::start(&names, "bench");
+    let host = |name: &str| {
+        let beat = cluster.beats.iter().find(|b| b.hostname == name);
+        beat.unwrap().clone()
+    };
+    for (name, image) in names.iter().zip(published.iter().cycle()) {
+        let mut component = serde_json::json!({ "name": name, "image": image });
+        if name.ends_with("pooled") {
+            component["poolSize"] = 4.into();
+        }
+        let request = serde_json::json!({
+            "workloadId": name,
+            "workload": {
+                "namespace": "bench",
+                "name": name,
+                "witWorld": {
+                    "components": [component],
+                    "hostInterfaces": [{
+                        "namespace": "wasi", "package": "http", "version": "0.3.0",
+                        "interfaces": ["handler"], "config": { "host": "bench" },
+                    }],
+                },
+            },
+        });
+        cluster.start_all(&[wash::Placement {
+            host: host(name),
+            request,
+        }]);
+    }
+    let addr = |name: String| -> std::net::SocketAddr {
+        wash::Cluster::http_addr(&host(&name)).parse().unwrap()
+    };
+    for (label, instances) in [
+        ("`wash host` 2.10.3, fresh", "fresh"),
+        ("`wash host` 2.10.3, `poolSize: 4`", "pooled"),
+    ] {
+        let (p, b) = side_by_side(
+            addr(format!("protected-{instances}")),
+            addr(format!("bare-{instances}")),
+        );
+        rows.push((label.to_string(), p, b));
+    }
+    drop(cluster);
+    let _ = registry.kill();
+    let _ = registry.wait();
+
+    for (label, extra) in [
+        ("`faas serve`, fresh", &[][..]),
+        ("`faas serve --pool-size 4`", &["--pool-size", "4"][..]),
+    ] {
+        let serve = || {
+            let mut command = std::process::Command::new(faas);
+            command.arg("serve").args(extra).arg("--addr");
+            command
+        };
+        let (p, b) = with_process(&mut serve(), &subject.protected, |p| {
+            with_process(&mut serve(), &subject.bare, |b| side_by_side(p, b))
+        });
+        rows.push((label.to_string(), p, b));
+    }
+    let wasmtime = wasmtime_cli().unwrap();
+    let serve = || {
+        let mut command = std::process::Command::new(&wasmtime);
+        command.args(["serve", "-Scli", "-Sp3", "--addr"]);
+        command
+    };
+    let (p, b) = with_process(&mut serve(), &subject.protected, |p| {
+        with_process(&mut serve(), &subject.bare, |b| side_by_side(p, b))
+    });
+    rows.push(("`wasmtime serve -Sp3` 49".to_string(), p, b));
+    rows
 }
