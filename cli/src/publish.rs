@@ -248,6 +248,20 @@ pub fn publish(options: &PublishOptions) -> Result<PublishRecord, PublishError> 
         path: options.artifact.clone(),
         message: e.to_string(),
     })?;
+    // faas dev's development artifact runs only under faas dev, which hands it the source.
+    if let Some(import) = inspection
+        .imports
+        .iter()
+        .find(|i| i.starts_with("faas:dev/"))
+    {
+        return Err(PublishError::NotAnArtifact {
+            path: options.artifact.clone(),
+            message: format!(
+                "a development artifact of faas dev (it imports {import}, which only faas dev \
+                 supplies); publish the artifact `faas build` and `faas wrap` make"
+            ),
+        });
+    }
     let note = crate::artifact::read_layers(&bytes);
     let mut layers = Vec::new();
     if let Some(note) = &note {

@@ -173,22 +173,50 @@ impl Toolchain {
                 file: self.source_file(),
             });
         }
-        if !self.executable(root).exists() {
-            self.install(root)?;
-        }
-        self.check_installed(root)?;
+        self.prepare(root)?;
         if self == Toolchain::Javascript {
             // componentize-js reports a syntax error without its position; node says where.
             check_javascript_syntax(root, self.source_file())?;
         }
+        let entry = Entry {
+            wit: Path::new("wit"),
+            world: WORLD,
+            app: Path::new(self.source_file()),
+            python_path: None,
+        };
+        self.componentize(root, &entry, output)
+    }
+
+    /// Installs the pinned tool in `root` when it is not there yet, and checks its version.
+    pub fn prepare(self, root: &Path) -> Result<(), ToolchainError> {
+        if !self.executable(root).exists() {
+            self.install(root)?;
+        }
+        self.check_installed(root)
+    }
+
+    /// Runs the tool (installed by [`Toolchain::prepare`]) in `root` on `entry`, writing the
+    /// component to `output`; a failure is shown and summarised to one line.
+    pub fn componentize(
+        self,
+        root: &Path,
+        entry: &Entry,
+        output: &Path,
+    ) -> Result<(), ToolchainError> {
         let mut command = Command::new(self.executable(root));
         command.current_dir(root);
         match self {
             Toolchain::Python => {
                 command
-                    .args(["--wit-path", "wit", "--world", WORLD, "componentize"])
+                    .arg("--wit-path")
+                    .arg(entry.wit)
+                    .args(["--world", entry.world, "componentize"])
                     // The module's name: the entry point without `.py`.
-                    .arg(self.source_file().trim_end_matches(".py"))
+                    .arg(entry.app.file_stem().unwrap_or_default());
+                if let Some(path) = entry.python_path {
+                    command.arg("--python-path").arg(path);
+                }
+                command
                     .arg("--output")
                     .arg(output)
                     // Dependencies installed into the project's environment are bundled too.
@@ -196,8 +224,10 @@ impl Toolchain {
             }
             Toolchain::Javascript => {
                 command
-                    .arg(self.source_file())
-                    .args(["--wit", "wit", "--world-name", WORLD])
+                    .arg(entry.app)
+                    .arg("--wit")
+                    .arg(entry.wit)
+                    .args(["--world-name", entry.world])
                     .arg("--out")
                     .arg(output);
             }
@@ -349,10 +379,23 @@ impl Toolchain {
 }
 
 /// The world every function targets.
-const WORLD: &str = "faas:function/function";
+pub const WORLD: &str = "faas:function/function";
+
+/// What a componentize tool builds, relative to the folder it runs in.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'a> {
+    /// The WIT folder.
+    pub wit: &'a Path,
+    /// The world the component targets.
+    pub world: &'a str,
+    /// The app: the Python module's file (its stem is the module name) or the JavaScript file.
+    pub app: &'a Path,
+    /// A folder put before the project on Python's path (the app module's).
+    pub python_path: Option<&'a Path>,
+}
 
 /// Runs `node --check` on the entry point and turns a syntax error into `file:line:column`.
-fn check_javascript_syntax(root: &Path, file: &str) -> Result<(), ToolchainError> {
+pub(crate) fn check_javascript_syntax(root: &Path, file: &str) -> Result<(), ToolchainError> {
     let output = Command::new("node")
         .current_dir(root)
         .args(["--check", file])

@@ -194,3 +194,113 @@ fn faas_dev_reloads_on_save_keeps_the_last_good_version_and_finishes_requests_in
     let fixed = dev.next();
     assert_eq!(fixed["event"], "reloaded", "{fixed}\n{}", dev.stderr());
 }
+
+/// A Python or JavaScript `faas dev` session as a new user has it right after `faas new`: the
+/// development artifact is built once (the tool installed on the way), then a save of the source
+/// is served by the next request without a build, a syntax error names its line and keeps the
+/// last good source serving, and the development artifact is never published.
+fn interpreted_dev_loop(
+    template: &str,
+    file: &str,
+    broken: (&str, &str),
+    line: &str,
+) -> (tempfile::TempDir, std::path::PathBuf, Dev) {
+    let name = format!("dev-{}", template.trim_end_matches("-http"));
+    let tmp = tempfile::tempdir().unwrap();
+    success(&faas(tmp.path(), &["new", &name, "--template", template]));
+    let dir = tmp.path().join(&name);
+    let dev = Dev::start(&dir);
+    let first = dev.next();
+    assert_eq!(first["event"], "reloaded", "{first}\n{}", dev.stderr());
+    assert_eq!(first["development"], true, "{first}");
+    assert_eq!(first["reload"], "build", "{first}");
+    let health = || {
+        let response = http(&dev.addr, "GET", "/health", &[], b"");
+        assert_eq!(response.status, 200, "{}", dev.stderr());
+        response.json()["message"].as_str().unwrap().to_string()
+    };
+    assert_eq!(health(), format!("Hello from {name}!"));
+    // The policy holds in the development artifact as in the built one.
+    assert_eq!(http(&dev.addr, "GET", "/", &[], b"").status, 401);
+
+    // A save: no build, no wrap, the same artifact; the next request runs the new source.
+    edit(&dir, file, "Hello from", "Howdy from");
+    let saved = dev.next();
+    assert_eq!(saved["event"], "reloaded", "{saved}\n{}", dev.stderr());
+    assert_eq!(saved["reload"], "source", "{saved}");
+    assert_eq!(saved["rebuilt"], false, "{saved}");
+    assert_eq!(saved["digest"], first["digest"], "{saved}");
+    assert_eq!(health(), format!("Howdy from {name}!"));
+
+    // A syntax error: its place in the dev log, and the last good source keeps answering.
+    edit(&dir, file, broken.0, broken.1);
+    let failed = dev.next();
+    assert_eq!(failed["event"], "failed", "{failed}");
+    assert_eq!(failed["stage"], "build", "{failed}");
+    let message = failed["message"].as_str().unwrap();
+    assert!(message.starts_with(&format!("{file}:{line}:")), "{message}");
+    assert!(message.contains("SyntaxError"), "{message}");
+    assert_eq!(health(), format!("Howdy from {name}!"));
+    edit(&dir, file, broken.1, broken.0);
+    assert_eq!(dev.next()["reload"], "source");
+    assert_eq!(health(), format!("Howdy from {name}!"));
+
+    // Never published, and `faas inspect` says what it is.
+    let artifact = format!("target/faas/dev/{name}.wasm");
+    let inspected = success(&faas(&dir, &["inspect", &artifact, "--json"]));
+    let inspected: serde_json::Value = serde_json::from_str(&inspected).unwrap();
+    assert_eq!(inspected["development"], true, "{inspected}");
+    let published = faas(&dir, &["publish", "--artifact", &artifact]);
+    assert_eq!(published.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&published.stderr);
+    assert!(
+        stderr.contains("a development artifact of faas dev"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.join("target/faas/oci").exists(),
+        "nothing half-published"
+    );
+    (tmp, dir, dev)
+}
+
+#[test]
+fn faas_dev_serves_a_python_save_without_a_rebuild() {
+    let (_tmp, dir, dev) = interpreted_dev_loop(
+        "python-http",
+        "app.py",
+        (
+            "def _is_json(body: bytes) -> bool:",
+            "def _is_json(body: bytes) -> bool",
+        ),
+        "37",
+    );
+    // A module the stand-in was not built with (it can import modules only while it is built):
+    // the stand-in is built again, and the new source is served by it, never by the old one.
+    let app = std::fs::read_to_string(dir.join("app.py")).unwrap();
+    let changed = app
+        .replace("import json\n", "import base64\nimport json\n")
+        .replace(
+            "\"path\": req.path,",
+            "\"path\": req.path,\n            \"encoded\": base64.b64encode(b\"hi\").decode(),",
+        );
+    assert!(changed.contains("import base64") && changed.contains("\"encoded\""));
+    // One write: both changes are one save.
+    std::fs::write(dir.join("app.py"), changed).unwrap();
+    let rebuilt = dev.next();
+    assert_eq!(rebuilt["event"], "reloaded", "{rebuilt}\n{}", dev.stderr());
+    assert_eq!(rebuilt["reload"], "build", "{rebuilt}");
+    let response = http(&dev.addr, "GET", "/health", &[], b"");
+    assert_eq!(response.status, 200, "{}", dev.stderr());
+    assert_eq!(response.json()["encoded"], "aGk=");
+}
+
+#[test]
+fn faas_dev_serves_a_javascript_save_without_a_rebuild() {
+    interpreted_dev_loop(
+        "js-http",
+        "app.js",
+        ("const caller = ", "const caller = = "),
+        "17",
+    );
+}

@@ -1,7 +1,7 @@
 use super::status;
 use clap::Args;
 use faas::build::Profile;
-use faas::dev::{DevOptions, Event};
+use faas::dev::{DevOptions, Event, Reload};
 use faas::project::Project;
 use std::net::SocketAddr;
 
@@ -42,6 +42,12 @@ pub struct DevArgs {
     /// compiles several times faster into slower code: what a development loop wants).
     #[arg(long)]
     cranelift: bool,
+
+    /// Build a Python or JavaScript function with its componentize tool on every save, as `faas
+    /// build` does, instead of serving its source through a development artifact (whose
+    /// stand-in reads the source at instance start, so a save needs no build).
+    #[arg(long)]
+    build_each_save: bool,
 }
 
 impl DevArgs {
@@ -63,6 +69,7 @@ impl DevArgs {
             config: self.config.values()?,
             secrets: self.secrets.secrets,
             project,
+            build_each_save: self.build_each_save,
         };
         let name = options.project.name().to_string();
         faas::dev::run(
@@ -97,20 +104,29 @@ fn report(event: &Event, json: bool) {
     match event {
         Event::Reloaded {
             changed,
-            rebuilt,
+            reload,
             digest,
+            development,
             build_ms,
             wrap_ms,
             load_ms,
             compiler,
+            ..
         } => {
-            let steps = match rebuilt {
-                true => format!(
-                    "build {build_ms:.0} ms, wrap {wrap_ms:.0} ms, load {load_ms:.0} ms ({compiler})"
+            let artifact = match development {
+                true => " (development artifact: its source is read at instance start)",
+                false => "",
+            };
+            let steps = match reload {
+                Reload::Build => format!(
+                    "build {build_ms:.0} ms, wrap {wrap_ms:.0} ms, load {load_ms:.0} ms ({compiler}){artifact}"
                 ),
-                false => {
+                Reload::Policy => {
                     format!("policy only: wrap {wrap_ms:.0} ms, load {load_ms:.0} ms ({compiler})")
                 }
+                Reload::Source => format!(
+                    "source only: checked in {build_ms:.0} ms, served from the next request"
+                ),
             };
             let verb = if changed.is_empty() {
                 "Ready"

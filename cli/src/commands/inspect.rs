@@ -55,6 +55,9 @@ struct Inspection {
     platform_links: std::collections::BTreeMap<String, Vec<String>>,
     imports: Vec<String>,
     exports: Vec<String>,
+    /// A development artifact of faas dev, whose function reads its source from faas dev
+    /// (`faas:dev/source`): it runs nowhere else and is never published.
+    development: bool,
 }
 
 impl InspectArgs {
@@ -139,6 +142,7 @@ impl InspectArgs {
                 .map(|n| n.platform_links.clone())
                 .unwrap_or_default(),
             built_from: note.map(|n| n.built_from).unwrap_or_default(),
+            development: component.imports.iter().any(|i| i.starts_with("faas:dev/")),
             imports: component.imports.clone(),
             exports: component.exports.clone(),
         };
@@ -148,6 +152,12 @@ impl InspectArgs {
         println!("{}", report.artifact);
         println!("  size     {} bytes", report.size);
         println!("  digest   {}", report.digest);
+        if report.development {
+            println!(
+                "  kind     development artifact of faas dev (its function reads the source from \
+                 faas dev; never published)"
+            );
+        }
         match &report.policy {
             Some(policy) => println!(
                 "  policy   {policy} (document {})",

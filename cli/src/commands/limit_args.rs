@@ -76,6 +76,7 @@ impl LimitArgs {
             guest_log: faas::serve::GuestLog::for_server(),
             warm: 0,
             compiler: faas::serve::Compiler::Cranelift,
+            dev_source: None,
         }
     }
 }

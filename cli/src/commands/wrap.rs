@@ -116,6 +116,7 @@ impl WrapArgs {
                     target_checked_by_caller: false,
                     project_root: None,
                     http_component: false,
+                    development: false,
                 }
             }
         };
@@ -150,6 +151,7 @@ impl WrapArgs {
             language: Language::Rust,
             project_root: None,
             http_component: true,
+            development: false,
         }
     }
 

@@ -321,6 +321,16 @@ fn capability(
     entry: &toml::Spanned<String>,
     example: &str,
 ) -> Result<String, TextError> {
+    if entry.get_ref().starts_with("faas:dev/") {
+        return Err(source.error_at(
+            Some(entry.span()),
+            format!(
+                "`{}` is granted by faas dev to its development artifacts only; a policy cannot \
+                 grant it",
+                entry.get_ref()
+            ),
+        ));
+    }
     if !crate::capabilities::is_valid_pattern(entry.get_ref()) {
         return Err(source.error_at(
             Some(entry.span()),
@@ -653,6 +663,19 @@ mod tests {
         assert_eq!(p.filters.content_types, vec!["application/json"]);
         assert_eq!(p.rules.len(), 2);
         assert_eq!(p.cors.unwrap().max_age, 600);
+    }
+
+    #[test]
+    fn faas_devs_source_cannot_be_granted_by_a_policy() {
+        for pattern in ["faas:dev/source", "faas:dev/*"] {
+            let e = error(&format!(
+                "{KEY}[capabilities]\nallow = [\"{pattern}\"]\n[[rule]]\npath = \"/\"\n"
+            ));
+            assert!(
+                e.starts_with("auth.toml:7:10: `faas:dev/") && e.contains("faas dev"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

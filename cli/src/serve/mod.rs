@@ -6,12 +6,14 @@
 //! `--pool-size` ([`warm`]); a sandbox with no environment, arguments, files or network, and
 //! outgoing HTTP only to granted hosts. One log line per request goes to stderr.
 
+mod dev_source;
 mod keyvalue;
 mod limits;
 mod messaging;
 mod secrets;
 mod warm;
 
+pub use dev_source::{DevSource, SourceFiles};
 pub use limits::{Interrupted, Limits, MemoryCapExceeded, parse_size};
 pub use messaging::{Delivery, Message};
 
@@ -60,6 +62,9 @@ pub struct EngineOptions {
     pub warm: usize,
     /// The compiler of the artifact's code.
     pub compiler: Compiler,
+    /// `faas:dev/source`, for faas dev's development artifacts only; `None` leaves it unlinked,
+    /// so an artifact that imports it cannot start.
+    pub dev_source: Option<DevSource>,
 }
 
 /// Which of wasmtime's compilers turns an artifact into machine code.
@@ -138,6 +143,7 @@ impl Default for EngineOptions {
             perfmap: false,
             warm: 0,
             compiler: Compiler::Cranelift,
+            dev_source: None,
         }
     }
 }
@@ -1079,6 +1085,9 @@ fn engine_and_linker(
     // wasmCloud 2.x secrets (async functions), for WASI 0.3 artifacts that read them.
     if asynchronous {
         secrets::add_to_linker(&mut linker)?;
+    }
+    if let Some(source) = &options.dev_source {
+        dev_source::add_to_linker(&mut linker, source)?;
     }
     Ok((engine, linker))
 }

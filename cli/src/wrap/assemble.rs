@@ -94,8 +94,13 @@ fn finish(
     tracing::debug!(bytes = bytes.len(), "encoded the artifact");
     let artifact = component::inspect_own(&bytes).map_err(|e| compose_err("the artifact", e))?;
     // Everything of our own package must be satisfied inside the artifact; only the host's
-    // interfaces (wasi:…) may remain as imports.
-    if let Some(import) = artifact.imports.iter().find(|i| i.starts_with("faas:")) {
+    // interfaces (wasi:…) may remain as imports, and faas dev's source in a development artifact
+    // (which only faas dev grants).
+    if let Some(import) = artifact
+        .imports
+        .iter()
+        .find(|i| i.starts_with("faas:") && !i.starts_with("faas:dev/"))
+    {
         return Err(WrapError::Unsatisfied {
             layer: "function",
             import: import.clone(),

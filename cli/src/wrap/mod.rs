@@ -63,6 +63,9 @@ pub struct WrapOptions {
     /// Whether `function` is a WASI 0.3 HTTP component to put the policy in front of (`faas
     /// wrap --http-component`), rather than a function of the contract.
     pub http_component: bool,
+    /// A development artifact of faas dev: the function may import `faas:dev/source`, which only
+    /// faas dev's server links (and `faas publish` refuses).
+    pub development: bool,
 }
 
 impl WrapOptions {
@@ -81,6 +84,7 @@ impl WrapOptions {
             language: function.language,
             project_root: Some(project.root.clone()),
             http_component: false,
+            development: false,
         }
     }
 }
@@ -262,7 +266,14 @@ pub fn wrap(options: &WrapOptions) -> Result<WrapOutput, WrapError> {
         path: options.function.clone(),
         source,
     })?;
-    let policy = policy::load(&options.policy)?;
+    let mut policy = policy::load(&options.policy)?;
+    if options.development {
+        // Granted by faas dev alone: a policy cannot grant it (see `policy::capability`).
+        policy
+            .capabilities
+            .allow
+            .push(crate::serve::DevSource::INTERFACE_PATTERN.to_string());
+    }
     let dependencies = match &options.project_root {
         Some(root) => crate::deps::load(&crate::project::Project::load(root)?)?,
         None => Vec::new(),

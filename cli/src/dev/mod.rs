@@ -3,16 +3,25 @@
 //! request in flight ([`crate::serve::Live`]). A failed build or policy keeps the last good
 //! version serving.
 //!
+//! A Python or JavaScript function is served through a development artifact whose stand-in reads
+//! the function's source at instance start ([`interpreted`]): a save of its source is checked and
+//! served by the next request, without a rebuild; other changes rebuild the stand-in.
+//!
 //! Changes are found by polling file times and sizes (a few hundred files, every 250 ms): it works
 //! the same on every file system, containers and network mounts included, where change
 //! notifications often do not arrive.
 
+mod interpreted;
+pub mod javascript;
+
 use crate::build::{self, Profile};
 use crate::project::Project;
-use crate::serve::{Compiler, EngineOptions, Live, Server};
+use crate::serve::{Compiler, DevSource, EngineOptions, Live, Server, SourceFiles};
+use crate::toolchains::Toolchain;
 use crate::wrap::{self, WrapOptions};
+use interpreted::{Source, StandIn};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -41,6 +50,22 @@ pub struct DevOptions {
     pub config: Vec<(String, String)>,
     /// `wasmcloud:secrets` values (WASI 0.3 artifacts).
     pub secrets: Vec<(String, String)>,
+    /// Build a Python or JavaScript function with its componentize tool on every save, as `faas
+    /// build` does, rather than serve its source through a development artifact.
+    pub build_each_save: bool,
+}
+
+/// What a reload does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reload {
+    /// Build (the function, or a Python or JavaScript function's stand-in), wrap and load.
+    Build,
+    /// Only the policy changed: wrap and load.
+    Policy,
+    /// Only a Python or JavaScript function's source changed: check it and hand it to the
+    /// development artifact already served.
+    Source,
 }
 
 /// What happened, for status lines and `--json`.
@@ -51,10 +76,16 @@ pub enum Event {
     Reloaded {
         /// The files whose change caused it (none for the first build).
         changed: Vec<String>,
-        /// Whether the function was rebuilt (a policy change only re-wraps).
+        /// What was done.
+        reload: Reload,
+        /// Whether the function was rebuilt (a policy change only re-wraps; a source change of
+        /// a development artifact neither builds nor wraps).
         rebuilt: bool,
-        /// The artifact's digest.
+        /// The served artifact's digest (a development artifact's, unchanged by a source save).
         digest: String,
+        /// Whether the artifact is a development artifact whose stand-in reads the function's
+        /// source from faas dev (Python and JavaScript functions).
+        development: bool,
         /// How long building, wrapping and loading took, in milliseconds.
         build_ms: f64,
         /// Wrapping.
@@ -149,10 +180,23 @@ fn changes(before: &Snapshot, after: &Snapshot) -> Vec<String> {
     changed
 }
 
-/// Reads `faas.toml` again (a change to its triggers, target or policy applies at once), builds
-/// (unless only the policy changed), wraps and loads the project; on success `live` serves the new
-/// version.
-fn reload(options: &DevOptions, live: &Live, changed: Vec<String>, rebuild: bool) -> Event {
+/// What the watch loop keeps between reloads: the stand-in served, if any, and the last
+/// artifact's digest.
+#[derive(Default)]
+struct Served {
+    stand_in: Option<StandIn>,
+    digest: String,
+}
+
+/// Reads `faas.toml` again (a change to its triggers, target or policy applies at once), then does
+/// what `reload` says; on success `live` serves the new version.
+fn reload(
+    options: &DevOptions,
+    live: &Live,
+    served: &mut Served,
+    changed: Vec<String>,
+    mut reload: Reload,
+) -> Event {
     let failed = |stage, message: String, changed| Event::Failed {
         changed,
         stage,
@@ -163,24 +207,111 @@ fn reload(options: &DevOptions, live: &Live, changed: Vec<String>, rebuild: bool
         Err(e) => return failed("project", e.to_string(), changed),
     };
     let project = &project;
+    let toolchain = Toolchain::for_language(project.file.function.language)
+        .filter(|_| !options.build_each_save);
     let started = Instant::now();
-    let function = project.function_output();
     // Between a save and `Reloaded`: what is being done (a Python or JavaScript build takes
     // seconds).
-    if !changed.is_empty() {
-        let what = match rebuild {
-            true => "building, wrapping and loading",
-            false => "wrapping and loading",
+    if !changed.is_empty() && reload != Reload::Source {
+        let what = match reload {
+            Reload::Build => "building, wrapping and loading",
+            _ => "wrapping and loading",
         };
         crate::report::status("Changed", format!("{}: {what}", changed.join(", ")));
     }
-    if rebuild && let Err(e) = build::build_project(project, options.profile, &function) {
-        return failed("build", format!("{:#}", anyhow::Error::from(e)), changed);
+    let mut needs_build = false;
+    let mut checked = None;
+    if let (Reload::Source, Some(stand_in)) = (reload, &served.stand_in) {
+        match check_source(project, stand_in) {
+            // Served by the stand-in as it is, unless the source imports a module it lacks.
+            Ok(Some((files, imports))) if imports.is_subset(&stand_in.imports) => {
+                serve_source(options, files);
+                return Event::Reloaded {
+                    changed,
+                    reload,
+                    rebuilt: false,
+                    digest: served.digest.clone(),
+                    development: true,
+                    build_ms: elapsed_ms(started),
+                    wrap_ms: 0.0,
+                    load_ms: 0.0,
+                    compiler: options.engine.compiler.to_string(),
+                };
+            }
+            Ok(Some(source)) => {
+                crate::report::status(
+                    "Changed",
+                    format!(
+                        "{}: a new import, so the stand-in is built again",
+                        changed.join(", ")
+                    ),
+                );
+                checked = Some(source);
+                reload = Reload::Build;
+            }
+            // The module needs a build now: built below as `faas build` builds it.
+            Ok(None) => needs_build = true,
+            Err(e) => return failed("build", format!("{:#}", anyhow::Error::from(e)), changed),
+        }
     }
+    // Files for a rebuilt stand-in: handed over once it serves (the one serving may lack a module
+    // they import).
+    let mut pending = None;
+    let build_failed = |e: build::BuildError, changed| {
+        failed("build", format!("{:#}", anyhow::Error::from(e)), changed)
+    };
+    // The function component: the stand-in's while it serves, else the project's own.
+    let function = match reload {
+        Reload::Policy => served.stand_in.clone(),
+        _ => {
+            let mut stand_in = None;
+            if let Some(toolchain) = toolchain.filter(|_| !needs_build) {
+                // The source is checked before the stand-in is built: a syntax error costs no
+                // build, and a module the stand-in cannot run is built as `faas build` does.
+                let mut prepared = match interpreted::prepare_stand_in(project, toolchain) {
+                    Ok(prepared) => prepared,
+                    Err(e) => return build_failed(e, changed),
+                };
+                let source = match checked.take() {
+                    Some(source) => Some(source),
+                    None => match check_source(project, &prepared) {
+                        Ok(source) => source,
+                        Err(e) => return build_failed(e.into(), changed),
+                    },
+                };
+                if let Some((files, imports)) = source {
+                    if let Err(e) =
+                        interpreted::componentize_stand_in(project, &mut prepared, imports)
+                    {
+                        return build_failed(e, changed);
+                    }
+                    pending = Some(files);
+                    stand_in = Some(prepared);
+                }
+            }
+            if stand_in.is_none()
+                && let Err(e) =
+                    build::build_project(project, options.profile, &project.function_output())
+            {
+                return build_failed(e, changed);
+            }
+            stand_in
+        }
+    };
     let build_ms = elapsed_ms(started);
     let started = Instant::now();
-    let wrapped = wrap::wrap(&WrapOptions::for_project(project));
-    let wrapped = match wrapped {
+    let wrap_options = match &function {
+        Some(stand_in) => wrap::WrapOptions {
+            function: stand_in.component.clone(),
+            output: interpreted::artifact(project),
+            // Served here only: the target platform is checked by `faas wrap` and `faas build`.
+            target: None,
+            development: true,
+            ..WrapOptions::for_project(project)
+        },
+        None => WrapOptions::for_project(project),
+    };
+    let wrapped = match wrap::wrap(&wrap_options) {
         Ok(wrapped) => wrapped,
         Err(e) => return failed("wrap", format!("{:#}", anyhow::Error::from(e)), changed),
     };
@@ -191,14 +322,48 @@ fn reload(options: &DevOptions, live: &Live, changed: Vec<String>, rebuild: bool
         Err(e) => return failed("load", format!("{e:#}"), changed),
     };
     live.replace(server.with_secrets(options.secrets.clone()));
+    if let Some(files) = pending {
+        serve_source(options, files);
+    }
+    served.digest = wrapped.digest.clone();
+    let development = function.is_some();
+    served.stand_in = function;
     Event::Reloaded {
         changed,
-        rebuilt: rebuild,
+        reload,
+        rebuilt: reload == Reload::Build,
         digest: wrapped.digest,
+        development,
         build_ms,
         wrap_ms,
         load_ms: elapsed_ms(started),
         compiler: compiler.to_string(),
+    }
+}
+
+/// The function's source, checked, and what it imports beside itself; `None` when the stand-in
+/// cannot run it and the function must be built as `faas build` builds it.
+fn check_source(
+    project: &Project,
+    stand_in: &StandIn,
+) -> Result<Option<(SourceFiles, BTreeSet<String>)>, crate::toolchains::ToolchainError> {
+    let files: Vec<PathBuf> = snapshot(&project.root).into_keys().collect();
+    match interpreted::collect(project, stand_in, &files)? {
+        Source::Files(files, imports) => Ok(Some((files, imports))),
+        Source::NeedsBuild(why) => {
+            crate::report::status(
+                "Building",
+                format!("{why}: built as `faas build` builds it, until the stand-in can load it"),
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// Hands `files` to the server's `faas:dev/source`: the next instance runs them.
+fn serve_source(options: &DevOptions, files: SourceFiles) {
+    if let Some(source) = &options.engine.dev_source {
+        source.replace(files);
     }
 }
 
@@ -229,11 +394,16 @@ fn elapsed_ms(started: Instant) -> f64 {
 /// `on_ready` gets the bound address; `on_event` every reload or failure, the first build's
 /// included.
 pub fn run(
-    options: DevOptions,
+    mut options: DevOptions,
     addr: std::net::SocketAddr,
     on_ready: impl FnOnce(std::net::SocketAddr),
     on_event: impl Fn(&Event) + Send + 'static,
 ) -> anyhow::Result<()> {
+    // Linked into every artifact faas dev loads: a development artifact reads its source there.
+    options
+        .engine
+        .dev_source
+        .get_or_insert_with(DevSource::default);
     let live = Live::empty(options.engine.limits.clone());
     let watcher = {
         let live = live.clone();
@@ -251,7 +421,14 @@ fn watch(options: DevOptions, live: &Arc<Live>, on_event: impl Fn(&Event)) {
     let root = options.project.root.clone();
     let policy = options.project.policy_path();
     let mut seen = snapshot(&root);
-    on_event(&reload(&options, live, Vec::new(), true));
+    let mut served = Served::default();
+    on_event(&reload(
+        &options,
+        live,
+        &mut served,
+        Vec::new(),
+        Reload::Build,
+    ));
     loop {
         std::thread::sleep(POLL);
         let mut now = snapshot(&root);
@@ -268,9 +445,19 @@ fn watch(options: DevOptions, live: &Arc<Live>, on_event: impl Fn(&Event)) {
             now = again;
         }
         let changed = changes(&seen, &now);
-        let only_policy = changed.iter().all(|c| root.join(c) == policy);
+        let kind = if changed.iter().all(|c| root.join(c) == policy) {
+            Reload::Policy
+        } else if let Some(stand_in) = &served.stand_in
+            && changed
+                .iter()
+                .all(|c| interpreted::is_source(stand_in.toolchain, Path::new(c)))
+        {
+            Reload::Source
+        } else {
+            Reload::Build
+        };
         seen = now;
-        on_event(&reload(&options, live, changed, !only_policy));
+        on_event(&reload(&options, live, &mut served, changed, kind));
     }
 }
 
