@@ -35,7 +35,7 @@ pub struct LayersNote {
     pub policy_summary: String,
     /// What each layer was built from, by layer name (layers faas generates have none).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub built_from: BTreeMap<String, crate::packages::BuiltFrom>,
+    pub built_from: BTreeMap<String, BuiltFrom>,
     /// How `faas wrap` was asked to make the artifact.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<WrapParameters>,
@@ -93,59 +93,6 @@ impl Grants {
         }
         self.config_keys.sort();
         self
-    }
-
-    /// The grants of `policy`.
-    pub fn of(policy: &crate::policy::CompiledPolicy) -> Self {
-        let document = &policy.policy;
-        let mut config_keys: Vec<String> = document
-            .credentials
-            .iter()
-            .filter(|grant| grant.source == faas_policy_core::ValueSource::Config)
-            .map(|grant| grant.key.clone())
-            .chain(
-                document
-                    .jwt
-                    .iter()
-                    .filter_map(|jwt| jwt.hs256_secret.clone()),
-            )
-            .chain(document.hmac.iter().map(|hmac| hmac.secret.clone()))
-            .collect();
-        config_keys.sort();
-        config_keys.dedup();
-        // The verifier layer fetches the identity provider's keys: that host is reached too.
-        let mut outgoing_hosts = policy.capabilities.outgoing_hosts.clone();
-        let remote_jwks = document
-            .jwt
-            .iter()
-            .filter_map(|jwt| jwt.remote_jwks.as_ref());
-        for remote in remote_jwks {
-            if let Ok((https, authority, _)) = crate::capabilities::split_jwks_uri(&remote.uri) {
-                let port = if https { 443 } else { 80 };
-                let grant = match authority.contains(':') {
-                    true => authority.to_ascii_lowercase(),
-                    false => format!("{}:{port}", authority.to_ascii_lowercase()),
-                };
-                if !outgoing_hosts.contains(&grant) {
-                    outgoing_hosts.push(grant);
-                }
-            }
-        }
-        Self {
-            outgoing_hosts,
-            config_keys,
-            messaging_subjects: document
-                .messaging
-                .iter()
-                .flat_map(|m| m.subjects.clone())
-                .collect(),
-            secret_keys: document
-                .credentials
-                .iter()
-                .filter(|grant| grant.source == faas_policy_core::ValueSource::Secrets)
-                .map(|grant| grant.key.clone())
-                .collect(),
-        }
     }
 }
 
@@ -222,4 +169,30 @@ pub fn append_custom_section(bytes: &mut Vec<u8>, name: &str, data: &[u8]) {
     bytes.push(0); // custom section id
     leb128(bytes, content.len());
     bytes.extend_from_slice(&content);
+}
+
+/// One package a layer holds.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Package {
+    /// Its name in its ecosystem.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// Its package URL (`pkg:cargo/serde@1.0.228`); none for a package from the project itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purl: Option<String>,
+    /// Its licence, as the package declares it (an SPDX expression, normally).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
+}
+
+/// What one layer was built from.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BuiltFrom {
+    /// The toolchain, with its version (`rustc 1.95.0 (…), wasm32-wasip2, release`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub toolchain: Option<String>,
+    /// The packages, sorted by name and version.
+    #[serde(default)]
+    pub packages: Vec<Package>,
 }

@@ -4,17 +4,18 @@
 //! directly; Python and JavaScript functions by their componentize tools ([`crate::toolchains`]). Components from other toolchains enter through [`accept_component`]; both paths end in
 //! the same checks ([`crate::component`]) and the same output file.
 
+use crate::artifact::BuiltFrom;
 use crate::component::{self, CheckError, HandlerExport, Origin};
 use crate::digest;
 use crate::fsutil;
-use crate::packages::{self, BuiltFrom};
+use crate::packages;
 use crate::project::{Language, Project};
 use crate::toolchains::{Toolchain, ToolchainError};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// The Rust target faas compiles functions for.
-pub const RUST_TARGET: &str = "wasm32-wasip2";
+pub use crate::contract::RUST_TARGET;
 
 /// Which cargo profile to build with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -128,7 +128,7 @@ impl Inspection {
             });
         }
         Err(CheckError::MissingHandler {
-            expected: crate::guests::HTTP_HANDLER_P3.to_string(),
+            expected: crate::contract::HTTP_HANDLER_P3.to_string(),
             exports: self.exports.clone(),
         })
     }

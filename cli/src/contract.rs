@@ -12,6 +12,14 @@ pub const PACKAGE: &str = "faas:function";
 /// The contract version this binary implements.
 pub const VERSION: &str = "0.1.0";
 
+/// The Rust target functions are compiled for: its standard library links WASI 0.2 and its linker
+/// emits a component.
+pub const RUST_TARGET: &str = "wasm32-wasip2";
+
+/// The WASI 0.3 HTTP handler: what the WASI 0.3 layers export, and what a component protected by
+/// `faas wrap --http-component` exports.
+pub const HTTP_HANDLER_P3: &str = "wasi:http/handler@0.3.2";
+
 /// The interface every function exports.
 pub const HANDLER_INTERFACE: &str = "handler";
 

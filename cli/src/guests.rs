@@ -3,8 +3,8 @@
 //! the imports it takes from the host only when the policy needs them. Each is decoded once per
 //! process, on first use.
 
+use crate::artifact::BuiltFrom;
 use crate::component::{self, Inspection};
-use crate::packages::BuiltFrom;
 use crate::project::Trigger;
 use std::sync::OnceLock;
 
@@ -109,7 +109,7 @@ pub const SECRET_PREFETCH: &str = "faas:guests/secret-prefetch@0.1.0";
 
 /// The interface the WASI 0.3 layers export (and the middleware imports from the component it
 /// protects).
-pub const HTTP_HANDLER_P3: &str = "wasi:http/handler@0.3.2";
+pub use crate::contract::HTTP_HANDLER_P3;
 
 /// The CLI platform adapter (world `faas:function/adapter` plus `wasi:cli/run`).
 pub const CLI_ADAPTER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faas_cli_adapter.wasm"));

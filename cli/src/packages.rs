@@ -6,37 +6,11 @@
 //! with the component to `faas wrap`, which copies them into the artifact's layers note beside the
 //! packages of faas's own layers (recorded when `faas` itself was built, by `cli/build.rs`).
 
-use serde::{Deserialize, Serialize};
+use crate::artifact::{BuiltFrom, Package};
 use std::path::Path;
 
 /// The custom section in which `faas build` records what a function was built from.
 pub const PACKAGES_SECTION: &str = "faas-packages";
-
-/// One package a layer holds.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Package {
-    /// Its name in its ecosystem.
-    pub name: String,
-    /// Its version.
-    pub version: String,
-    /// Its package URL (`pkg:cargo/serde@1.0.228`); none for a package from the project itself.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub purl: Option<String>,
-    /// Its licence, as the package declares it (an SPDX expression, normally).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub license: Option<String>,
-}
-
-/// What one layer was built from.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct BuiltFrom {
-    /// The toolchain, with its version (`rustc 1.95.0 (…), wasm32-wasip2, release`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub toolchain: Option<String>,
-    /// The packages, sorted by name and version.
-    #[serde(default)]
-    pub packages: Vec<Package>,
-}
 
 /// The packages in the output of `cargo tree --prefix none --format '{p}|{l}'`: one line per
 /// package (`serde v1.0.228|MIT OR Apache-2.0`, `hello v0.1.0 (/path)|` for a path package), with
@@ -76,7 +50,12 @@ pub fn rust_project(root: &Path) -> Result<Vec<Package>, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let output = std::process::Command::new(cargo)
         .current_dir(root)
-        .args(["tree", "--offline", "--target", crate::build::RUST_TARGET])
+        .args([
+            "tree",
+            "--offline",
+            "--target",
+            crate::contract::RUST_TARGET,
+        ])
         .args(["-e", "normal,no-proc-macro", "--prefix", "none"])
         .args(["--format", "{p}|{l}"])
         .stdin(std::process::Stdio::null())

@@ -3,7 +3,7 @@
 //! developer's function, faas's decorator and adapters, the platform's policy).
 
 use super::Subject;
-use crate::packages::Package;
+use crate::artifact::Package;
 use serde_json::{Value, json};
 
 /// The in-toto predicate type of a CycloneDX SBOM.

@@ -2,8 +2,9 @@ use super::project_args::ProjectDir;
 use super::registry_args::RegistryArgs;
 use super::{print_json, status};
 use clap::{Args, Subcommand, ValueEnum};
-use faas::deps::{self, Link};
+use faas::deps;
 use faas::project::Project;
+use faas::project::dependencies::Link;
 use std::path::PathBuf;
 
 /// Use other components like libraries: add, list, update and remove the function's dependencies.

@@ -48,7 +48,7 @@ struct Inspection {
     policy_document: Option<String>,
     host_imports_by_layer: std::collections::BTreeMap<String, Vec<String>>,
     /// What each layer was built from (the SBOM's source).
-    built_from: std::collections::BTreeMap<String, faas::packages::BuiltFrom>,
+    built_from: std::collections::BTreeMap<String, faas::artifact::BuiltFrom>,
     /// What the host must grant at run time (outgoing hosts, configuration keys, subjects).
     grants: faas::artifact::Grants,
     /// The imports the platform links to dependencies, by dependency.

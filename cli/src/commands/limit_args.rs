@@ -15,7 +15,7 @@ pub struct LimitArgs {
 
     /// The largest a function's memory may grow; past it the request traps and is answered 500
     /// [default: 128MiB, or faas.toml's [limits] max-memory].
-    #[arg(long, value_name = "SIZE", env = "FAAS_MAX_MEMORY", value_parser = faas::serve::parse_size)]
+    #[arg(long, value_name = "SIZE", env = "FAAS_MAX_MEMORY", value_parser = faas::project::parse_size)]
     max_memory: Option<usize>,
 
     /// Requests running at once; more are answered 503 with retry-after.

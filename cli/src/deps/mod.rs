@@ -17,6 +17,7 @@ mod world;
 
 use crate::component;
 use crate::digest;
+use crate::project::dependencies::{DependencySpec, Link, Source, check_name};
 use crate::project::{PROJECT_FILE, Project};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -24,65 +25,21 @@ use std::path::{Path, PathBuf};
 /// The lock file's name, beside faas.toml.
 pub const LOCK_FILE: &str = "faas.lock";
 
-/// How a dependency reaches the function.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Link {
-    /// `faas wrap` composes it into the artifact, as a layer of its own.
-    #[default]
-    Compose,
-    /// The artifact keeps the import; the platform links it to the dependency's component.
-    Platform,
-}
-
-/// `[dependencies.NAME]` in faas.toml.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct DependencySpec {
-    /// A component file, relative to faas.toml.
-    pub path: Option<PathBuf>,
-    /// A published component: `host[:port]/repository:tag|@digest` or `oci:PATH:tag|@digest`.
-    pub oci: Option<String>,
-    /// Another faas function: its project folder, relative to faas.toml (its built function
-    /// component and its policy are what is pinned).
-    pub project: Option<PathBuf>,
-    /// How it reaches the function.
-    #[serde(default)]
-    pub link: Link,
-    /// A platform-linked dependency's owner's public key (PEM, relative to faas.toml): `faas
-    /// deploy` verifies its image with it and writes it into the admission policies, which refuse
-    /// any other image in the workload.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub public_key: Option<PathBuf>,
-}
-
-impl DependencySpec {
-    fn source(&self) -> Result<Source<'_>, String> {
-        match (&self.path, &self.oci, &self.project) {
-            (Some(path), None, None) => Ok(Source::Path(path)),
-            (None, Some(reference), None) => Ok(Source::Oci(reference)),
-            (None, None, Some(dir)) => Ok(Source::Project(dir)),
-            _ => Err("give exactly one of `path`, `oci` and `project`".into()),
-        }
-    }
-}
-
-enum Source<'a> {
-    Path(&'a Path),
-    Oci(&'a str),
-    Project(&'a Path),
-}
-
 /// What a dependency is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Kind {
     /// A component exporting interfaces.
     Library,
-    /// Another faas function, decorated with its own policy; `caller` is the depending
-    /// function's name, which its gate states.
+    /// Another faas function: [`Resolved::bytes`] is its function component, which `faas wrap`
+    /// decorates with its own `policy` (the dependency hands wrap what to decorate rather than
+    /// calling it); `caller` is the depending function's name, which its gate states.
     Function {
         /// The calling function's name.
         caller: String,
+        /// Its policy, compiled.
+        policy: Box<crate::policy::CompiledPolicy>,
+        /// Its language (the imports its toolchain adds).
+        language: crate::project::Language,
     },
 }
 
@@ -202,13 +159,6 @@ pub struct Added {
 
 /// Fetches a published component: its bytes and its reference pinned by manifest digest.
 pub type Fetch<'a> = dyn Fn(&str) -> Result<(Vec<u8>, String), String> + 'a;
-
-/// Whether `name` can name a dependency: it becomes a layer's name and a WIT folder's.
-pub fn check_name(name: &str) -> Result<(), String> {
-    crate::project::FunctionName::try_from(name.to_string())
-        .map(|_| ())
-        .map_err(|e| e.replace("function name", "dependency name"))
-}
 
 /// The name a reference suggests: the file's stem, or the repository's last part.
 pub fn default_name(reference: &str) -> String {
@@ -481,8 +431,8 @@ pub fn load(project: &Project) -> Result<Vec<Resolved>, DepsError> {
     Ok(resolved)
 }
 
-/// A faas function dependency as pinned: its component and policy checked against the lock, then
-/// decorated with that policy (no adapters), exporting its handler.
+/// A faas function dependency as pinned: its component and policy checked against the lock
+/// (`faas wrap` decorates it with that policy, no adapters, exporting its handler).
 fn load_function(
     project: &Project,
     name: &str,
@@ -507,17 +457,17 @@ fn load_function(
             ),
         ));
     }
-    let bytes = crate::wrap::assemble_decorated(&callee.function, &callee.policy, callee.language)
-        .map_err(|e| dep_err(name, format!("{:#}", anyhow::Error::from(e))))?;
     Ok(Resolved {
         name: name.to_string(),
-        digest: digest::sha256(&bytes),
-        bytes,
+        digest: pinned.digest,
+        bytes: callee.function,
         link: Link::Compose,
+        grants: Some(callee.policy.grants()),
         kind: Kind::Function {
             caller: project.name().to_string(),
+            policy: Box::new(callee.policy),
+            language: callee.language,
         },
-        grants: Some(crate::artifact::Grants::of(&callee.policy)),
     })
 }
 

@@ -78,6 +78,62 @@ pub struct DependencyGrant {
 }
 
 impl CompiledPolicy {
+    /// What the host must grant this policy's layers at run time: the configuration keys its
+    /// credentials and secrets are read from, the outgoing hosts (the verifier's JWKS host
+    /// included), the messaging subjects, the secret keys.
+    pub fn grants(&self) -> crate::artifact::Grants {
+        let policy = self;
+        let document = &policy.policy;
+        let mut config_keys: Vec<String> = document
+            .credentials
+            .iter()
+            .filter(|grant| grant.source == faas_policy_core::ValueSource::Config)
+            .map(|grant| grant.key.clone())
+            .chain(
+                document
+                    .jwt
+                    .iter()
+                    .filter_map(|jwt| jwt.hs256_secret.clone()),
+            )
+            .chain(document.hmac.iter().map(|hmac| hmac.secret.clone()))
+            .collect();
+        config_keys.sort();
+        config_keys.dedup();
+        // The verifier layer fetches the identity provider's keys: that host is reached too.
+        let mut outgoing_hosts = policy.capabilities.outgoing_hosts.clone();
+        let remote_jwks = document
+            .jwt
+            .iter()
+            .filter_map(|jwt| jwt.remote_jwks.as_ref());
+        for remote in remote_jwks {
+            if let Ok((https, authority, _)) = crate::capabilities::split_jwks_uri(&remote.uri) {
+                let port = if https { 443 } else { 80 };
+                let grant = match authority.contains(':') {
+                    true => authority.to_ascii_lowercase(),
+                    false => format!("{}:{port}", authority.to_ascii_lowercase()),
+                };
+                if !outgoing_hosts.contains(&grant) {
+                    outgoing_hosts.push(grant);
+                }
+            }
+        }
+        crate::artifact::Grants {
+            outgoing_hosts,
+            config_keys,
+            messaging_subjects: document
+                .messaging
+                .iter()
+                .flat_map(|m| m.subjects.clone())
+                .collect(),
+            secret_keys: document
+                .credentials
+                .iter()
+                .filter(|grant| grant.source == faas_policy_core::ValueSource::Secrets)
+                .map(|grant| grant.key.clone())
+                .collect(),
+        }
+    }
+
     /// A one-line description for people: keys, rules, public routes.
     pub fn summary(&self) -> String {
         let public = self
@@ -300,7 +356,8 @@ fn compile_capabilities(source: &SourceFile, file: &PolicyFile) -> Result<Capabi
         }
     }
     for (name, table) in &file.dependencies {
-        crate::deps::check_name(name).map_err(|e| source.error_at(Some(table.span()), e))?;
+        crate::project::dependencies::check_name(name)
+            .map_err(|e| source.error_at(Some(table.span()), e))?;
         let (line, column) = source.line_column(table.span().start);
         let mut grant = DependencyGrant {
             allow: Vec::new(),

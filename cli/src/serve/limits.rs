@@ -156,40 +156,9 @@ pub fn open_files_limit() -> Option<usize> {
     line.split_whitespace().nth(3)?.parse().ok()
 }
 
-/// Parses a size such as `128MiB`, `1GiB`, `512KiB` or a number of bytes.
-pub fn parse_size(text: &str) -> Result<usize, String> {
-    let text = text.trim();
-    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
-        Some(i) => (&text[..i], text[i..].trim()),
-        None => (text, ""),
-    };
-    let scale: usize = match unit.to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kib" | "kb" => 1024,
-        "m" | "mib" | "mb" => 1024 * 1024,
-        "g" | "gib" | "gb" => 1024 * 1024 * 1024,
-        _ => return Err(format!("`{text}`: expected a size such as 128MiB")),
-    };
-    let n: usize = number
-        .parse()
-        .map_err(|_| format!("`{text}`: expected a size such as 128MiB"))?;
-    n.checked_mul(scale)
-        .filter(|n| *n > 0)
-        .ok_or_else(|| format!("`{text}`: not a usable size"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes_parse_with_binary_units() {
-        assert_eq!(parse_size("128MiB"), Ok(128 * 1024 * 1024));
-        assert_eq!(parse_size("1g"), Ok(1024 * 1024 * 1024));
-        assert_eq!(parse_size("4096"), Ok(4096));
-        assert!(parse_size("0").is_err());
-        assert!(parse_size("12 parsecs").is_err());
-    }
 
     #[test]
     fn the_memory_cap_traps_past_its_size() {

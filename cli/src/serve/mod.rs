@@ -14,7 +14,7 @@ mod secrets;
 mod warm;
 
 pub use dev_source::{DevSource, SourceFiles};
-pub use limits::{Interrupted, Limits, MemoryCapExceeded, parse_size};
+pub use limits::{Interrupted, Limits, MemoryCapExceeded};
 pub use messaging::{Delivery, Message};
 
 use crate::report;

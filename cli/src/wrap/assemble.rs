@@ -144,9 +144,7 @@ fn finish(
         grants: dependencies
             .iter()
             .filter_map(|d| d.grants.as_ref())
-            .fold(crate::artifact::Grants::of(policy), |all, theirs| {
-                all.with(theirs)
-            }),
+            .fold(policy.grants(), |all, theirs| all.with(theirs)),
         platform_links: plan.platform_links.iter().fold(
             BTreeMap::new(),
             |mut links, (name, import)| {

@@ -254,6 +254,26 @@ pub struct WrapOutput {
     pub exports: Vec<String>,
 }
 
+/// Decorates each faas function among `dependencies` with its own policy (no adapters): what the
+/// artifact composes in its place, exporting the decorator's handler.
+fn decorate_functions(dependencies: &mut [crate::deps::Resolved]) -> Result<(), WrapError> {
+    for dependency in dependencies {
+        if let crate::deps::Kind::Function {
+            policy, language, ..
+        } = &dependency.kind
+        {
+            dependency.bytes =
+                assemble_decorated(&dependency.bytes, policy, *language).map_err(|e| {
+                    WrapError::Dependency {
+                        name: dependency.name.clone(),
+                        message: format!("{:#}", anyhow::Error::from(e)),
+                    }
+                })?;
+        }
+    }
+    Ok(())
+}
+
 /// Wraps a function: reads inputs, composes, validates and writes the artifact atomically. On any
 /// error the artifact at `output` is left as it was, the last good one (as cargo keeps the last
 /// binary when a build fails): the exit status and the error say this run failed.
@@ -274,10 +294,11 @@ pub fn wrap(options: &WrapOptions) -> Result<WrapOutput, WrapError> {
             .allow
             .push(crate::serve::DevSource::INTERFACE_PATTERN.to_string());
     }
-    let dependencies = match &options.project_root {
+    let mut dependencies = match &options.project_root {
         Some(root) => crate::deps::load(&crate::project::Project::load(root)?)?,
         None => Vec::new(),
     };
+    decorate_functions(&mut dependencies)?;
     let target = match options
         .target
         .as_ref()

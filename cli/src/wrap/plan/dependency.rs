@@ -4,9 +4,10 @@
 
 use super::{DenyLayers, LayerKind, Owner, Plan, WrapError};
 use crate::component::{self, Inspection};
-use crate::deps::{Kind, Link, Resolved};
+use crate::deps::{Kind, Resolved};
 use crate::policy::Capabilities;
 use crate::project::Language;
+use crate::project::dependencies::Link;
 use std::borrow::Cow;
 
 /// How the function's imports are linked to its dependencies.
@@ -140,7 +141,7 @@ impl Plan {
             let dependency = composed.dependency;
             // Leaked once per dependency and process: layer kinds are `Copy`.
             let name: &'static str = Box::leak(dependency.name.clone().into_boxed_str());
-            if let Kind::Function { caller } = &dependency.kind {
+            if let Kind::Function { caller, .. } = &dependency.kind {
                 self.add_function_dependency(function_layer, name, caller, composed)?;
                 continue;
             }

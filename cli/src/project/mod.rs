@@ -11,6 +11,9 @@
 //! policy = "auth.toml"    # relative to faas.toml
 //! ```
 
+pub mod dependencies;
+pub mod deploy;
+
 use crate::source::{SourceFile, TextError};
 use serde::Deserialize;
 use std::fmt;
@@ -279,10 +282,10 @@ pub struct ProjectFile {
     pub limits: LimitsSection,
     /// The `[deploy]` table.
     #[serde(default)]
-    pub deploy: crate::deploy::DeploySection,
+    pub deploy: deploy::DeploySection,
     /// The `[dependencies.NAME]` tables (`faas deps` writes them).
     #[serde(default)]
-    pub dependencies: std::collections::BTreeMap<String, crate::deps::DependencySpec>,
+    pub dependencies: std::collections::BTreeMap<String, dependencies::DependencySpec>,
 }
 
 /// The `[limits]` table: what `faas serve` and `faas invoke` allow one request (flags and
@@ -309,9 +312,31 @@ fn duration<'de, D: serde::Deserializer<'de>>(
 
 fn size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
     let text = String::deserialize(d)?;
-    crate::serve::parse_size(&text)
+    parse_size(&text)
         .map(Some)
         .map_err(serde::de::Error::custom)
+}
+
+/// Parses a size such as `128MiB`, `1GiB`, `512KiB` or a number of bytes.
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => (&text[..i], text[i..].trim()),
+        None => (text, ""),
+    };
+    let scale: usize = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" | "kb" => 1024,
+        "m" | "mib" | "mb" => 1024 * 1024,
+        "g" | "gib" | "gb" => 1024 * 1024 * 1024,
+        _ => return Err(format!("`{text}`: expected a size such as 128MiB")),
+    };
+    let n: usize = number
+        .parse()
+        .map_err(|_| format!("`{text}`: expected a size such as 128MiB"))?;
+    n.checked_mul(scale)
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("`{text}`: not a usable size"))
 }
 
 /// A function folder: where `faas.toml` is, and what it says.
@@ -425,6 +450,15 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn sizes_parse_with_binary_units() {
+        assert_eq!(parse_size("128MiB"), Ok(128 * 1024 * 1024));
+        assert_eq!(parse_size("1g"), Ok(1024 * 1024 * 1024));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("12 parsecs").is_err());
+    }
 
     fn project_with(text: &str) -> Result<Project, ProjectError> {
         let dir = tempfile::tempdir().unwrap();
