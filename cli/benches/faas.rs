@@ -168,9 +168,17 @@ fn wrap_http(
     language: Language,
     target: Option<&str>,
 ) -> Vec<u8> {
-    faas::wrap::assemble(function, policy, &[Trigger::Http], language, target, &[])
-        .unwrap()
-        .bytes
+    let platform = target.map(|name| faas::platform::Platform::load(name).unwrap());
+    faas::wrap::assemble(
+        function,
+        policy,
+        &[Trigger::Http],
+        language,
+        platform.as_ref(),
+        &[],
+    )
+    .unwrap()
+    .bytes
 }
 
 struct Built {

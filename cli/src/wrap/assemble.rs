@@ -6,6 +6,7 @@ use super::plan::compose_err;
 use crate::artifact::{LAYERS_SECTION, Layer, LayersNote, WrapParameters, append_custom_section};
 use crate::component;
 use crate::digest;
+use crate::platform::Platform;
 use crate::policy::CompiledPolicy;
 use crate::project::{Language, Trigger};
 use std::collections::BTreeMap;
@@ -34,25 +35,24 @@ pub fn assemble_decorated(
 }
 
 /// Composes `function` (written in `language`, which decides the imports its toolchain adds) with
-/// the decorator specialized for `policy` and one adapter per trigger, and validates the result;
-/// the layers note records `target`, the platform the caller checks it against. Pure: no file
-/// system access.
+/// the decorator specialized for `policy` and one adapter per trigger, for the host of `target`
+/// (loaded once, by the caller), and validates the result; the layers note records the target,
+/// which the caller checks the artifact against. Pure: no file system access.
 pub fn assemble(
     function: &[u8],
     policy: &CompiledPolicy,
     triggers: &[Trigger],
     language: Language,
-    target: Option<&str>,
+    target: Option<&Platform>,
     dependencies: &[crate::deps::Resolved],
 ) -> Result<Composed, WrapError> {
-    let platform = target.and_then(|name| crate::platform::Platform::load(name).ok());
-    let host = super::plan::Host::of(platform.as_ref());
+    let host = super::plan::Host::of(target);
     let (plan, _) =
         super::plan::plan_for(function, policy, triggers, language, host, dependencies)?;
     let parameters = WrapParameters {
         language: language.name().to_string(),
         triggers: triggers.iter().map(|t| t.name().to_string()).collect(),
-        target: target.map(str::to_string),
+        target: target.map(|t| t.name.clone()),
         http_component: false,
     };
     finish(plan, policy, dependencies, parameters)
@@ -63,15 +63,14 @@ pub fn assemble(
 pub fn assemble_http_component(
     component: &[u8],
     policy: &CompiledPolicy,
-    target: Option<&str>,
+    target: Option<&Platform>,
 ) -> Result<Composed, WrapError> {
-    let platform = target.and_then(|name| crate::platform::Platform::load(name).ok());
-    let host = super::plan::Host::of(platform.as_ref());
+    let host = super::plan::Host::of(target);
     let (plan, _) = super::plan::plan_http_component(component, policy, host)?;
     let parameters = WrapParameters {
         language: "component".to_string(),
         triggers: vec![Trigger::Http.name().to_string()],
-        target: target.map(str::to_string),
+        target: target.map(|t| t.name.clone()),
         http_component: true,
     };
     finish(plan, policy, &[], parameters)

@@ -299,24 +299,21 @@ pub fn wrap(options: &WrapOptions) -> Result<WrapOutput, WrapError> {
         None => Vec::new(),
     };
     decorate_functions(&mut dependencies)?;
-    let target = match options
-        .target
-        .as_ref()
-        .filter(|_| !options.target_checked_by_caller)
-    {
+    // The target's world, parsed once: the plan follows its host, the check below its imports.
+    let platform = match &options.target {
         Some(name) => {
             Some(crate::platform::Platform::load(name).map_err(WrapError::UnknownTarget)?)
         }
         None => None,
     };
     let composed = match options.http_component {
-        true => assemble_http_component(&function, &policy, options.target.as_deref()),
+        true => assemble_http_component(&function, &policy, platform.as_ref()),
         false => assemble(
             &function,
             &policy,
             &options.triggers,
             options.language,
-            options.target.as_deref(),
+            platform.as_ref(),
             &dependencies,
         ),
     }
@@ -327,7 +324,10 @@ pub fn wrap(options: &WrapOptions) -> Result<WrapOutput, WrapError> {
         },
         other => other,
     })?;
-    if let Some(target) = &target {
+    if let Some(target) = platform
+        .as_ref()
+        .filter(|_| !options.target_checked_by_caller)
+    {
         // The middleware's artifact serves WASI 0.3 HTTP only: say which targets call it.
         if options.http_component && !target.calls(crate::guests::HTTP_HANDLER_P3) {
             return Err(WrapError::UnknownTarget(format!(
