@@ -254,49 +254,20 @@ fn reload(
             Err(e) => return failed("build", format!("{:#}", anyhow::Error::from(e)), changed),
         }
     }
-    // Files for a rebuilt stand-in: handed over once it serves (the one serving may lack a module
+    // The function component: the stand-in's while it serves, else the project's own. Files
+    // for a rebuilt stand-in are handed over once it serves (the one serving may lack a module
     // they import).
-    let mut pending = None;
-    let build_failed = |e: build::BuildError, changed| {
-        failed("build", format!("{:#}", anyhow::Error::from(e)), changed)
-    };
-    // The function component: the stand-in's while it serves, else the project's own.
-    let function = match reload {
-        Reload::Policy => served.stand_in.clone(),
-        _ => {
-            let mut stand_in = None;
-            if let Some(toolchain) = toolchain.filter(|_| !needs_build) {
-                // The source is checked before the stand-in is built: a syntax error costs no
-                // build, and a module the stand-in cannot run is built as `faas build` does.
-                let mut prepared = match interpreted::prepare_stand_in(project, toolchain) {
-                    Ok(prepared) => prepared,
-                    Err(e) => return build_failed(e, changed),
-                };
-                let source = match checked.take() {
-                    Some(source) => Some(source),
-                    None => match check_source(project, &prepared) {
-                        Ok(source) => source,
-                        Err(e) => return build_failed(e.into(), changed),
-                    },
-                };
-                if let Some((files, imports)) = source {
-                    if let Err(e) =
-                        interpreted::componentize_stand_in(project, &mut prepared, imports)
-                    {
-                        return build_failed(e, changed);
-                    }
-                    pending = Some(files);
-                    stand_in = Some(prepared);
-                }
-            }
-            if stand_in.is_none()
-                && let Err(e) =
-                    build::build_project(project, options.profile, &project.function_output())
-            {
-                return build_failed(e, changed);
-            }
-            stand_in
-        }
+    let (function, pending) = match reload {
+        Reload::Policy => (served.stand_in.clone(), None),
+        _ => match build_function(
+            project,
+            options,
+            toolchain.filter(|_| !needs_build),
+            checked,
+        ) {
+            Ok(built) => built,
+            Err(e) => return failed("build", format!("{:#}", anyhow::Error::from(e)), changed),
+        },
     };
     let build_ms = elapsed_ms(started);
     let started = Instant::now();
@@ -339,6 +310,30 @@ fn reload(
         load_ms: elapsed_ms(started),
         compiler: compiler.to_string(),
     }
+}
+
+/// Builds the function: for a Python or JavaScript `toolchain`, the stand-in (when the source,
+/// or `checked`, can run in it; checked first, so a syntax error costs no build), with the files
+/// to hand over once it serves; else the project's function as `faas build` builds it.
+fn build_function(
+    project: &Project,
+    options: &DevOptions,
+    toolchain: Option<Toolchain>,
+    checked: Option<(SourceFiles, BTreeSet<String>)>,
+) -> Result<(Option<StandIn>, Option<SourceFiles>), build::BuildError> {
+    if let Some(toolchain) = toolchain {
+        let mut prepared = interpreted::prepare_stand_in(project, toolchain)?;
+        let source = match checked {
+            Some(source) => Some(source),
+            None => check_source(project, &prepared)?,
+        };
+        if let Some((files, imports)) = source {
+            interpreted::componentize_stand_in(project, &mut prepared, imports)?;
+            return Ok((Some(prepared), Some(files)));
+        }
+    }
+    build::build_project(project, options.profile, &project.function_output())?;
+    Ok((None, None))
 }
 
 /// The function's source, checked, and what it imports beside itself; `None` when the stand-in
