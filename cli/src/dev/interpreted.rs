@@ -61,9 +61,9 @@ pub fn artifact(project: &Project) -> PathBuf {
     folder(project).join(format!("{}.wasm", project.name()))
 }
 
-/// Writes what the stand-in of `project` is built from into `target/faas/dev`: its WIT folder
-/// and its loader, after installing the componentize tool if the project has none yet.
-/// [`componentize_stand_in`] builds it.
+/// Writes the WIT folder the stand-in of `project` is built for into `target/faas/dev`, after
+/// installing the componentize tool if the project has none yet; [`componentize_stand_in`]
+/// writes its loader and builds it.
 pub fn prepare_stand_in(project: &Project, toolchain: Toolchain) -> Result<StandIn, BuildError> {
     // The tool's environment also checks the source (the project's Python).
     toolchain.prepare(&project.root)?;
@@ -121,6 +121,8 @@ pub fn componentize_stand_in(
     }
     let _ = std::fs::remove_file(&key_file);
     let scratch = dir.join("stand-in.componentized.wasm");
+    // Removed on Ctrl-C too.
+    let _interrupted = crate::interrupt::TempFile::register(&scratch);
     let entry = Entry {
         wit: &dir.join("wit"),
         world: DEV_WORLD,
