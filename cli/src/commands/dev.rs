@@ -9,8 +9,11 @@ use std::net::SocketAddr;
 ///
 /// Watches the function's sources, faas.toml and the policy (not target/, tests/, dependencies or
 /// hidden files). On a change it rebuilds (only re-wraps when just the policy changed) and swaps
-/// the served artifact without dropping the listener or requests in flight. A failed build or a
-/// policy error is shown, and the last good version keeps serving. One status line per reload.
+/// the served artifact without dropping the listener or requests in flight. A Python or
+/// JavaScript function is served through a development artifact that reads its source at instance
+/// start: a save of the source is checked and served by the next request, without a build. A
+/// failed build, a syntax error or a policy error is shown, and the last good version keeps
+/// serving. One status line per reload.
 #[derive(Args)]
 #[command(after_help = "Examples:\n  faas dev\n  faas dev --addr 127.0.0.1:9000 --json")]
 pub struct DevArgs {
